@@ -1,0 +1,64 @@
+import type { Server as HttpServer } from 'node:http'
+import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net'
+import { readFile } from 'node:fs/promises'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer as createTlsServer } from 'node:tls'
+import type { Aedes } from 'aedes'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+import { ConfigError } from './config-error.js'
+import type { Config } from './config.js'
+
+export interface Listener {
+  readonly name: 'tcp' | 'tls' | 'ws' | 'http'
+  readonly server: Server | HttpServer
+  port (): number
+}
+
+/** Starts listening; a busy or forbidden port is a ConfigError naming the option that changes it. */
+export function listen (server: Server | HttpServer, host: string, port: number, option: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      server.removeListener('listening', onListening)
+      const why = error.code === 'EADDRINUSE' ? 'is in use' : error.code === 'EACCES' ? 'needs privileges' : `cannot be used (${error.code ?? error.message})`
+      reject(new ConfigError(`port ${port} on ${host} ${why}: choose another with ${option}`))
+    }
+    const onListening = (): void => {
+      server.removeListener('error', onError)
+      resolve()
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen(port, host)
+  })
+}
+
+/** The MQTT listeners: TCP always, WebSocket on /mqtt, TLS when a certificate and key are given. */
+export async function startMqttListeners (broker: Aedes, config: Config): Promise<Listener[]> {
+  const listeners: Listener[] = []
+  const add = async (name: Listener['name'], server: Server | HttpServer, port: number, option: string): Promise<void> => {
+    await listen(server, config.host, port, option)
+    listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
+  }
+  await add('tcp', createNetServer(broker.handle), config.port, '--port (LOWBAND_PORT)')
+  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+    const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
+    await add('tls', createTlsServer({ cert, key }, broker.handle), config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
+  }
+  const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'))
+  const wss = new WebSocketServer({ server: http, path: '/mqtt' })
+  wss.on('connection', (socket, req) => {
+    const stream = createWebSocketStream(socket)
+    stream.on('error', () => stream.destroy())
+    broker.handle(stream, req)
+  })
+  await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
+  return listeners
+}
+
+async function readPem (file: string, option: string): Promise<Buffer> {
+  try {
+    return await readFile(file)
+  } catch (error) {
+    throw new ConfigError(`${option}: cannot read ${file}: ${(error as Error).message}`)
+  }
+}

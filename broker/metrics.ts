@@ -1,0 +1,29 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { ChatMetrics } from '../hooks/index.js'
+
+/** Prometheus metrics of one broker process, served on /metrics. */
+export function createMetrics (): { registry: Registry, chat: ChatMetrics } {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'lowband_' })
+  const connections = new Gauge({ name: 'lowband_connections', help: 'connected MQTT clients', registers: [registry] })
+  const stored = new Counter({ name: 'lowband_messages_stored_total', help: 'chat messages durably stored', registers: [registry] })
+  const duplicates = new Counter({ name: 'lowband_messages_duplicate_total', help: 'resends recognised and not stored again', registers: [registry] })
+  const storeSeconds = new Histogram({
+    name: 'lowband_store_seconds',
+    help: 'time from a send reaching the store to being durable',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [registry]
+  })
+  const rejected = new Counter({ name: 'lowband_rejected_total', help: 'publishes refused with a coded error', labelNames: ['code'], registers: [registry] })
+  const authFailures = new Counter({ name: 'lowband_auth_failures_total', help: 'refused connections', labelNames: ['reason'], registers: [registry] })
+  return {
+    registry,
+    chat: {
+      stored: (seconds) => { stored.inc(); storeSeconds.observe(seconds) },
+      duplicate: () => duplicates.inc(),
+      rejected: (code) => rejected.inc({ code: String(code) }),
+      connected: (delta) => connections.inc(delta),
+      authFailed: (reason) => authFailures.inc({ reason })
+    }
+  }
+}

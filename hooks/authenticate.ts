@@ -1,0 +1,52 @@
+import type { AuthenticateError, Client } from 'aedes'
+import { parseClientId } from '../protocol/ids.js'
+import type { HookContext } from './context.js'
+
+const BAD_USERNAME_OR_PASSWORD = 4
+const NOT_AUTHORIZED = 5
+
+function refused (returnCode: 4 | 5, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode })
+}
+
+/**
+ * MQTT username = user id, password = a JWT whose `sub` is that user; the client id must be
+ * `<userId>/<deviceId>`. The token never reaches a log line.
+ */
+export function createAuthenticate (ctx: HookContext) {
+  return (client: Client, username: string | undefined, password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void): void => {
+    const refuse = (returnCode: 4 | 5, reason: string): void => {
+      ctx.metrics.authFailed(reason)
+      ctx.log.warn({ clientId: client.id, userId: username, reason }, 'connection refused')
+      done(refused(returnCode, reason), false)
+    }
+    if (username === undefined && password === undefined) {
+      // Anonymous clients only where asked for, and never in the chat namespace (see authorize-*).
+      if (ctx.config.allowAnonymous) return done(null, true)
+      return refuse(NOT_AUTHORIZED, 'anonymous connections are not allowed')
+    }
+    if (username === undefined || password === undefined || password.length === 0) {
+      return refuse(BAD_USERNAME_OR_PASSWORD, 'missing token')
+    }
+    const device = parseClientId(client.id)
+    if (device === undefined || device.userId !== username) {
+      return refuse(NOT_AUTHORIZED, 'client id must be <userId>/<deviceId> of the user')
+    }
+    ctx.verifier.verify(password.toString('utf8')).then(async (claims) => {
+      if (claims.userId !== username) return refuse(BAD_USERNAME_OR_PASSWORD, 'token was issued to another user')
+      if (claims.deviceId !== undefined && claims.deviceId !== device.deviceId) {
+        return refuse(NOT_AUTHORIZED, 'token was issued to another device')
+      }
+      await ctx.storage.directory.registerUser(username)
+      ctx.identities.set(client, device)
+      done(null, true)
+    }, (error: unknown) => {
+      const code = (error as { code?: string }).code
+      refuse(BAD_USERNAME_OR_PASSWORD, code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token')
+    }).catch((error: unknown) => {
+      ctx.log.error({ err: error, clientId: client.id }, 'authentication failed unexpectedly')
+      done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError, false)
+    })
+  }
+}

@@ -1,0 +1,94 @@
+import type { Client, PublishPacket } from 'aedes'
+import { LowbandError } from '../protocol/errors.js'
+import { COMMAND, SINK_TOPIC, isChatTopic, isInternalTopic } from '../protocol/topics.js'
+import type { HookContext, Identity } from './context.js'
+import { runResume } from './flows/resume.js'
+import { peekClientMsgId, runSend } from './flows/send.js'
+import { TokenBucket } from './rate-limit.js'
+import { reject } from './reject.js'
+
+/** A client still flooding after this many refusals in a row is disconnected. */
+const FLOOD_STRIKES = 200
+
+/**
+ * Every client PUBLISH passes here first. In aedes 1.2 the QoS 1 PUBACK is written right after this
+ * hook calls back (lib/handlers/publish.js), so chat commands do their work *here*: a message is
+ * stored before its PUBACK leaves (invariant 1).
+ *
+ * A refused publish is not a disconnect: it gets a coded error on the sender's subtree, is rerouted
+ * to a sink topic no one can subscribe to, and is acknowledged as usual — "it MUST either make a
+ * positive acknowledgement, according to the normal QoS rules, or close the Network Connection"
+ * [MQTT-3.3.5-2]. Only a flood closes the connection.
+ */
+export function createAuthorizePublish (ctx: HookContext) {
+  const buckets = new WeakMap<Client, TokenBucket>()
+  const bucketOf = (client: Client): TokenBucket => {
+    let bucket = buckets.get(client)
+    if (bucket === undefined) {
+      bucket = new TokenBucket(ctx.config.rateLimit.perSecond, ctx.config.rateLimit.burst, ctx.now)
+      buckets.set(client, bucket)
+    }
+    return bucket
+  }
+
+  return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
+    // A will message (client gone) may not enter the chat namespace or the broker's internals.
+    if (client === null) return done(isChatTopic(packet.topic) || isInternalTopic(packet.topic) ? new Error('forbidden will topic') : null)
+    const topic = packet.topic
+    const identity = ctx.identities.get(client)
+    const refuse = (error: LowbandError): void => {
+      sink(packet)
+      reject(ctx, client, error, topic, topic === COMMAND.send ? peekClientMsgId(packet.payload as Buffer) : undefined)
+        .finally(() => done(null))
+    }
+
+    const bucket = bucketOf(client)
+    if (!bucket.take()) {
+      if (bucket.strikes > FLOOD_STRIKES) {
+        ctx.log.warn({ clientId: client.id }, 'disconnecting a flooding client')
+        return done(new Error('publish flood'))
+      }
+      return refuse(new LowbandError('RATE_LIMITED'))
+    }
+    if (packet.payload.length > ctx.config.maxPayload) {
+      return refuse(new LowbandError('TOO_LARGE', `${packet.payload.length} > ${ctx.config.maxPayload} bytes`))
+    }
+    if (isInternalTopic(topic)) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
+    if (!isChatTopic(topic)) {
+      return ctx.config.topicPolicy === 'open' ? done(null) : refuse(new LowbandError('FORBIDDEN_TOPIC', 'topic policy is deny'))
+    }
+    if (identity === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', 'anonymous clients have no chat access'))
+    // Devices never publish into user subtrees: only the broker does, after stamping.
+    if (!topic.startsWith('c/')) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
+    ctx.inFlight.track(runCommand(ctx, client, identity, packet)).then(() => {
+      sink(packet)
+      done(null)
+    }, (error: unknown) => refuse(error instanceof LowbandError ? error : toStoreFailure(ctx, client, error)))
+  }
+}
+
+function runCommand (ctx: HookContext, client: Client, identity: Identity, packet: PublishPacket): Promise<void> {
+  const payload = packet.payload as Buffer
+  switch (packet.topic) {
+    case COMMAND.send:
+      return runSend(ctx, client, identity, payload)
+    case COMMAND.resume:
+      // Not a stored message: acknowledge at once and replay in the background, so the device's
+      // PUBACKs for the replay are read while it runs.
+      runResume(ctx, client, identity, payload).catch((error: unknown) => reject(ctx, client, error, packet.topic))
+      return Promise.resolve()
+    default:
+      return Promise.reject(new LowbandError('UNKNOWN_COMMAND', packet.topic))
+  }
+}
+
+function toStoreFailure (ctx: HookContext, client: Client, error: unknown): LowbandError {
+  ctx.log.error({ err: error, clientId: client.id }, 'chat command failed')
+  return new LowbandError('STORE_FAILED', undefined, { cause: error })
+}
+
+/** Reroutes an accepted-but-handled publish where no subscriber can match (`$` topics match no wildcard). */
+function sink (packet: PublishPacket): void {
+  packet.topic = SINK_TOPIC
+  packet.retain = false
+}

@@ -1,0 +1,29 @@
+import type { Client, Subscription } from 'aedes'
+import { isInternalTopic } from '../protocol/topics.js'
+import type { HookContext } from './context.js'
+
+/**
+ * A device may subscribe within its own subtree `u/<self>/…` only; never to commands (`c/…`),
+ * other users' subtrees or broker internals. Filters outside the chat namespace follow the topic
+ * policy. Under `open`, a wildcard filter such as `#` is allowed and authorize-forward keeps chat
+ * traffic out of it. A refused filter gets SUBACK return code 0x80 [MQTT-3.9.3-2].
+ */
+export function createAuthorizeSubscribe (ctx: HookContext) {
+  return (client: Client, subscription: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void => {
+    const filter = subscription.topic
+    const allowed = isAllowed(ctx, client, filter)
+    if (!allowed) ctx.log.info({ clientId: client.id, filter }, 'subscription refused')
+    done(null, allowed ? subscription : null)
+  }
+}
+
+function isAllowed (ctx: HookContext, client: Client, filter: string): boolean {
+  if (isInternalTopic(filter)) return false
+  const first = filter.split('/', 1)[0]
+  if (first === 'u') {
+    const identity = ctx.identities.get(client)
+    return identity !== undefined && filter.startsWith(`u/${identity.userId}/`)
+  }
+  if (first === 'c') return false
+  return ctx.config.topicPolicy === 'open'
+}

@@ -1,0 +1,40 @@
+import type { Client } from 'aedes'
+import { InboxMessage, ResumeRequest, Synced } from '../../protocol/envelopes.js'
+import { inboxTopic, syncedTopic } from '../../protocol/topics.js'
+import type { InboxEntry } from '../../storage/contracts.js'
+import { publishTo, type HookContext, type Identity } from '../context.js'
+
+const PAGE = 100
+
+/**
+ * Replays the user's inbox after the device's cursor, oldest first, to that device only; then
+ * `synced` with the head. Live messages may interleave with the replay: the SDK orders by seq.
+ * A page is read only after the previous one was written, so a long absence does not load the
+ * whole inbox into memory.
+ */
+export async function runResume (ctx: HookContext, client: Client, identity: Identity, payload: Buffer): Promise<void> {
+  let cursor = ResumeRequest.decode(payload).cursor
+  for (;;) {
+    const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)
+    for (const entry of page) {
+      await publishTo(client, { topic: inboxTopic(identity.userId), payload: Buffer.from(encodeEntry(identity, entry)), qos: 1, retain: false })
+      cursor = entry.seq
+    }
+    if (page.length < PAGE || client.closed) break
+  }
+  const head = await ctx.storage.messages.inboxHead(identity.userId)
+  await publishTo(client, { topic: syncedTopic(identity.userId), payload: Buffer.from(Synced.encode({ seq: Math.max(head, cursor) })), qos: 0, retain: false })
+}
+
+function encodeEntry (identity: Identity, { seq, message }: InboxEntry): Uint8Array {
+  const own = message.from === identity.userId
+  return InboxMessage.encode({
+    id: message.id,
+    from: message.from,
+    body: message.body,
+    ts: message.ts,
+    seq,
+    ...(message.kind === 0 ? {} : { kind: message.kind }),
+    ...(own ? { to: message.to, clientMsgId: message.clientMsgId } : {})
+  })
+}

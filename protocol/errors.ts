@@ -1,0 +1,40 @@
+/**
+ * The one catalog of error codes. The broker sends the numeric code on the wire (on the sender's
+ * own `u/<self>/e` topic); the SDK and CLI raise {@link LowbandError} carrying the same code and
+ * name. Codes are stable: never renumber, only add. Every code is documented in docs/PROTOCOL.md
+ * (a test checks that).
+ */
+export const ERROR_CODES = {
+  BAD_ENCODING: { code: 1, message: 'payload is not a single well-formed CBOR item' },
+  BAD_ENVELOPE: { code: 2, message: 'payload does not match the schema of its topic' },
+  TOO_LARGE: { code: 3, message: 'payload is larger than the broker accepts' },
+  UNKNOWN_RECIPIENT: { code: 4, message: 'no such user' },
+  FORBIDDEN_TOPIC: { code: 5, message: 'this connection may not publish to that topic' },
+  RATE_LIMITED: { code: 6, message: 'too many publishes; slow down' },
+  STORE_FAILED: { code: 7, message: 'the message could not be stored; send it again' },
+  UNKNOWN_COMMAND: { code: 8, message: 'no such command topic' }
+} as const
+
+export type ErrorName = keyof typeof ERROR_CODES
+export type ErrorCode = (typeof ERROR_CODES)[ErrorName]['code']
+
+const BY_CODE = new Map<number, ErrorName>(
+  (Object.keys(ERROR_CODES) as ErrorName[]).map((name) => [ERROR_CODES[name].code, name])
+)
+
+export function errorName (code: number): ErrorName | undefined {
+  return BY_CODE.get(code)
+}
+
+/** A coded error, on the broker or in the SDK. `detail` is for humans; the code is for programs. */
+export class LowbandError extends Error {
+  readonly code: ErrorCode
+  readonly errorName: ErrorName
+
+  constructor (name: ErrorName, detail?: string, options?: { cause?: unknown }) {
+    super(detail === undefined ? ERROR_CODES[name].message : `${ERROR_CODES[name].message}: ${detail}`, options)
+    this.name = 'LowbandError'
+    this.errorName = name
+    this.code = ERROR_CODES[name].code
+  }
+}

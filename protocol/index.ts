@@ -1,0 +1,6 @@
+export * from './ids.js'
+export * from './topics.js'
+export * from './errors.js'
+export * from './cbor.js'
+export * from './envelope.js'
+export * from './envelopes.js'

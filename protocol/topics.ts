@@ -1,0 +1,80 @@
+import type { DeviceId, UserId } from './ids.js'
+
+/**
+ * Topic names of the chat namespace. Short on purpose: every byte of a topic is sent with every
+ * PUBLISH. Two roots belong to chat: `c/` (commands a device sends to the broker; the sender is the
+ * authenticated connection, so no user id is needed) and `u/<user>/` (everything addressed to one
+ * user: a device subscribes once to `u/<self>/#`). `$lb/` is the broker's own, never reachable.
+ */
+export const COMMAND_ROOT = 'c/'
+export const USER_ROOT = 'u/'
+export const INTERNAL_ROOT = '$lb/'
+
+export const COMMAND = {
+  /** Send a chat message (QoS 1). */
+  send: 'c/s',
+  /** Ask for a replay of the inbox after a cursor. */
+  resume: 'c/r'
+} as const
+
+/** Where a client's accepted publish goes once its work is done: `$` topics match no wildcard. */
+export const SINK_TOPIC = '$lb/sink'
+
+export function userSubtree (userId: UserId): string {
+  return `u/${userId}/#`
+}
+
+/** Messages of the user's inbox, to every device of the user. */
+export function inboxTopic (userId: UserId): string {
+  return `u/${userId}/m`
+}
+
+/**
+ * The sender's copy of its own message, to the sender's other devices. The origin device is in the
+ * topic so the broker can skip it when forwarding; that device gets a compact stored-ack instead.
+ */
+export function echoTopic (userId: UserId, originDevice: DeviceId): string {
+  return `u/${userId}/o/${originDevice}`
+}
+
+/** Stored-ack (✓): the server id and sequence of the sending device's message. */
+export function ackTopic (userId: UserId): string {
+  return `u/${userId}/a`
+}
+
+/** Coded errors, delivered to the device that caused them. */
+export function errorTopic (userId: UserId): string {
+  return `u/${userId}/e`
+}
+
+/** End of a resume replay. */
+export function syncedTopic (userId: UserId): string {
+  return `u/${userId}/y`
+}
+
+export type TopicKind = 'inbox' | 'echo' | 'ack' | 'error' | 'synced' | 'unknown'
+
+/** Classifies a topic of the user's subtree (as a device receives it). */
+export function classifyUserTopic (topic: string): { userId: UserId, kind: TopicKind, device?: DeviceId } | undefined {
+  if (!topic.startsWith(USER_ROOT)) return undefined
+  const parts = topic.split('/')
+  const userId = parts[1]
+  if (userId === undefined || userId === '') return undefined
+  const leaf = parts[2]
+  if (parts.length === 3) {
+    const kinds: Record<string, TopicKind> = { m: 'inbox', a: 'ack', e: 'error', y: 'synced' }
+    return { userId, kind: (leaf !== undefined && kinds[leaf]) || 'unknown' }
+  }
+  if (parts.length === 4 && leaf === 'o' && parts[3] !== undefined) return { userId, kind: 'echo', device: parts[3] }
+  return { userId, kind: 'unknown' }
+}
+
+/** True for topics of the chat namespace (commands and user subtrees). */
+export function isChatTopic (topic: string): boolean {
+  return topic.startsWith(COMMAND_ROOT) || topic.startsWith(USER_ROOT) || topic === 'c' || topic === 'u'
+}
+
+/** True for topics reserved to brokers (`$SYS/…`, `$lb/…`): never published or subscribed by clients. */
+export function isInternalTopic (topic: string): boolean {
+  return topic.startsWith('$')
+}

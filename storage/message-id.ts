@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto'
+
+/**
+ * Server message ids: time-ordered and short (12 characters, base 36) — milliseconds since the
+ * epoch, a per-millisecond counter and two random characters so that ids stay unique across
+ * restarts even when the clock steps back.
+ */
+export function createMessageIdGenerator (now: () => number = Date.now): () => string {
+  let lastMs = 0
+  let counter = 0
+  return () => {
+    const ms = Math.max(now(), lastMs)
+    counter = ms === lastMs ? counter + 1 : 0
+    lastMs = ms
+    const random = randomBytes(2).readUInt16BE(0) % 1296
+    return ms.toString(36).padStart(8, '0') + (counter % 1296).toString(36).padStart(2, '0') + random.toString(36).padStart(2, '0')
+  }
+}
+
+/** The key under which a client message id is deduplicated: per sending device. */
+export function dedupKey (from: string, fromDevice: string, clientMsgId: Uint8Array | string | number): string {
+  if (typeof clientMsgId === 'number') return `${from}/${fromDevice}/n${clientMsgId}`
+  if (typeof clientMsgId === 'string') return `${from}/${fromDevice}/s${clientMsgId}`
+  return `${from}/${fromDevice}/b${Buffer.from(clientMsgId).toString('hex')}`
+}
