@@ -39,19 +39,25 @@ export async function startMqttListeners (broker: Aedes, config: Config): Promis
     await listen(server, config.host, port, option)
     listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
   }
-  await add('tcp', createNetServer(broker.handle), config.port, '--port (LOWBAND_PORT)')
+  // No Nagle: a stored-ack and its PUBACK are two small writes, and Nagle would hold the second
+  // until the peer's delayed ACK (~40 ms) — a latency no chat user should pay.
+  await add('tcp', createNetServer({ noDelay: true }, broker.handle), config.port, '--port (LOWBAND_PORT)')
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
-    await add('tls', createTlsServer({ cert, key }, broker.handle), config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
+    const tls = createTlsServer({ cert, key }, broker.handle)
+    tls.on('secureConnection', (socket) => socket.setNoDelay(true))
+    await add('tls', tls, config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
   }
   const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'))
+  http.on('connection', (socket) => socket.setNoDelay(true))
+  await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
+  // Attached once listening: ws re-emits a listen error on its own emitter, where nobody waits for it.
   const wss = new WebSocketServer({ server: http, path: '/mqtt' })
   wss.on('connection', (socket, req) => {
     const stream = createWebSocketStream(socket)
     stream.on('error', () => stream.destroy())
     broker.handle(stream, req)
   })
-  await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
   return listeners
 }
 

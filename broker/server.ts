@@ -25,7 +25,6 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   }
   const storage = await openEmbeddedStorage(config.dataDir)
   const metrics = createMetrics()
-  let broker: Aedes | undefined
   const ctx: HookContext = {
     config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst } },
     storage,
@@ -34,10 +33,11 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     metrics: metrics.chat,
     identities: new WeakMap(),
     inFlight: new InFlight(),
-    broker: () => broker!,
+    // The hooks need the broker they configure; it exists before any hook runs.
+    broker: () => broker,
     now: Date.now
   }
-  broker = await Aedes.createBroker(createHooks(ctx))
+  const broker = await Aedes.createBroker(createHooks(ctx))
   watchConnections(ctx, broker)
 
   let ready = false

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { defineEnvelope } from './envelope.js'
 
 const id = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/)
-const bytes = z.instanceof(Uint8Array)
+const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected bytes')
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
 /**

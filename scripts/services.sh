@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Starts the services the test suite needs — Redis and PostgreSQL — when none is given, each on a
+# free loopback port in its own run directory, installing the Debian packages first where they are
+# missing. Never assumes a service started by an earlier session.
+#
+#   source scripts/services.sh && services_up   # exports LOWBAND_TEST_REDIS_URL, LOWBAND_TEST_POSTGRES_URL
+#   services_down                               # stops what services_up started
+set -uo pipefail
+
+SERVICES_RUN_DIR=""
+SERVICES_STARTED=()
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then echo "services: $* missing and not root: cannot install; tests that need it will skip" >&2; return 1; fi
+  if [ -z "${SERVICES_APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null 2>&1; SERVICES_APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+start_redis() {
+  if [ -n "${LOWBAND_TEST_REDIS_URL:-}" ]; then echo "services: using Redis at $LOWBAND_TEST_REDIS_URL" >&2; return 0; fi
+  command -v redis-server >/dev/null || apt_install redis-server || return 0
+  local port; port=$(free_port)
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$SERVICES_RUN_DIR" --pidfile "$SERVICES_RUN_DIR/redis.pid" --logfile "$SERVICES_RUN_DIR/redis.log" || return 0
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  export LOWBAND_TEST_REDIS_URL="redis://127.0.0.1:$port"
+  SERVICES_STARTED+=(redis)
+  echo "services: Redis on $LOWBAND_TEST_REDIS_URL" >&2
+}
+
+start_postgres() {
+  if [ -n "${LOWBAND_TEST_POSTGRES_URL:-}" ]; then echo "services: using PostgreSQL at $LOWBAND_TEST_POSTGRES_URL" >&2; return 0; fi
+  [ -n "$(pg_bin)" ] || apt_install postgresql || return 0
+  local bin port dir as=()
+  bin=$(pg_bin); port=$(free_port); dir="$SERVICES_RUN_DIR/pg"
+  mkdir -p "$dir"
+  # PostgreSQL refuses to run as root: run it as its own user.
+  if [ "$(id -u)" = 0 ]; then chown -R postgres "$SERVICES_RUN_DIR"; as=(runuser -u postgres --); fi
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -A trust -U lowband >"$SERVICES_RUN_DIR/initdb.log" 2>&1 || { echo "services: initdb failed (see $SERVICES_RUN_DIR/initdb.log)" >&2; return 0; }
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null || { echo "services: PostgreSQL did not start (see $dir/log)" >&2; return 0; }
+  export LOWBAND_TEST_POSTGRES_URL="postgres://lowband@127.0.0.1:$port/postgres"
+  SERVICES_STARTED+=(postgres)
+  echo "services: PostgreSQL on $LOWBAND_TEST_POSTGRES_URL" >&2
+}
+
+services_up() {
+  SERVICES_RUN_DIR=$(mktemp -d /tmp/lowband-services.XXXXXX)
+  chmod 755 "$SERVICES_RUN_DIR"
+  start_redis
+  start_postgres
+}
+
+services_down() {
+  local s
+  for s in "${SERVICES_STARTED[@]}"; do
+    case "$s" in
+      redis) [ -f "$SERVICES_RUN_DIR/redis.pid" ] && kill "$(cat "$SERVICES_RUN_DIR/redis.pid")" 2>/dev/null ;;
+      postgres) if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$SERVICES_RUN_DIR/pg/data" -m fast stop >/dev/null 2>&1
+                else "$(pg_bin)/pg_ctl" -D "$SERVICES_RUN_DIR/pg/data" -m fast stop >/dev/null 2>&1; fi ;;
+    esac
+  done
+  [ -n "$SERVICES_RUN_DIR" ] && rm -rf "$SERVICES_RUN_DIR"
+  SERVICES_STARTED=()
+}

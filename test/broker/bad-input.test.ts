@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeCbor } from '../../protocol/cbor.js'
+import { ErrorNotice, SendRequest } from '../../protocol/envelopes.js'
+import { ERROR_CODES } from '../../protocol/errors.js'
+import { startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { sendRaw } from '../helpers/chat.js'
+import { Inbox } from '../helpers/messages.js'
+
+describe('bad input', () => {
+  let broker: TestBroker
+  beforeAll(async () => { broker = await startTestBroker({ maxPayload: 1024, rateLimit: 20, rateBurst: 40 }) })
+  afterAll(() => broker.close())
+
+  const cases: Array<[string, () => Uint8Array, keyof typeof ERROR_CODES]> = [
+    ['an undecodable payload', () => Buffer.from([0xff, 0x00, 0x13]), 'BAD_ENCODING'],
+    ['two CBOR items', () => Buffer.concat([encodeCbor(1), encodeCbor(2)]), 'BAD_ENCODING'],
+    ['an empty payload', () => Buffer.alloc(0), 'BAD_ENCODING'],
+    ['a CBOR array instead of a map', () => encodeCbor([1, 2, 3]), 'BAD_ENVELOPE'],
+    ['a send without a recipient', () => encodeCbor(new Map<number, unknown>([[1, 'c'], [3, 'hi']])), 'BAD_ENVELOPE'],
+    ['a recipient id with a topic separator', () => SendRequest.encode({ clientMsgId: 'c', to: 'bob/#', body: 'x' }), 'BAD_ENVELOPE'],
+    ['a payload over the limit', () => SendRequest.encode({ clientMsgId: 'c', to: 'bob', body: 'x'.repeat(2000) }), 'TOO_LARGE'],
+    ['an unknown recipient', () => SendRequest.encode({ clientMsgId: 'c', to: 'nobody-here', body: 'x' }), 'UNKNOWN_RECIPIENT']
+  ]
+
+  for (const [name, payload, expected] of cases) {
+    it(`answers ${name} with ${expected}, stores nothing and keeps the connection`, async () => {
+      const bob = new Inbox(await broker.device('bob', 'phone'))
+      const alice = await broker.device('alice', 'phone')
+      const inbox = new Inbox(alice)
+      const headBefore = await broker.storage.messages.inboxHead('alice')
+      await alice.publishAsync('c/s', Buffer.from(payload()), { qos: 1 })
+      const [error] = await inbox.wait('/e')
+      const notice = ErrorNotice.decode(error!.payload)
+      expect(notice.code).toBe(ERROR_CODES[expected].code)
+      expect(notice.topic).toBe('c/s')
+      expect(await broker.storage.messages.inboxHead('alice')).toBe(headBefore)
+      // Still connected and working.
+      await sendRaw(alice, 'bob', 'still here')
+      await bob.wait('/m')
+      expect(alice.connected).toBe(true)
+      await alice.endAsync()
+    })
+  }
+
+  it('references the client message id in the error when it could be read', async () => {
+    const alice = await broker.device('alice', 'tablet')
+    const inbox = new Inbox(alice)
+    await sendRaw(alice, 'no-such-user', 'x', 'ref-42')
+    const [error] = await inbox.wait('/e')
+    expect(ErrorNotice.decode(error!.payload).clientMsgId).toBe('ref-42')
+  })
+
+  it('answers an unknown command topic with UNKNOWN_COMMAND', async () => {
+    const alice = await broker.device('alice', 'watch')
+    const inbox = new Inbox(alice)
+    await alice.publishAsync('c/zz', Buffer.from(encodeCbor(new Map())), { qos: 1 })
+    const [error] = await inbox.wait('/e')
+    expect(ErrorNotice.decode(error!.payload).code).toBe(ERROR_CODES.UNKNOWN_COMMAND.code)
+  })
+
+  it('rate-limits a burst with RATE_LIMITED and disconnects a client that keeps flooding', async () => {
+    const flooder = await broker.device('flood', 'phone')
+    const inbox = new Inbox(flooder)
+    const closed = new Promise<void>((resolve) => flooder.once('close', () => resolve()))
+    // QoS 0, so the flood is not paced by PUBACKs.
+    for (let i = 0; i < 400; i++) flooder.publish('c/s', Buffer.from(SendRequest.encode({ clientMsgId: i, to: 'flood', body: 'x' })), { qos: 0 })
+    await closed
+    expect(inbox.on('/e').map((r) => ErrorNotice.decode(r.payload).code)).toContain(ERROR_CODES.RATE_LIMITED.code)
+    // The broker is fine: others keep chatting.
+    const alice = await broker.device('alice', 'pc')
+    const bob = new Inbox(await broker.device('bob', 'pc'))
+    await sendRaw(alice, 'bob', 'after the flood')
+    await bob.wait('/m')
+  })
+})

@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { InboxMessage, ResumeRequest } from '../../protocol/envelopes.js'
+import { connectMqtt } from '../helpers/broker.js'
+import { sendRaw } from '../helpers/chat.js'
+import { Inbox } from '../helpers/messages.js'
+import { runCli, spawnBroker } from '../helpers/process.js'
+
+describe('the broker process', () => {
+  let dataDir: string
+  beforeEach(async () => { dataDir = await mkdtemp(join(tmpdir(), 'lowband-proc-')) })
+  afterEach(() => rm(dataDir, { recursive: true, force: true }))
+
+  const device = async (port: number, userId: string, deviceId: string) => {
+    const { stdout } = await runCli(['token', userId, '--data-dir', dataDir])
+    return connectMqtt(`mqtt://127.0.0.1:${port}`, { clientId: `${userId}/${deviceId}`, username: userId, password: stdout.trim() })
+  }
+
+  it('creates a development secret, says so, and mints tokens that it accepts', async () => {
+    const broker = await spawnBroker(['--data-dir', dataDir])
+    expect(broker.output()).toContain('created a development secret')
+    const client = await device(broker.ports.tcp, 'alice', 'phone')
+    await client.endAsync()
+    broker.child.kill('SIGTERM')
+    expect(await broker.exited).toBe(0)
+  })
+
+  it('loses nothing acknowledged when killed with SIGKILL between send and receive', async () => {
+    const first = await spawnBroker(['--data-dir', dataDir])
+    const bob = await device(first.ports.tcp, 'bob', 'phone')
+    await bob.endAsync()
+    const alice = await device(first.ports.tcp, 'alice', 'phone')
+    const sent = 40
+    for (let i = 1; i <= sent; i++) await sendRaw(alice, 'bob', `durable ${i}`)
+    first.child.kill('SIGKILL')
+    await first.exited
+    alice.end(true)
+
+    const second = await spawnBroker(['--data-dir', dataDir])
+    const back = await device(second.ports.tcp, 'bob', 'phone')
+    await back.subscribeAsync('u/bob/#', { qos: 1 })
+    const inbox = new Inbox(back)
+    await back.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
+    await inbox.wait('/y')
+    expect(inbox.on('/m').map((r) => InboxMessage.decode(r.payload).body)).toEqual(Array.from({ length: sent }, (_, i) => `durable ${i + 1}`))
+    await back.endAsync()
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+  })
+
+  it('stops on SIGTERM with exit code 0 after closing its clients', async () => {
+    const broker = await spawnBroker(['--data-dir', dataDir])
+    const client = await device(broker.ports.tcp, 'carol', 'phone')
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+    broker.child.kill('SIGTERM')
+    expect(await broker.exited).toBe(0)
+    await closed
+    expect(broker.output()).toContain('lowband stopped')
+  })
+
+  it('names the option in a one-line error and exits 2 for a bad value', async () => {
+    for (const [args, env, option] of [
+      [['--port', 'abc'], {}, '--port'],
+      [['--topic-policy', 'maybe'], {}, '--topic-policy'],
+      [['--max-payload', '10'], {}, '--max-payload'],
+      [['--tls-cert', '/nonexistent.pem'], {}, '--tls-key'],
+      [[], { LOWBAND_HTTP_PORT: '70000' }, 'LOWBAND_HTTP_PORT'],
+      [['--jwt-secret', 'short'], {}, '--jwt-secret']
+    ] as Array<[string[], NodeJS.ProcessEnv, string]>) {
+      const { code, stderr } = await runCli(['start', '--data-dir', dataDir, ...args], env)
+      expect(code, args.join(' ')).toBe(2)
+      expect(stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+      expect(stderr, args.join(' ')).toContain(option)
+    }
+  })
+
+  it('names the option in a one-line error and exits 2 for a busy port', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const busy = String((blocker.address() as AddressInfo).port)
+    try {
+      for (const [flag, label] of [['--port', '--port'], ['--ws-port', '--ws-port'], ['--http-port', '--http-port']]) {
+        const { code, stderr } = await runCli(['start', '--host', '127.0.0.1', '--port', '0', '--ws-port', '0', '--http-port', '0', '--data-dir', dataDir, flag!, busy])
+        expect(code).toBe(2)
+        expect(stderr.trim().split('\n')).toHaveLength(1)
+        expect(stderr).toContain(`port ${busy}`)
+        expect(stderr).toContain(label)
+      }
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('refuses to mint a token without a secret, with a one-line error', async () => {
+    const { code, stderr } = await runCli(['token', 'alice', '--data-dir', dataDir])
+    expect(code).toBe(2)
+    expect(stderr).toContain('no development secret')
+  })
+})

@@ -1,0 +1,34 @@
+import type { MqttClient } from 'mqtt'
+
+export interface Received { topic: string, payload: Buffer }
+
+/** Collects what a client receives, and waits for what a test expects. */
+export class Inbox {
+  readonly received: Received[] = []
+  readonly #waiters = new Set<() => void>()
+
+  constructor (client: MqttClient) {
+    client.on('message', (topic, payload) => {
+      this.received.push({ topic, payload })
+      for (const wake of this.#waiters) wake()
+    })
+  }
+
+  on (suffix: string): Received[] {
+    return this.received.filter((r) => r.topic.endsWith(suffix))
+  }
+
+  /** Resolves when `count` messages on topics ending in `suffix` have arrived. */
+  async wait (suffix: string, count = 1, timeoutMs = 5000): Promise<Received[]> {
+    const deadline = Date.now() + timeoutMs
+    while (this.on(suffix).length < count) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} on *${suffix}; got ${this.on(suffix).length}`)
+      await new Promise<void>((resolve) => {
+        const wake = (): void => { clearTimeout(timer); this.#waiters.delete(wake); resolve() }
+        const timer = setTimeout(wake, Math.max(0, deadline - Date.now()))
+        this.#waiters.add(wake)
+      })
+    }
+    return this.on(suffix)
+  }
+}

@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises'
+import mqttPacket from 'mqtt-packet'
+import { describe, expect, it } from 'vitest'
+import { InboxMessage, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { ERROR_CODES, type ErrorName } from '../../protocol/errors.js'
+
+const doc = await readFile(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8')
+
+const publishBytes = (topic: string, qos: 0 | 1, payload: Uint8Array): number =>
+  mqttPacket.generate({ cmd: 'publish', topic, qos, dup: false, retain: false, payload: Buffer.from(payload), ...(qos > 0 ? { messageId: 1 } : {}) }).length
+
+const row = (n: number): number => {
+  const match = doc.match(new RegExp(`^\\| ${n} \\| .* \\| (\\d+) \\|$`, 'm'))
+  if (match?.[1] === undefined) throw new Error(`docs/PROTOCOL.md has no byte row ${n}`)
+  return Number(match[1])
+}
+
+describe('docs/PROTOCOL.md', () => {
+  it('documents every error code with its number', () => {
+    for (const name of Object.keys(ERROR_CODES) as ErrorName[]) {
+      expect(doc, name).toMatch(new RegExp(`^\\| ${ERROR_CODES[name].code} \\| ${name} \\|`, 'm'))
+    }
+  })
+
+  it('states the exact bytes of every packet of a 20-byte text message', () => {
+    const text = 'x'.repeat(20)
+    const clientMsgId = new Uint8Array(8)
+    const id = 'mws1nq6m00ky'
+    const ts = Math.floor(Date.now() / 1000)
+    expect(row(1)).toBe(publishBytes('c/s', 1, SendRequest.encode({ clientMsgId, to: 'bob', body: text })))
+    expect(row(2)).toBe(publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, id, seq: 1, ts })))
+    expect(row(3)).toBe(mqttPacket.generate({ cmd: 'puback', messageId: 1 }).length)
+    expect(row(4)).toBe(publishBytes('u/bob/m', 1, InboxMessage.encode({ id, from: 'alice', body: text, seq: 1, ts })))
+    expect(row(5)).toBe(4)
+  })
+})

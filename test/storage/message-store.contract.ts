@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import type { NewDirectMessage, Storage } from '../../storage/contracts.js'
+
+/**
+ * The one contract every message-store adapter passes (invariant 8). An adapter's test file calls
+ * this with a factory that opens a fresh, empty store, and one that reopens the same store.
+ */
+export function messageStoreContract (name: string, open: () => Promise<{ storage: Storage, reopen: () => Promise<Storage> }>): void {
+  const draft = (over: Partial<NewDirectMessage> = {}): NewDirectMessage => ({
+    from: 'alice', fromDevice: 'phone', to: 'bob', body: 'hi', kind: 0, ts: 1_700_000_000, clientMsgId: 'c1', ...over
+  })
+
+  describe(`message store contract: ${name}`, () => {
+    it('appends to both inboxes with per-user sequences starting at 1', async () => {
+      const { storage } = await open()
+      const first = await storage.messages.appendDirect(draft())
+      const second = await storage.messages.appendDirect(draft({ from: 'bob', fromDevice: 'pc', to: 'alice', clientMsgId: 'x' }))
+      expect(first).toMatchObject({ senderSeq: 1, recipientSeq: 1, duplicate: false })
+      expect(second).toMatchObject({ senderSeq: 2, recipientSeq: 2, duplicate: false })
+      expect(first.message.id).not.toBe(second.message.id)
+      expect((await storage.messages.readInbox('alice', 0, 10)).map((e) => [e.seq, e.message.id])).toEqual([[1, first.message.id], [2, second.message.id]])
+      expect(await storage.messages.inboxHead('bob')).toBe(2)
+      expect(await storage.messages.inboxHead('nobody')).toBe(0)
+      await storage.close()
+    })
+
+    it('deduplicates by sender device and client message id, including concurrent resends', async () => {
+      const { storage } = await open()
+      const bytes = new Uint8Array([9, 8, 7, 6, 5, 4, 3, 2])
+      const [a, b] = await Promise.all([storage.messages.appendDirect(draft({ clientMsgId: bytes })), storage.messages.appendDirect(draft({ clientMsgId: bytes }))])
+      const c = await storage.messages.appendDirect(draft({ clientMsgId: bytes }))
+      expect([a.duplicate, b.duplicate, c.duplicate].filter((d) => !d)).toHaveLength(1)
+      expect(new Set([a.message.id, b.message.id, c.message.id]).size).toBe(1)
+      // The same client id from another device, or of another type, is another message.
+      const other = await storage.messages.appendDirect(draft({ clientMsgId: bytes, fromDevice: 'laptop' }))
+      const asString = await storage.messages.appendDirect(draft({ clientMsgId: '0908070605040302' }))
+      expect(other.duplicate || asString.duplicate).toBe(false)
+      expect(await storage.messages.inboxHead('bob')).toBe(3)
+      await storage.close()
+    })
+
+    it('never gives two messages the same seq under concurrency', async () => {
+      const { storage } = await open()
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) =>
+        storage.messages.appendDirect(draft({ from: `u${i % 7}`, clientMsgId: i }))))
+      expect(results.map((r) => r.recipientSeq).sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+      const inbox = await storage.messages.readInbox('bob', 0, 500)
+      expect(inbox.map((e) => e.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+      await storage.close()
+    })
+
+    it('pages an inbox after a cursor, oldest first', async () => {
+      const { storage } = await open()
+      for (let i = 0; i < 25; i++) await storage.messages.appendDirect(draft({ clientMsgId: i, body: `m${i}` }))
+      const page = await storage.messages.readInbox('bob', 10, 5)
+      expect(page.map((e) => e.seq)).toEqual([11, 12, 13, 14, 15])
+      expect(page.map((e) => e.message.body)).toEqual(['m10', 'm11', 'm12', 'm13', 'm14'])
+      expect(await storage.messages.readInbox('bob', 25, 5)).toEqual([])
+      await storage.close()
+    })
+
+    it('keeps bodies byte-exact and every stamped field', async () => {
+      const { storage } = await open()
+      const body = new Uint8Array([0, 255, 1, 254])
+      const { message } = await storage.messages.appendDirect(draft({ body, kind: 1, clientMsgId: new Uint8Array([1]) }))
+      const [entry] = await storage.messages.readInbox('bob', 0, 1)
+      expect(entry!.message).toMatchObject({ id: message.id, from: 'alice', fromDevice: 'phone', to: 'bob', kind: 1, ts: 1_700_000_000 })
+      expect(new Uint8Array(entry!.message.body as Uint8Array)).toEqual(body)
+      await storage.close()
+    })
+
+    it('keeps everything across a reopen, and continues the sequences', async () => {
+      const { storage, reopen } = await open()
+      await storage.messages.appendDirect(draft())
+      await storage.directory.registerUser('alice')
+      await storage.close()
+      const again = await reopen()
+      expect(await again.directory.hasUser('alice')).toBe(true)
+      expect(await again.directory.hasUser('zed')).toBe(false)
+      expect((await again.messages.appendDirect(draft({ clientMsgId: 'c2' }))).recipientSeq).toBe(2)
+      expect((await again.messages.appendDirect(draft())).duplicate).toBe(true)
+      await again.close()
+    })
+  })
+}
