@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { ConfigError } from './config-error.js'
 import { registerStart } from './commands/start.js'
 import { registerToken } from './commands/token.js'
+import { registerClientCommands } from '../clients/cli/index.js'
 
 /** The `lowband` command: the broker, tokens, the chat client and the network-emulation suite. */
 const program = new Command('lowband')
@@ -10,6 +11,7 @@ const program = new Command('lowband')
   .showHelpAfterError()
 registerStart(program)
 registerToken(program)
+registerClientCommands(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { Aedes } from 'aedes'
 import type { Logger } from 'pino'
-import { createHooks, createTokenVerifier, InFlight, watchConnections, type HookContext } from '../hooks/index.js'
+import { createHooks, createTokenVerifier, InFlight, Presence, watchConnections, watchDeliveries, type HookContext } from '../hooks/index.js'
 import type { Storage } from '../storage/contracts.js'
 import { openEmbeddedStorage } from '../storage/embedded/index.js'
 import type { Config } from './config.js'
@@ -9,6 +9,7 @@ import { createHttpServer } from './http.js'
 import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
+import { createSessionPersistence } from './session-persistence.js'
 
 export interface RunningBroker {
   readonly ports: { tcp: number, ws: number, tls?: number, http: number }
@@ -33,12 +34,16 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     metrics: metrics.chat,
     identities: new WeakMap(),
     inFlight: new InFlight(),
+    presence: new Presence(storage.directory, log, Date.now, () => broker),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
     now: Date.now
   }
-  const broker = await Aedes.createBroker(createHooks(ctx))
+  const sessions = createSessionPersistence()
+  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: sessions.persistence })
+  sessions.attach(broker)
   watchConnections(ctx, broker)
+  watchDeliveries(ctx, broker)
 
   let ready = false
   const listeners: Listener[] = []

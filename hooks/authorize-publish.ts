@@ -1,14 +1,15 @@
 import type { Client, PublishPacket } from 'aedes'
 import { LowbandError } from '../protocol/errors.js'
+import { parseClientId } from '../protocol/ids.js'
 import { COMMAND, SINK_TOPIC, isChatTopic, isInternalTopic } from '../protocol/topics.js'
 import type { HookContext, Identity } from './context.js'
+import { runRead } from './flows/read.js'
+import { runRequest } from './flows/request.js'
 import { runResume } from './flows/resume.js'
 import { peekClientMsgId, runSend } from './flows/send.js'
+import { runTyping } from './flows/typing.js'
 import { TokenBucket } from './rate-limit.js'
 import { reject } from './reject.js'
-
-/** A client still flooding after this many refusals in a row is disconnected. */
-const FLOOD_STRIKES = 200
 
 /**
  * Every client PUBLISH passes here first. In aedes 1.2 the QoS 1 PUBACK is written right after this
@@ -32,9 +33,18 @@ export function createAuthorizePublish (ctx: HookContext) {
   }
 
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
-    // A will message (client gone) may not enter the chat namespace or the broker's internals.
-    if (client === null) return done(isChatTopic(packet.topic) || isInternalTopic(packet.topic) ? new Error('forbidden will topic') : null)
     const topic = packet.topic
+    // A will on c/o marks its device offline (the one will lowband uses); no other will may enter the
+    // chat namespace or the broker's internals. A will of a client on a dead node arrives without
+    // its client, named by the client id the broker stored with it.
+    if (client === null || client.closed) {
+      if (topic === COMMAND.offline) {
+        const device = client === null ? parseClientId(String((packet as { clientId?: unknown }).clientId)) : ctx.identities.get(client)
+        if (device !== undefined && client !== null) void ctx.presence.disconnected(client, device.userId)
+        return done(new Error('will handled'))
+      }
+      if (client === null) return done(isChatTopic(topic) || isInternalTopic(topic) ? new Error('forbidden will topic') : null)
+    }
     const identity = ctx.identities.get(client)
     const refuse = (error: LowbandError): void => {
       sink(packet)
@@ -44,7 +54,7 @@ export function createAuthorizePublish (ctx: HookContext) {
 
     const bucket = bucketOf(client)
     if (!bucket.take()) {
-      if (bucket.strikes > FLOOD_STRIKES) {
+      if (bucket.flooding) {
         ctx.log.warn({ clientId: client.id }, 'disconnecting a flooding client')
         return done(new Error('publish flood'))
       }
@@ -72,10 +82,16 @@ function runCommand (ctx: HookContext, client: Client, identity: Identity, packe
   switch (packet.topic) {
     case COMMAND.send:
       return runSend(ctx, client, identity, payload)
+    case COMMAND.read:
+      return runRead(ctx, client, identity, payload)
+    case COMMAND.typing:
+      return runTyping(ctx, client, identity, payload)
     case COMMAND.resume:
-      // Not a stored message: acknowledge at once and replay in the background, so the device's
-      // PUBACKs for the replay are read while it runs.
-      runResume(ctx, client, identity, payload).catch((error: unknown) => reject(ctx, client, error, packet.topic))
+    case COMMAND.request:
+      // Not stored: acknowledge at once and answer in the background, so the device's PUBACKs for
+      // a long replay are read while it runs.
+      (packet.topic === COMMAND.resume ? runResume : runRequest)(ctx, client, identity, payload)
+        .catch((error: unknown) => reject(ctx, client, error, packet.topic))
       return Promise.resolve()
     default:
       return Promise.reject(new LowbandError('UNKNOWN_COMMAND', packet.topic))

@@ -1,4 +1,5 @@
 import type { Client, Subscription } from 'aedes'
+import { isValidId } from '../protocol/ids.js'
 import { isInternalTopic } from '../protocol/topics.js'
 import type { HookContext } from './context.js'
 
@@ -14,7 +15,19 @@ export function createAuthorizeSubscribe (ctx: HookContext) {
     const allowed = isAllowed(ctx, client, filter)
     if (!allowed) ctx.log.info({ clientId: client.id, filter }, 'subscription refused')
     done(null, allowed ? subscription : null)
+    const watched = allowed ? watchedContact(ctx, client, filter) : undefined
+    if (watched !== undefined) void ctx.presence.watch(client, watched.watcher, watched.contact)
   }
+}
+
+/** `u/<self>/p/<contact>`: the device opened the chat with `contact` and watches its presence. */
+export function watchedContact (ctx: HookContext, client: Client, filter: string): { watcher: string, contact: string } | undefined {
+  const identity = ctx.identities.get(client)
+  if (identity === undefined) return undefined
+  const prefix = `u/${identity.userId}/p/`
+  if (!filter.startsWith(prefix)) return undefined
+  const contact = filter.slice(prefix.length)
+  return isValidId(contact) ? { watcher: identity.userId, contact } : undefined
 }
 
 function isAllowed (ctx: HookContext, client: Client, filter: string): boolean {

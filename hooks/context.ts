@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { DeviceId, UserId } from '../protocol/ids.js'
 import type { Storage } from '../storage/contracts.js'
 import type { InFlight } from './in-flight.js'
+import type { Presence } from './presence.js'
 import type { TokenVerifier } from './token-verifier.js'
 
 /** Who is on the other end of a connection, set once by the authenticate hook. */
@@ -38,22 +39,40 @@ export interface HookContext {
   readonly metrics: ChatMetrics
   readonly identities: WeakMap<Client, Identity>
   readonly inFlight: InFlight
+  readonly presence: Presence
   /** The broker the hooks belong to; available once it is created. */
   readonly broker: () => Aedes
   /** Milliseconds; injectable so timers are testable. */
   readonly now: () => number
 }
 
+/**
+ * Aedes drops a packet for a client when one with a higher `brokerCounter` from the same `brokerId`
+ * already went to that client (`dedupe` in lib/client.js, meant for overlapping subscriptions). But
+ * packets on different paths overtake each other — a QoS 0 publish is emitted at once, a QoS 1 one
+ * after an asynchronous persistence step — so a QoS 0 packet could silently drop the QoS 1 message
+ * published just before it (moscajs/aedes#994, #955). Each of lowband's delivery paths therefore
+ * gets its own brokerId namespace, inside which order holds.
+ */
+function brokerIdFor (broker: Aedes, path: 'fan0' | 'fan1' | 'to0' | 'to1'): string {
+  return `${broker.id}~${path}`
+}
+
+type Outgoing = Omit<PublishPacket, 'cmd' | 'dup'>
+
 /** Publishes through the broker to every matching subscriber, resolving when handed over. */
-export function publish (ctx: HookContext, packet: Omit<PublishPacket, 'cmd' | 'dup'>): Promise<void> {
+export function publish (ctx: Pick<HookContext, 'broker'>, packet: Outgoing): Promise<void> {
+  const broker = ctx.broker()
   return new Promise((resolve, reject) => {
-    ctx.broker().publish({ cmd: 'publish', dup: false, ...packet }, (error) => error ? reject(error) : resolve())
+    broker.publish({ cmd: 'publish', dup: false, ...packet, brokerId: brokerIdFor(broker, packet.qos === 0 ? 'fan0' : 'fan1') } as PublishPacket,
+      (error) => error ? reject(error) : resolve())
   })
 }
 
 /** Publishes to one connected client only (its replies, errors and replays). */
-export function publishTo (client: Client, packet: Omit<PublishPacket, 'cmd' | 'dup'>): Promise<void> {
+export function publishTo (ctx: Pick<HookContext, 'broker'>, client: Client, packet: Outgoing): Promise<void> {
+  const brokerId = brokerIdFor(ctx.broker(), packet.qos === 0 ? 'to0' : 'to1')
   return new Promise((resolve, reject) => {
-    client.publish({ cmd: 'publish', dup: false, ...packet }, (error) => error ? reject(error) : resolve())
+    client.publish({ cmd: 'publish', dup: false, ...packet, brokerId } as PublishPacket, (error) => error ? reject(error) : resolve())
   })
 }

@@ -9,6 +9,8 @@ export type { ChatMetrics, HookConfig, HookContext, Identity } from './context.j
 export { createTokenVerifier, type TokenVerifier } from './token-verifier.js'
 export { watchConnections } from './connections.js'
 export { InFlight } from './in-flight.js'
+export { Presence } from './presence.js'
+export { watchDeliveries } from './delivered.js'
 
 /** The Aedes options that make a plain broker into lowband: one hook per file, wired here. */
 export function createHooks (ctx: HookContext): AedesOptions {

@@ -1,34 +1,43 @@
 /**
- * A token bucket per connection: `burst` publishes at once, refilled at `perSecond`. Takes a clock
- * so tests are exact. `strikes` counts consecutive refusals, so a client that ignores RATE_LIMITED
- * errors and keeps flooding can be told apart from one that briefly bursts.
+ * A token bucket per connection: `burst` publishes at once, refilled at `perSecond`. Refused
+ * publishes draw on a second allowance of the same size and rate, so a client sending at up to
+ * twice its rate is only slowed down (RATE_LIMITED), while one that keeps sending far above it —
+ * a flood — runs the allowance dry and is disconnected. Takes a clock so tests are exact.
  */
 export class TokenBucket {
   readonly #perSecond: number
   readonly #burst: number
   readonly #now: () => number
   #tokens: number
+  #refusals: number
   #updated: number
-  strikes = 0
 
   constructor (perSecond: number, burst: number, now: () => number) {
     this.#perSecond = perSecond
     this.#burst = burst
     this.#now = now
     this.#tokens = burst
+    this.#refusals = burst
     this.#updated = now()
   }
 
+  /** True when the publish may go ahead. */
   take (): boolean {
     const now = this.#now()
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#updated) / 1000 * this.#perSecond)
+    const refill = (now - this.#updated) / 1000 * this.#perSecond
     this.#updated = now
+    this.#tokens = Math.min(this.#burst, this.#tokens + refill)
+    this.#refusals = Math.min(this.#burst, this.#refusals + refill)
     if (this.#tokens >= 1) {
       this.#tokens -= 1
-      this.strikes = 0
       return true
     }
-    this.strikes += 1
+    this.#refusals -= 1
     return false
+  }
+
+  /** True once refused publishes have outrun their allowance. */
+  get flooding (): boolean {
+    return this.#refusals < 0
   }
 }

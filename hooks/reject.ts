@@ -17,6 +17,6 @@ export async function reject (ctx: HookContext, client: Client, error: unknown, 
   const identity = ctx.identities.get(client)
   if (identity === undefined) return
   const notice = ErrorNotice.encode({ code: coded.code, detail: coded.message, topic, ...(clientMsgId === undefined ? {} : { clientMsgId }) })
-  await publishTo(client, { topic: errorTopic(identity.userId), payload: Buffer.from(notice), qos: 0, retain: false })
+  await publishTo(ctx, client, { topic: errorTopic(identity.userId), payload: Buffer.from(notice), qos: 0, retain: false })
     .catch(() => { /* the connection is gone; nothing to tell */ })
 }

@@ -12,6 +12,8 @@ export type FieldTable = Record<string, number>
 export interface EnvelopeCodec<T> {
   readonly keys: FieldTable
   encode (value: T): Uint8Array
+  /** The integer-keyed map, to nest one envelope inside another. */
+  toCbor (value: T): Map<number, unknown>
   decode (bytes: Uint8Array): T
   /** Validates an already decoded CBOR item. */
   fromCbor (item: unknown): T
@@ -24,12 +26,15 @@ export function defineEnvelope<S extends z.ZodObject> (keys: { [K in keyof z.inf
   return {
     keys: table,
     encode (value: T): Uint8Array {
+      return encodeCbor(this.toCbor(value))
+    },
+    toCbor (value: T): Map<number, unknown> {
       const map = new Map<number, unknown>()
       for (const [name, key] of Object.entries(table)) {
         const field = (value as Record<string, unknown>)[name]
         if (field !== undefined) map.set(key, field)
       }
-      return encodeCbor(map)
+      return map
     },
     decode (bytes: Uint8Array): T {
       return this.fromCbor(decodeCbor(bytes))

@@ -33,7 +33,7 @@ export type SendRequest = ReturnType<typeof SendRequest.decode>
  * `to` and `clientMsgId` only on the sender's own copies; `seq` is the inbox sequence of the
  * receiving user, the cursor a device resumes from. `ts` is server time in Unix seconds.
  */
-export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8 }, z.object({
+export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8, cseq: 9 }, z.object({
   id: z.string().min(1).max(32),
   from: id,
   to: id.optional(),
@@ -41,16 +41,19 @@ export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kin
   kind: uint.max(255).optional(),
   seq: uint,
   ts: uint,
-  clientMsgId: clientMsgIdSchema.optional()
+  clientMsgId: clientMsgIdSchema.optional(),
+  /** Sequence within the conversation, shared by both sides: what read watermarks and history count in. */
+  cseq: uint
 }))
 export type InboxMessage = ReturnType<typeof InboxMessage.decode>
 
-/** u/<user>/a — broker → sending device: stored (✓), with the server's id and sender-inbox seq. */
-export const StoredAck = defineEnvelope({ clientMsgId: 1, id: 2, seq: 3, ts: 4 }, z.object({
+/** u/<user>/a — broker → sending device: stored (✓), with the server's id, sender-inbox seq and cseq. */
+export const StoredAck = defineEnvelope({ clientMsgId: 1, id: 2, seq: 3, ts: 4, cseq: 5 }, z.object({
   clientMsgId: clientMsgIdSchema,
   id: z.string().min(1).max(32),
   seq: uint,
-  ts: uint
+  ts: uint,
+  cseq: uint
 }))
 export type StoredAck = ReturnType<typeof StoredAck.decode>
 
@@ -70,3 +73,39 @@ export type ResumeRequest = ReturnType<typeof ResumeRequest.decode>
 /** u/<user>/y — broker → device: the replay is complete up to `seq` (the inbox head). */
 export const Synced = defineEnvelope({ seq: 1 }, z.object({ seq: uint }))
 export type Synced = ReturnType<typeof Synced.decode>
+
+/** Receipt statuses. Statuses only move forward: sent → delivered → read. */
+export const RECEIPT = {
+  /** `peer` received (a device of theirs acknowledged) my message `cseq`. */
+  delivered: 1,
+  /** `peer` has read my messages up to `cseq`. */
+  read: 2,
+  /** I (on another device) have read `peer`'s messages up to `cseq`: keeps unread counts in step. */
+  readByMe: 3
+} as const
+
+/** u/<user>/r — broker → devices: a receipt, stored in the inbox (so an offline sender gets it on resume). */
+export const Receipt = defineEnvelope({ seq: 1, peer: 2, status: 3, cseq: 4, ts: 5 }, z.object({
+  seq: uint,
+  peer: id,
+  status: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  cseq: uint,
+  ts: uint
+}))
+export type Receipt = ReturnType<typeof Receipt.decode>
+
+/** c/d — device → broker: I have read the conversation with `peer` up to `cseq`. */
+export const ReadWatermark = defineEnvelope({ peer: 1, cseq: 2 }, z.object({ peer: id, cseq: uint.min(1) }))
+export type ReadWatermark = ReturnType<typeof ReadWatermark.decode>
+
+/** c/t — device → broker: typing (1) or stopped (0) in the conversation with `to`. */
+export const TypingSignal = defineEnvelope({ to: 1, state: 2 }, z.object({ to: id, state: z.union([z.literal(0), z.literal(1)]) }))
+export type TypingSignal = ReturnType<typeof TypingSignal.decode>
+
+/** u/<user>/t — broker → devices: `from` is typing (1) or stopped (0). Expires by itself after 5 s. */
+export const TypingNotice = defineEnvelope({ from: 1, state: 2 }, z.object({ from: id, state: z.union([z.literal(0), z.literal(1)]) }))
+export type TypingNotice = ReturnType<typeof TypingNotice.decode>
+
+/** u/<watcher>/p/<contact> — broker → watcher: online now, or offline with the last-seen time if allowed. */
+export const PresenceUpdate = defineEnvelope({ online: 1, lastSeen: 2 }, z.object({ online: z.boolean(), lastSeen: uint.optional() }))
+export type PresenceUpdate = ReturnType<typeof PresenceUpdate.decode>

@@ -14,7 +14,15 @@ export const COMMAND = {
   /** Send a chat message (QoS 1). */
   send: 'c/s',
   /** Ask for a replay of the inbox after a cursor. */
-  resume: 'c/r'
+  resume: 'c/r',
+  /** Read watermark: "I have read this conversation up to cseq N" (QoS 1). */
+  read: 'c/d',
+  /** Typing signal (QoS 0, never stored). */
+  typing: 'c/t',
+  /** Request/response: history, privacy, contacts (QoS 1; the answer comes on u/<self>/q). */
+  request: 'c/q',
+  /** Will topic: the broker marks the device offline when its will is published. */
+  offline: 'c/o'
 } as const
 
 /** Where a client's accepted publish goes once its work is done: `$` topics match no wildcard. */
@@ -52,20 +60,44 @@ export function syncedTopic (userId: UserId): string {
   return `u/${userId}/y`
 }
 
-export type TopicKind = 'inbox' | 'echo' | 'ack' | 'error' | 'synced' | 'unknown'
+/** Delivered/read receipts and own read watermarks (QoS 1, stored in the inbox). */
+export function receiptTopic (userId: UserId): string {
+  return `u/${userId}/r`
+}
+
+/** Typing signals addressed to the user (QoS 0). */
+export function typingTopic (userId: UserId): string {
+  return `u/${userId}/t`
+}
+
+/** Responses to the device's requests (QoS 0; the SDK retries a request that got no answer). */
+export function responseTopic (userId: UserId): string {
+  return `u/${userId}/q`
+}
+
+/**
+ * A contact's presence, for a watcher. Subscribing to this topic (inside the watcher's own subtree)
+ * is how a device starts watching; unsubscribing stops it.
+ */
+export function presenceTopic (watcher: UserId, contact: UserId): string {
+  return `u/${watcher}/p/${contact}`
+}
+
+export type TopicKind = 'inbox' | 'echo' | 'ack' | 'error' | 'synced' | 'receipt' | 'typing' | 'response' | 'presence' | 'unknown'
 
 /** Classifies a topic of the user's subtree (as a device receives it). */
-export function classifyUserTopic (topic: string): { userId: UserId, kind: TopicKind, device?: DeviceId } | undefined {
+export function classifyUserTopic (topic: string): { userId: UserId, kind: TopicKind, device?: DeviceId, contact?: UserId } | undefined {
   if (!topic.startsWith(USER_ROOT)) return undefined
   const parts = topic.split('/')
   const userId = parts[1]
   if (userId === undefined || userId === '') return undefined
   const leaf = parts[2]
   if (parts.length === 3) {
-    const kinds: Record<string, TopicKind> = { m: 'inbox', a: 'ack', e: 'error', y: 'synced' }
+    const kinds: Record<string, TopicKind> = { m: 'inbox', a: 'ack', e: 'error', y: 'synced', r: 'receipt', t: 'typing', q: 'response' }
     return { userId, kind: (leaf !== undefined && kinds[leaf]) || 'unknown' }
   }
   if (parts.length === 4 && leaf === 'o' && parts[3] !== undefined) return { userId, kind: 'echo', device: parts[3] }
+  if (parts.length === 4 && leaf === 'p' && parts[3] !== undefined) return { userId, kind: 'presence', contact: parts[3] }
   return { userId, kind: 'unknown' }
 }
 

@@ -4,6 +4,10 @@ import type { DeviceId, UserId } from '../protocol/ids.js'
 /** A message as the broker stamped it (invariant 2: sender, id and time come from the broker). */
 export interface StoredMessage {
   id: string
+  /** Internal conversation key (see conversationOf). */
+  conversation: string
+  /** Sequence within the conversation, shared by both sides. */
+  cseq: number
   from: UserId
   fromDevice: DeviceId
   to: UserId
@@ -14,13 +18,22 @@ export interface StoredMessage {
   clientMsgId: ClientMsgId
 }
 
-export type NewDirectMessage = Omit<StoredMessage, 'id'>
+export type NewDirectMessage = Omit<StoredMessage, 'id' | 'conversation' | 'cseq'>
 
-/** One entry of a user's inbox: the message and its place in that user's sequence. */
-export interface InboxEntry {
-  seq: number
-  message: StoredMessage
+/** 1 delivered (peer got my message cseq), 2 read (peer read mine up to cseq), 3 read by me (up to cseq). */
+export type ReceiptStatus = 1 | 2 | 3
+
+export interface StoredReceipt {
+  peer: UserId
+  status: ReceiptStatus
+  cseq: number
+  ts: number
 }
+
+/** One entry of a user's inbox: a message or a receipt, at its place in that user's sequence. */
+export type InboxEntry =
+  | { seq: number, message: StoredMessage, receipt?: undefined }
+  | { seq: number, receipt: StoredReceipt, message?: undefined }
 
 export interface AppendResult {
   message: StoredMessage
@@ -31,27 +44,74 @@ export interface AppendResult {
   duplicate: boolean
 }
 
+/** A receipt appended to `owner`'s inbox. */
+export interface ReceiptEntry {
+  owner: UserId
+  seq: number
+  receipt: StoredReceipt
+}
+
+/** 0 sent, 1 delivered, 2 read: statuses only move forward. */
+export type MessageStatus = 0 | 1 | 2
+
+export interface HistoryPage {
+  /** Oldest first. */
+  items: Array<{ message: StoredMessage, status: MessageStatus }>
+  /** True when older messages exist before the first item. */
+  more: boolean
+}
+
+/** The conversation key of two users: the same whichever of them asks. */
+export function conversationOf (a: UserId, b: UserId): string {
+  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`
+}
+
 /**
- * Messages and inboxes. The source of truth (invariant 6): MQTT session queues are only a fast path.
- * Every adapter passes test/storage/message-store.contract.ts.
+ * Messages, inboxes, receipts and history. The source of truth (invariant 6): MQTT session queues
+ * are only a fast path. Every adapter passes test/storage/message-store.contract.ts.
  */
 export interface MessageStore {
   /**
-   * Stores a 1:1 message durably, in one write, in the sender's and the recipient's inbox; resolves
-   * only once it is on disk. A message with the same (from, fromDevice, clientMsgId) as a stored one
-   * is not stored again: the stored one is returned with `duplicate: true`.
+   * Stores a 1:1 message durably, in one write, in the sender's and the recipient's inbox and its
+   * conversation; resolves only once it is on disk. A message with the same (from, fromDevice,
+   * clientMsgId) as a stored one is not stored again: the stored one is returned, `duplicate: true`.
    */
   appendDirect (message: NewDirectMessage): Promise<AppendResult>
   /** Entries of a user's inbox with seq > afterSeq, oldest first, at most `limit`. */
   readInbox (userId: UserId, afterSeq: number, limit: number): Promise<InboxEntry[]>
   /** The highest seq of the user's inbox (0 when empty). */
   inboxHead (userId: UserId): Promise<number>
+  /**
+   * A device of `recipient` acknowledged message `messageId`. The first acknowledgement marks it
+   * delivered and appends a delivered receipt to the sender's inbox; later ones, or one after the
+   * message was read, change nothing (undefined).
+   */
+  markDelivered (recipient: UserId, messageId: string, ts: number): Promise<ReceiptEntry | undefined>
+  /**
+   * `reader` has read the conversation with `peer` up to `cseq` (clamped to the conversation's
+   * head). Only forward: a watermark at or below the stored one changes nothing (undefined).
+   * Appends a read receipt to the peer's inbox and a read-by-me entry to the reader's.
+   */
+  markRead (reader: UserId, peer: UserId, cseq: number, ts: number): Promise<{ toPeer: ReceiptEntry, toReader: ReceiptEntry } | undefined>
+  /** Messages of the conversation of `userId` and `peer` with cseq < before (all when before is 0), at most `limit`, with statuses as `userId` sees them. */
+  history (userId: UserId, peer: UserId, before: number, limit: number): Promise<HistoryPage>
 }
 
-/** Users known to the broker. A user exists once it has authenticated with a valid token. */
+export type PresencePrivacy = 0 | 1 | 2 // everyone, contacts, nobody
+
+/** Users known to the broker, and what presence privacy needs. A user exists once it has authenticated. */
 export interface Directory {
   registerUser (userId: UserId): Promise<void>
   hasUser (userId: UserId): Promise<boolean>
+  setPresencePrivacy (userId: UserId, privacy: PresencePrivacy): Promise<void>
+  /** Default 0 (everyone). */
+  presencePrivacy (userId: UserId): Promise<PresencePrivacy>
+  addContact (userId: UserId, contact: UserId): Promise<void>
+  removeContact (userId: UserId, contact: UserId): Promise<void>
+  /** True when `contact` is in `userId`'s contacts. */
+  hasContact (userId: UserId, contact: UserId): Promise<boolean>
+  setLastSeen (userId: UserId, ts: number): Promise<void>
+  lastSeen (userId: UserId): Promise<number | undefined>
 }
 
 export interface Storage {

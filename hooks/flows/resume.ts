@@ -1,8 +1,9 @@
 import type { Client } from 'aedes'
 import { InboxMessage, ResumeRequest, Synced } from '../../protocol/envelopes.js'
-import { inboxTopic, syncedTopic } from '../../protocol/topics.js'
-import type { InboxEntry } from '../../storage/contracts.js'
+import { inboxTopic, receiptTopic, syncedTopic } from '../../protocol/topics.js'
+import type { InboxEntry, StoredMessage } from '../../storage/contracts.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
+import { encodeReceipt } from '../receipts.js'
 
 const PAGE = 100
 
@@ -17,16 +18,23 @@ export async function runResume (ctx: HookContext, client: Client, identity: Ide
   for (;;) {
     const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)
     for (const entry of page) {
-      await publishTo(client, { topic: inboxTopic(identity.userId), payload: Buffer.from(encodeEntry(identity, entry)), qos: 1, retain: false })
+      await publishTo(ctx, client, packetOf(identity, entry))
       cursor = entry.seq
     }
     if (page.length < PAGE || client.closed) break
   }
   const head = await ctx.storage.messages.inboxHead(identity.userId)
-  await publishTo(client, { topic: syncedTopic(identity.userId), payload: Buffer.from(Synced.encode({ seq: Math.max(head, cursor) })), qos: 0, retain: false })
+  await publishTo(ctx, client, { topic: syncedTopic(identity.userId), payload: Buffer.from(Synced.encode({ seq: Math.max(head, cursor) })), qos: 0, retain: false })
 }
 
-function encodeEntry (identity: Identity, { seq, message }: InboxEntry): Uint8Array {
+function packetOf (identity: Identity, entry: InboxEntry): { topic: string, payload: Buffer, qos: 1, retain: false } {
+  if (entry.receipt !== undefined) {
+    return { topic: receiptTopic(identity.userId), payload: encodeReceipt(entry.seq, entry.receipt), qos: 1, retain: false }
+  }
+  return { topic: inboxTopic(identity.userId), payload: Buffer.from(encodeMessage(identity, entry.seq, entry.message)), qos: 1, retain: false }
+}
+
+function encodeMessage (identity: Identity, seq: number, message: StoredMessage): Uint8Array {
   const own = message.from === identity.userId
   return InboxMessage.encode({
     id: message.id,
@@ -34,6 +42,7 @@ function encodeEntry (identity: Identity, { seq, message }: InboxEntry): Uint8Ar
     body: message.body,
     ts: message.ts,
     seq,
+    cseq: message.cseq,
     ...(message.kind === 0 ? {} : { kind: message.kind }),
     ...(own ? { to: message.to, clientMsgId: message.clientMsgId } : {})
   })

@@ -52,17 +52,17 @@ async function persist (state: SendState): Promise<void> {
  * PUBACK, so a client holding the PUBACK already holds the ack; if both are lost, the resend is
  * deduplicated and acked again.
  */
-async function acknowledge ({ client, sender, stored }: SendState): Promise<void> {
+async function acknowledge ({ ctx, client, sender, stored }: SendState): Promise<void> {
   const { message, senderSeq } = stored!
-  const ack = StoredAck.encode({ clientMsgId: message.clientMsgId, id: message.id, seq: senderSeq, ts: message.ts })
-  await publishTo(client, { topic: ackTopic(sender.userId), payload: Buffer.from(ack), qos: 0, retain: false })
+  const ack = StoredAck.encode({ clientMsgId: message.clientMsgId, id: message.id, seq: senderSeq, ts: message.ts, cseq: message.cseq })
+  await publishTo(ctx, client, { topic: ackTopic(sender.userId), payload: Buffer.from(ack), qos: 0, retain: false })
 }
 
 /** Every connected device of the recipient, and the sender's other devices. A resend fans out nothing. */
 async function fanOut ({ ctx, stored }: SendState): Promise<void> {
   if (stored!.duplicate) return
   const { message, senderSeq, recipientSeq } = stored!
-  const base = { id: message.id, from: message.from, body: message.body, ts: message.ts, ...(message.kind === 0 ? {} : { kind: message.kind }) }
+  const base = { id: message.id, from: message.from, body: message.body, ts: message.ts, cseq: message.cseq, ...(message.kind === 0 ? {} : { kind: message.kind }) }
   const deliveries: Promise<void>[] = []
   if (message.to !== message.from) {
     const toRecipient = InboxMessage.encode({ ...base, seq: recipientSeq })

@@ -1,14 +1,17 @@
 import type { ClassicLevel } from 'classic-level'
-import type { Directory } from '../contracts.js'
+import type { Directory, PresencePrivacy } from '../contracts.js'
 import type { Committer } from './committer.js'
 import { keys } from './keys.js'
-import { encodeRecord } from './record-codec.js'
+import { decodeRecord, encodeRecord } from './record-codec.js'
 
-/** Users in the embedded store; known users are cached so a reconnect costs no write. */
+interface UserRecord { created: number, privacy?: PresencePrivacy, lastSeen?: number }
+
+/** Users, their presence privacy, contacts and last-seen time in the embedded store. */
 export class EmbeddedDirectory implements Directory {
   readonly #db: ClassicLevel<string, Uint8Array>
   readonly #committer: Committer
-  readonly #known = new Set<string>()
+  /** Users read or written since start: a reconnect costs no read, presence no disk access. */
+  readonly #users = new Map<string, UserRecord>()
 
   constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
     this.#db = db
@@ -16,15 +19,59 @@ export class EmbeddedDirectory implements Directory {
   }
 
   async registerUser (userId: string): Promise<void> {
-    if (await this.hasUser(userId)) return
-    await this.#committer.write([{ type: 'put', key: keys.user(userId), value: encodeRecord({ created: Date.now() }) }])
-    this.#known.add(userId)
+    if (await this.#user(userId) !== undefined) return
+    await this.#put(userId, { created: Date.now() })
   }
 
   async hasUser (userId: string): Promise<boolean> {
-    if (this.#known.has(userId)) return true
-    const found = await this.#db.get(keys.user(userId)) !== undefined
-    if (found) this.#known.add(userId)
-    return found
+    return await this.#user(userId) !== undefined
+  }
+
+  async setPresencePrivacy (userId: string, privacy: PresencePrivacy): Promise<void> {
+    await this.#update(userId, (user) => ({ ...user, privacy }))
+  }
+
+  async presencePrivacy (userId: string): Promise<PresencePrivacy> {
+    return (await this.#user(userId))?.privacy ?? 0
+  }
+
+  async addContact (userId: string, contact: string): Promise<void> {
+    await this.#committer.write([{ type: 'put', key: keys.contact(userId, contact), value: encodeRecord(1) }])
+  }
+
+  async removeContact (userId: string, contact: string): Promise<void> {
+    await this.#committer.write([{ type: 'del', key: keys.contact(userId, contact) }])
+  }
+
+  async hasContact (userId: string, contact: string): Promise<boolean> {
+    return await this.#db.get(keys.contact(userId, contact)) !== undefined
+  }
+
+  async setLastSeen (userId: string, ts: number): Promise<void> {
+    await this.#update(userId, (user) => ({ ...user, lastSeen: ts }))
+  }
+
+  async lastSeen (userId: string): Promise<number | undefined> {
+    return (await this.#user(userId))?.lastSeen
+  }
+
+  async #update (userId: string, change: (user: UserRecord) => UserRecord): Promise<void> {
+    const user = await this.#user(userId) ?? { created: Date.now() }
+    await this.#put(userId, change(user))
+  }
+
+  async #put (userId: string, record: UserRecord): Promise<void> {
+    this.#users.set(userId, record)
+    await this.#committer.write([{ type: 'put', key: keys.user(userId), value: encodeRecord(record) }])
+  }
+
+  async #user (userId: string): Promise<UserRecord | undefined> {
+    const cached = this.#users.get(userId)
+    if (cached !== undefined) return cached
+    const bytes = await this.#db.get(keys.user(userId))
+    if (bytes === undefined) return undefined
+    const record = decodeRecord<UserRecord>(bytes)
+    this.#users.set(userId, record)
+    return record
   }
 }

@@ -1,14 +1,20 @@
 /** LevelDB key layout of the embedded store. Sequences are zero-padded so keys sort numerically. */
 const SEQ_WIDTH = 15
+const pad = (n: number): string => n.toString().padStart(SEQ_WIDTH, '0')
 
 export const keys = {
   message: (id: string) => `m!${id}`,
-  inbox: (userId: string, seq: number) => `i!${userId}!${seq.toString().padStart(SEQ_WIDTH, '0')}`,
+  inbox: (userId: string, seq: number) => `i!${userId}!${pad(seq)}`,
   inboxRange: (userId: string) => ({ gt: `i!${userId}!`, lt: `i!${userId}!~` }),
+  conversation: (conversation: string, cseq: number) => `c!${conversation}!${pad(cseq)}`,
+  conversationRange: (conversation: string) => ({ gt: `c!${conversation}!`, lt: `c!${conversation}!~` }),
   dedup: (key: string) => `d!${key}`,
-  user: (userId: string) => `u!${userId}`
+  delivered: (messageId: string) => `v!${messageId}`,
+  watermark: (conversation: string, reader: string) => `w!${conversation}!${reader}`,
+  user: (userId: string) => `u!${userId}`,
+  contact: (userId: string, contact: string) => `k!${userId}!${contact}`
 }
 
-export function seqOfInboxKey (key: string): number {
+export function seqOfKey (key: string): number {
   return Number(key.slice(key.lastIndexOf('!') + 1))
 }

@@ -1,20 +1,30 @@
 import type { ClassicLevel } from 'classic-level'
-import type { AppendResult, InboxEntry, MessageStore, NewDirectMessage, StoredMessage } from '../contracts.js'
+import {
+  conversationOf, type AppendResult, type HistoryPage, type InboxEntry, type MessageStatus, type MessageStore,
+  type NewDirectMessage, type ReceiptEntry, type StoredMessage, type StoredReceipt
+} from '../contracts.js'
 import { dedupKey } from '../message-id.js'
 import type { Committer } from './committer.js'
-import { keys, seqOfInboxKey } from './keys.js'
+import { KeyedLock } from './keyed-lock.js'
+import { keys, seqOfKey } from './keys.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
+import { Sequences } from './sequences.js'
 
 interface StoredRecord { message: StoredMessage, senderSeq: number, recipientSeq: number }
+/** An inbox slot holds a message id or a receipt. */
+interface InboxSlot { m?: string, r?: StoredReceipt }
+type Op = { type: 'put', key: string, value: Uint8Array }
 
-/** Messages and inboxes in the embedded LevelDB store. */
+const inboxCounter = (userId: string): string => `i:${userId}`
+const conversationCounter = (conversation: string): string => `c:${conversation}`
+
+/** Messages, inboxes and receipts in the embedded LevelDB store. */
 export class EmbeddedMessageStore implements MessageStore {
   readonly #db: ClassicLevel<string, Uint8Array>
   readonly #committer: Committer
   readonly #newId: () => string
-  /** Last assigned inbox seq per user, loaded from disk on first use. */
-  readonly #heads = new Map<string, number>()
-  readonly #loading = new Map<string, Promise<void>>()
+  readonly #sequences: Sequences
+  readonly #locks = new KeyedLock()
   /** Appends under way per dedup key, so a resend racing its original is stored once. */
   readonly #inFlight = new Map<string, Promise<AppendResult>>()
 
@@ -22,6 +32,7 @@ export class EmbeddedMessageStore implements MessageStore {
     this.#db = db
     this.#committer = committer
     this.#newId = newId
+    this.#sequences = new Sequences(db)
   }
 
   appendDirect (message: NewDirectMessage): Promise<AppendResult> {
@@ -39,73 +50,131 @@ export class EmbeddedMessageStore implements MessageStore {
       const record = await this.#record(existingId)
       if (record !== undefined) return { ...record, duplicate: true }
     }
-    const message: StoredMessage = { ...draft, id: this.#newId() }
-    // Sequences are taken synchronously once both heads are known, so concurrent appends to one
-    // inbox never share a seq.
-    await Promise.all([this.#ensureHead(message.from), this.#ensureHead(message.to)])
-    const senderSeq = this.#take(message.from)
-    const recipientSeq = message.to === message.from ? senderSeq : this.#take(message.to)
+    const conversation = conversationOf(draft.from, draft.to)
+    const counters = [inboxCounter(draft.from), inboxCounter(draft.to), conversationCounter(conversation)]
+    await Promise.all([
+      this.#sequences.ensure(counters[0]!, keys.inboxRange(draft.from)),
+      this.#sequences.ensure(counters[1]!, keys.inboxRange(draft.to)),
+      this.#sequences.ensure(counters[2]!, keys.conversationRange(conversation))
+    ])
+    // From here to the write nothing awaits, so concurrent appends never share a number.
+    const cseq = this.#sequences.take(counters[2]!)
+    const senderSeq = this.#sequences.take(counters[0]!)
+    const recipientSeq = draft.to === draft.from ? senderSeq : this.#sequences.take(counters[1]!)
+    const message: StoredMessage = { ...draft, id: this.#newId(), conversation, cseq }
     const record: StoredRecord = { message, senderSeq, recipientSeq }
-    const value = encodeRecord(record)
-    const ops = [
-      { type: 'put' as const, key: keys.message(message.id), value },
-      { type: 'put' as const, key: keys.dedup(key), value: Buffer.from(message.id) },
-      { type: 'put' as const, key: keys.inbox(message.from, senderSeq), value: Buffer.from(message.id) }
+    const slot = encodeRecord({ m: message.id } satisfies InboxSlot)
+    const ops: Op[] = [
+      { type: 'put', key: keys.message(message.id), value: encodeRecord(record) },
+      { type: 'put', key: keys.dedup(key), value: Buffer.from(message.id) },
+      { type: 'put', key: keys.conversation(conversation, cseq), value: Buffer.from(message.id) },
+      { type: 'put', key: keys.inbox(message.from, senderSeq), value: slot }
     ]
-    if (message.to !== message.from) {
-      ops.push({ type: 'put' as const, key: keys.inbox(message.to, recipientSeq), value: Buffer.from(message.id) })
-    }
-    try {
-      await this.#committer.write(ops)
-    } catch (error) {
-      // The seqs handed out may not be on disk: reload the heads from disk next time.
-      this.#heads.delete(message.from)
-      this.#heads.delete(message.to)
-      throw error
-    }
+    if (message.to !== message.from) ops.push({ type: 'put', key: keys.inbox(message.to, recipientSeq), value: slot })
+    await this.#write(ops, counters)
     return { ...record, duplicate: false }
   }
 
   async readInbox (userId: string, afterSeq: number, limit: number): Promise<InboxEntry[]> {
-    const range = keys.inboxRange(userId)
     const entries: InboxEntry[] = []
-    for await (const [key, id] of this.#db.iterator({ gt: keys.inbox(userId, afterSeq), lt: range.lt, limit })) {
-      const record = await this.#record(Buffer.from(id).toString())
-      if (record !== undefined) entries.push({ seq: seqOfInboxKey(key), message: record.message })
+    for await (const [key, value] of this.#db.iterator({ gt: keys.inbox(userId, afterSeq), lt: keys.inboxRange(userId).lt, limit })) {
+      const slot = decodeRecord<InboxSlot>(value)
+      const seq = seqOfKey(key)
+      if (slot.r !== undefined) {
+        entries.push({ seq, receipt: slot.r })
+      } else if (slot.m !== undefined) {
+        const record = await this.#record(slot.m)
+        if (record !== undefined) entries.push({ seq, message: record.message })
+      }
     }
     return entries
   }
 
   async inboxHead (userId: string): Promise<number> {
-    await this.#ensureHead(userId)
-    return this.#heads.get(userId) ?? 0
+    await this.#sequences.ensure(inboxCounter(userId), keys.inboxRange(userId))
+    return this.#sequences.head(inboxCounter(userId))
+  }
+
+  markDelivered (recipient: string, messageId: string, ts: number): Promise<ReceiptEntry | undefined> {
+    return this.#locks.run(`v:${messageId}`, async () => {
+      const record = await this.#record(messageId)
+      if (record === undefined) return undefined
+      const { message } = record
+      if (message.to !== recipient || message.from === recipient) return undefined
+      if (await this.#db.get(keys.delivered(messageId)) !== undefined) return undefined
+      if (await this.#watermark(message.conversation, recipient) >= message.cseq) return undefined
+      const receipt: StoredReceipt = { peer: recipient, status: 1, cseq: message.cseq, ts }
+      const [entry] = await this.#appendReceipts([{ owner: message.from, receipt }], [{ type: 'put', key: keys.delivered(messageId), value: encodeRecord(ts) }])
+      return entry
+    })
+  }
+
+  markRead (reader: string, peer: string, cseq: number, ts: number): Promise<{ toPeer: ReceiptEntry, toReader: ReceiptEntry } | undefined> {
+    if (reader === peer) return Promise.resolve(undefined)
+    const conversation = conversationOf(reader, peer)
+    return this.#locks.run(`w:${conversation}:${reader}`, async () => {
+      await this.#sequences.ensure(conversationCounter(conversation), keys.conversationRange(conversation))
+      const upTo = Math.min(cseq, this.#sequences.head(conversationCounter(conversation)))
+      if (upTo <= await this.#watermark(conversation, reader)) return undefined
+      const [toPeer, toReader] = await this.#appendReceipts([
+        { owner: peer, receipt: { peer: reader, status: 2, cseq: upTo, ts } },
+        { owner: reader, receipt: { peer, status: 3, cseq: upTo, ts } }
+      ], [{ type: 'put', key: keys.watermark(conversation, reader), value: encodeRecord(upTo) }])
+      return { toPeer: toPeer!, toReader: toReader! }
+    })
+  }
+
+  async history (userId: string, peer: string, before: number, limit: number): Promise<HistoryPage> {
+    const conversation = conversationOf(userId, peer)
+    const range = keys.conversationRange(conversation)
+    const ids: string[] = []
+    const upper = before > 0 ? keys.conversation(conversation, before) : range.lt
+    for await (const id of this.#db.values({ gt: range.gt, lt: upper, reverse: true, limit: limit + 1 })) ids.push(Buffer.from(id).toString())
+    const more = ids.length > limit
+    const page = ids.slice(0, limit).reverse()
+    const [peerRead, myRead] = await Promise.all([this.#watermark(conversation, peer), this.#watermark(conversation, userId)])
+    const items: HistoryPage['items'] = []
+    for (const id of page) {
+      const record = await this.#record(id)
+      if (record === undefined) continue
+      const { message } = record
+      let status: MessageStatus
+      if (message.from === userId && message.to !== userId) {
+        status = message.cseq <= peerRead ? 2 : await this.#db.get(keys.delivered(id)) !== undefined ? 1 : 0
+      } else {
+        status = message.cseq <= myRead ? 2 : 1
+      }
+      items.push({ message, status })
+    }
+    return { items, more }
+  }
+
+  async #appendReceipts (receipts: Array<{ owner: string, receipt: StoredReceipt }>, extra: Op[]): Promise<ReceiptEntry[]> {
+    const counters = receipts.map((r) => inboxCounter(r.owner))
+    await Promise.all(receipts.map((r, i) => this.#sequences.ensure(counters[i]!, keys.inboxRange(r.owner))))
+    const entries = receipts.map((r, i) => ({ ...r, seq: this.#sequences.take(counters[i]!) }))
+    const ops: Op[] = [...extra, ...entries.map((e) => ({ type: 'put' as const, key: keys.inbox(e.owner, e.seq), value: encodeRecord({ r: e.receipt } satisfies InboxSlot) }))]
+    await this.#write(ops, counters)
+    return entries
+  }
+
+  async #write (ops: Op[], counters: string[]): Promise<void> {
+    try {
+      await this.#committer.write(ops)
+    } catch (error) {
+      // The numbers handed out may not be on disk: reload them from disk next time.
+      for (const name of counters) this.#sequences.forget(name)
+      throw error
+    }
+  }
+
+  async #watermark (conversation: string, reader: string): Promise<number> {
+    const value = await this.#db.get(keys.watermark(conversation, reader))
+    return value === undefined ? 0 : decodeRecord<number>(value)
   }
 
   async #record (id: string): Promise<StoredRecord | undefined> {
     const bytes = await this.#db.get(keys.message(id))
     return bytes === undefined ? undefined : decodeRecord<StoredRecord>(bytes)
-  }
-
-  #ensureHead (userId: string): Promise<void> {
-    if (this.#heads.has(userId)) return Promise.resolve()
-    let loading = this.#loading.get(userId)
-    if (loading === undefined) {
-      loading = this.#loadHead(userId)
-        .then((head) => { if (!this.#heads.has(userId)) this.#heads.set(userId, head) })
-        .finally(() => this.#loading.delete(userId))
-      this.#loading.set(userId, loading)
-    }
-    return loading
-  }
-
-  #take (userId: string): number {
-    const next = (this.#heads.get(userId) ?? 0) + 1
-    this.#heads.set(userId, next)
-    return next
-  }
-
-  async #loadHead (userId: string): Promise<number> {
-    for await (const key of this.#db.keys({ ...keys.inboxRange(userId), reverse: true, limit: 1 })) return seqOfInboxKey(key)
-    return 0
   }
 }

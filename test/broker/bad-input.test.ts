@@ -58,18 +58,26 @@ describe('bad input', () => {
     expect(ErrorNotice.decode(error!.payload).code).toBe(ERROR_CODES.UNKNOWN_COMMAND.code)
   })
 
-  it('rate-limits a burst with RATE_LIMITED and disconnects a client that keeps flooding', async () => {
+  it('answers a burst over the limit with RATE_LIMITED and keeps the connection', async () => {
+    const eager = await broker.device('eager', 'phone')
+    const inbox = new Inbox(eager)
+    // QoS 0, so the burst is not paced by PUBACKs: 40 allowed at once, then refusals.
+    for (let i = 0; i < 45; i++) eager.publish('c/s', Buffer.from(SendRequest.encode({ clientMsgId: i, to: 'eager', body: 'x' })), { qos: 0 })
+    await inbox.until(() => inbox.on('/e').length >= 3)
+    expect(new Set(inbox.on('/e').map((r) => ErrorNotice.decode(r.payload).code))).toEqual(new Set([ERROR_CODES.RATE_LIMITED.code]))
+    expect(eager.connected).toBe(true)
+  })
+
+  it('disconnects a client that keeps flooding, and carries on for everyone else', async () => {
     const flooder = await broker.device('flood', 'phone')
-    const inbox = new Inbox(flooder)
     const closed = new Promise<void>((resolve) => flooder.once('close', () => resolve()))
-    // QoS 0, so the flood is not paced by PUBACKs.
     for (let i = 0; i < 400; i++) flooder.publish('c/s', Buffer.from(SendRequest.encode({ clientMsgId: i, to: 'flood', body: 'x' })), { qos: 0 })
     await closed
-    expect(inbox.on('/e').map((r) => ErrorNotice.decode(r.payload).code)).toContain(ERROR_CODES.RATE_LIMITED.code)
-    // The broker is fine: others keep chatting.
+    expect(broker.logs.join('')).toContain('disconnecting a flooding client')
     const alice = await broker.device('alice', 'pc')
     const bob = new Inbox(await broker.device('bob', 'pc'))
     await sendRaw(alice, 'bob', 'after the flood')
     await bob.wait('/m')
   })
+
 })

@@ -20,15 +20,20 @@ export class Inbox {
 
   /** Resolves when `count` messages on topics ending in `suffix` have arrived. */
   async wait (suffix: string, count = 1, timeoutMs = 5000): Promise<Received[]> {
+    await this.until(() => this.on(suffix).length >= count, timeoutMs, () => `${count} on *${suffix}; got ${this.on(suffix).length}`)
+    return this.on(suffix)
+  }
+
+  /** Resolves when `done()` holds, checked after every arrival. */
+  async until (done: () => boolean, timeoutMs = 5000, what: () => string = () => 'a condition'): Promise<void> {
     const deadline = Date.now() + timeoutMs
-    while (this.on(suffix).length < count) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} on *${suffix}; got ${this.on(suffix).length}`)
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`)
       await new Promise<void>((resolve) => {
         const wake = (): void => { clearTimeout(timer); this.#waiters.delete(wake); resolve() }
         const timer = setTimeout(wake, Math.max(0, deadline - Date.now()))
         this.#waiters.add(wake)
       })
     }
-    return this.on(suffix)
   }
 }

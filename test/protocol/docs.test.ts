@@ -28,9 +28,9 @@ describe('docs/PROTOCOL.md', () => {
     const id = 'mws1nq6m00ky'
     const ts = Math.floor(Date.now() / 1000)
     expect(row(1)).toBe(publishBytes('c/s', 1, SendRequest.encode({ clientMsgId, to: 'bob', body: text })))
-    expect(row(2)).toBe(publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, id, seq: 1, ts })))
+    expect(row(2)).toBe(publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, id, seq: 1, ts, cseq: 1 })))
     expect(row(3)).toBe(mqttPacket.generate({ cmd: 'puback', messageId: 1 }).length)
-    expect(row(4)).toBe(publishBytes('u/bob/m', 1, InboxMessage.encode({ id, from: 'alice', body: text, seq: 1, ts })))
+    expect(row(4)).toBe(publishBytes('u/bob/m', 1, InboxMessage.encode({ id, from: 'alice', body: text, seq: 1, cseq: 1, ts })))
     expect(row(5)).toBe(4)
   })
 })

@@ -13,8 +13,8 @@ describe('envelopes', () => {
   })
 
   it('ignore unknown keys and reject wrong types with BAD_ENVELOPE', () => {
-    const withExtra = encodeCbor(new Map<number, unknown>([[1, 'i'], [2, 'a'], [4, 'b'], [6, 1], [7, 2], [99, 'new field']]))
-    expect(InboxMessage.decode(withExtra)).toEqual({ id: 'i', from: 'a', body: 'b', seq: 1, ts: 2 })
+    const withExtra = encodeCbor(new Map<number, unknown>([[1, 'i'], [2, 'a'], [4, 'b'], [6, 1], [7, 2], [9, 3], [99, 'new field']]))
+    expect(InboxMessage.decode(withExtra)).toEqual({ id: 'i', from: 'a', body: 'b', seq: 1, ts: 2, cseq: 3 })
     const wrong = encodeCbor(new Map<number, unknown>([[1, 'c'], [2, 42], [3, 'x']]))
     expect(() => SendRequest.decode(wrong)).toThrow(LowbandError)
     try { SendRequest.decode(wrong) } catch (error) { expect((error as LowbandError).errorName).toBe('BAD_ENVELOPE') }

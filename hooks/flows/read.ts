@@ -1,0 +1,17 @@
+import type { Client } from 'aedes'
+import { ReadWatermark } from '../../protocol/envelopes.js'
+import { LowbandError } from '../../protocol/errors.js'
+import type { HookContext, Identity } from '../context.js'
+import { publishReceipt } from '../receipts.js'
+
+/**
+ * One watermark per conversation ("read up to cseq N") instead of one receipt per message. Stored
+ * forward-only; the peer gets one read receipt, the reader's other devices the same watermark.
+ */
+export async function runRead (ctx: HookContext, _client: Client, reader: Identity, payload: Buffer): Promise<void> {
+  const { peer, cseq } = ReadWatermark.decode(payload)
+  if (!await ctx.storage.directory.hasUser(peer)) throw new LowbandError('UNKNOWN_RECIPIENT', peer)
+  const entries = await ctx.storage.messages.markRead(reader.userId, peer, cseq, Math.floor(ctx.now() / 1000))
+  if (entries === undefined) return
+  await Promise.all([publishReceipt(ctx, entries.toPeer), publishReceipt(ctx, entries.toReader)])
+}

@@ -1,0 +1,106 @@
+import type { Aedes, Client } from 'aedes'
+import type { Logger } from 'pino'
+import { PresenceUpdate } from '../protocol/envelopes.js'
+import type { UserId } from '../protocol/ids.js'
+import { presenceTopic } from '../protocol/topics.js'
+import type { Directory } from '../storage/contracts.js'
+import { publishTo } from './context.js'
+
+/**
+ * Who is online (at least one connected device) and who watches whom. Watching is pull on demand:
+ * a device watches a contact only while that chat is open, by subscribing to
+ * `u/<self>/p/<contact>`; it gets the current state at once and every change while it watches.
+ * Updates are QoS 0, sent to each watching device directly and never retained, and each one passes
+ * the contact's privacy setting (everyone / contacts / nobody) at the moment it is sent.
+ *
+ * State is per broker process; across nodes it would travel over the shared pub/sub.
+ */
+export class Presence {
+  readonly #directory: Directory
+  readonly #log: Logger
+  readonly #now: () => number
+  readonly #broker: () => Aedes
+  readonly #devices = new Map<UserId, Set<Client>>()
+  /** contact → watching device → the watching device's user */
+  readonly #watchers = new Map<UserId, Map<Client, UserId>>()
+
+  constructor (directory: Directory, log: Logger, now: () => number, broker: () => Aedes) {
+    this.#directory = directory
+    this.#log = log
+    this.#now = now
+    this.#broker = broker
+  }
+
+  isOnline (userId: UserId): boolean {
+    return (this.#devices.get(userId)?.size ?? 0) > 0
+  }
+
+  async connected (client: Client, userId: UserId): Promise<void> {
+    let devices = this.#devices.get(userId)
+    if (devices === undefined) {
+      devices = new Set()
+      this.#devices.set(userId, devices)
+    }
+    devices.add(client)
+    if (devices.size === 1) await this.#broadcast(userId)
+  }
+
+  /** A device left: clean disconnect, keepalive timeout, a lost socket, or its will. Idempotent. */
+  async disconnected (client: Client, userId: UserId): Promise<void> {
+    this.unwatchAll(client)
+    const devices = this.#devices.get(userId)
+    if (devices === undefined || !devices.delete(client)) return
+    if (devices.size > 0) return
+    this.#devices.delete(userId)
+    await this.#directory.setLastSeen(userId, Math.floor(this.#now() / 1000))
+    await this.#broadcast(userId)
+  }
+
+  async watch (client: Client, watcher: UserId, contact: UserId): Promise<void> {
+    let watchers = this.#watchers.get(contact)
+    if (watchers === undefined) {
+      watchers = new Map()
+      this.#watchers.set(contact, watchers)
+    }
+    watchers.set(client, watcher)
+    await this.#tell(client, watcher, contact)
+  }
+
+  unwatch (client: Client, contact: UserId): void {
+    const watchers = this.#watchers.get(contact)
+    if (watchers === undefined) return
+    watchers.delete(client)
+    if (watchers.size === 0) this.#watchers.delete(contact)
+  }
+
+  unwatchAll (client: Client): void {
+    for (const contact of [...this.#watchers.keys()]) this.unwatch(client, contact)
+  }
+
+  async #broadcast (contact: UserId): Promise<void> {
+    const watchers = this.#watchers.get(contact)
+    if (watchers === undefined) return
+    await Promise.all([...watchers].map(([client, watcher]) => this.#tell(client, watcher, contact)))
+  }
+
+  async #tell (client: Client, watcher: UserId, contact: UserId): Promise<void> {
+    try {
+      if (!await this.#visible(contact, watcher)) return
+      const online = this.isOnline(contact)
+      const lastSeen = online ? undefined : await this.#directory.lastSeen(contact)
+      const payload = Buffer.from(PresenceUpdate.encode({ online, ...(lastSeen === undefined ? {} : { lastSeen }) }))
+      await publishTo({ broker: this.#broker }, client, { topic: presenceTopic(watcher, contact), payload, qos: 0, retain: false })
+    } catch (error) {
+      this.#log.debug({ err: error, contact }, 'presence update not sent')
+    }
+  }
+
+  async #visible (contact: UserId, watcher: UserId): Promise<boolean> {
+    if (contact === watcher) return true
+    switch (await this.#directory.presencePrivacy(contact)) {
+      case 0: return true
+      case 1: return this.#directory.hasContact(contact, watcher)
+      default: return false
+    }
+  }
+}

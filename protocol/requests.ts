@@ -1,0 +1,64 @@
+import { z } from 'zod'
+import { defineEnvelope } from './envelope.js'
+
+const id = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/)
+const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+
+/**
+ * Request/response over MQTT: a device publishes a Request on `c/q` and gets a Response with the
+ * same `rid` on `u/<self>/q`. `args` and `result` are CBOR maps whose keys depend on `op`.
+ */
+export const OP = {
+  history: 1,
+  setPrivacy: 2,
+  addContact: 3,
+  removeContact: 4
+} as const
+export type OpName = keyof typeof OP
+
+export const Request = defineEnvelope({ rid: 1, op: 2, args: 3 }, z.object({
+  rid: uint,
+  op: uint,
+  args: z.unknown().optional()
+}))
+export type Request = ReturnType<typeof Request.decode>
+
+export const Response = defineEnvelope({ rid: 1, result: 2, code: 3, detail: 4 }, z.object({
+  rid: uint,
+  result: z.unknown().optional(),
+  /** An error code of errors.ts when the request failed. */
+  code: uint.optional(),
+  detail: z.string().optional()
+}))
+export type Response = ReturnType<typeof Response.decode>
+
+/** history: messages of the conversation with `peer` before `before` (a cseq; 0 = from the newest), newest last. */
+export const HistoryArgs = defineEnvelope({ peer: 1, before: 2, limit: 3 }, z.object({
+  peer: id,
+  before: uint.optional(),
+  limit: uint.min(1).max(100).optional()
+}))
+export type HistoryArgs = ReturnType<typeof HistoryArgs.decode>
+
+/** One message of a history page, with its status as the requester sees it. */
+export const HistoryItem = defineEnvelope({ id: 1, from: 2, body: 3, kind: 4, cseq: 5, ts: 6, status: 7 }, z.object({
+  id: z.string(),
+  from: id,
+  body: z.union([z.string(), z.custom<Uint8Array>((v) => v instanceof Uint8Array)]),
+  kind: uint.optional(),
+  cseq: uint,
+  ts: uint,
+  /** 0 sent, 1 delivered, 2 read. */
+  status: uint.max(2)
+}))
+export type HistoryItem = ReturnType<typeof HistoryItem.decode>
+
+/** The history result: the page (oldest first) and whether older messages exist. */
+export const HistoryPage = defineEnvelope({ items: 1, more: 2 }, z.object({ items: z.array(z.unknown()), more: z.boolean() }))
+
+/** setPrivacy: who may see my online state and last seen. */
+export const PRIVACY = { everyone: 0, contacts: 1, nobody: 2 } as const
+export const PrivacyArgs = defineEnvelope({ presence: 1 }, z.object({ presence: z.union([z.literal(0), z.literal(1), z.literal(2)]) }))
+
+/** addContact / removeContact. */
+export const ContactArgs = defineEnvelope({ user: 1 }, z.object({ user: id }))

@@ -1,0 +1,93 @@
+import type { MqttClient } from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ReadWatermark, Receipt, ResumeRequest, StoredAck } from '../../protocol/envelopes.js'
+import { startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { sendRaw } from '../helpers/chat.js'
+import { Inbox } from '../helpers/messages.js'
+
+const receipts = (inbox: Inbox) => inbox.on('/r').map((r) => Receipt.decode(r.payload))
+const publishesOf = (client: MqttClient): string[] => {
+  const topics: string[] = []
+  client.on('packetsend', (packet) => { if (packet.cmd === 'publish') topics.push(packet.topic) })
+  return topics
+}
+const read = (client: MqttClient, peer: string, cseq: number) =>
+  client.publishAsync('c/d', Buffer.from(ReadWatermark.encode({ peer, cseq })), { qos: 1 })
+
+describe('receipts', () => {
+  let broker: TestBroker
+  beforeAll(async () => { broker = await startTestBroker({ rateBurst: 1000, rateLimit: 1000 }) })
+  afterAll(() => broker.close())
+
+  it('derives "delivered" from the recipient\'s PUBACK: the recipient publishes nothing', async () => {
+    const bob = await broker.device('bob', 'phone', { clean: false })
+    const bobPublishes = publishesOf(bob)
+    const alice = await broker.device('alice', 'phone')
+    const aliceInbox = new Inbox(alice)
+    const aliceLaptop = new Inbox(await broker.device('alice', 'laptop'))
+    await sendRaw(alice, 'bob', 'are you there?')
+    const [delivered] = await aliceInbox.wait('/r')
+    expect(Receipt.decode(delivered!.payload)).toMatchObject({ peer: 'bob', status: 1, cseq: 1 })
+    // Every device of the sender hears it, once.
+    await aliceLaptop.wait('/r')
+    expect(receipts(aliceLaptop)).toHaveLength(1)
+    expect(bobPublishes).toEqual([])
+  })
+
+  it('sends one read receipt for a watermark over 100 messages, and tells the reader\'s other devices', async () => {
+    const carol = await broker.device('carol', 'phone', { clean: false })
+    const carolTablet = new Inbox(await broker.device('carol', 'tablet'))
+    const dave = await broker.device('dave', 'phone')
+    const daveInbox = new Inbox(dave)
+    for (let i = 0; i < 100; i++) await sendRaw(dave, 'carol', `n${i}`)
+    // Delivered, one per message. Each receipt (QoS 1) races the stored-ack (QoS 0) of dave's next
+    // send to the same device: this also guards against Aedes' cross-path dedupe (moscajs/aedes#994).
+    await daveInbox.wait('/r', 100)
+    await read(carol, 'dave', 100)
+    await daveInbox.wait('/r', 101)
+    const reads = receipts(daveInbox).filter((r) => r.status === 2)
+    expect(reads).toEqual([expect.objectContaining({ peer: 'carol', cseq: 100 })])
+    await carolTablet.wait('/r')
+    expect(receipts(carolTablet)).toEqual([expect.objectContaining({ peer: 'dave', status: 3, cseq: 100 })])
+  })
+
+  it('only moves forward: a lower watermark or a late delivery after read changes nothing', async () => {
+    const erin = await broker.device('erin', 'phone')
+    await erin.endAsync()
+    const frank = await broker.device('frank', 'phone')
+    const frankInbox = new Inbox(frank)
+    for (let i = 0; i < 5; i++) await sendRaw(frank, 'erin', `f${i}`)
+    // Erin reads everything on a device that has not acknowledged the messages yet...
+    const erinWeb = await broker.device('erin', 'web')
+    await read(erinWeb, 'frank', 5)
+    await frankInbox.wait('/r')
+    // ...then her phone resumes and acknowledges all five, and she sends an older watermark.
+    const phone = await broker.device('erin', 'phone', { clean: false })
+    const phoneInbox = new Inbox(phone)
+    await phone.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
+    await phoneInbox.wait('/y')
+    await read(erinWeb, 'frank', 3)
+    // A positive control: a new message is acknowledged after the replayed ones, and its receipt comes.
+    await sendRaw(frank, 'erin', 'f5')
+    await frankInbox.wait('/r', 2)
+    expect(receipts(frankInbox).map((r) => [r.status, r.cseq])).toEqual([[2, 5], [1, 6]])
+  })
+
+  it('stores receipts for an offline sender and hands them over when it resumes', async () => {
+    const gina = await broker.device('gina', 'phone', { clean: false })
+    const ginaInbox = new Inbox(gina)
+    const hank = await broker.device('hank', 'phone')
+    const hankInbox = new Inbox(hank)
+    await sendRaw(hank, 'gina', 'see you')
+    const ack = StoredAck.decode(hankInbox.on('/a')[0]!.payload)
+    await hank.endAsync()
+    await ginaInbox.wait('/m')
+    await read(gina, 'hank', ack.cseq)
+
+    const back = await broker.device('hank', 'phone')
+    const backInbox = new Inbox(back)
+    await back.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: ack.seq })), { qos: 1 })
+    await backInbox.wait('/y')
+    expect(receipts(backInbox).map((r) => [r.peer, r.status, r.cseq])).toEqual([['gina', 1, 1], ['gina', 2, 1]])
+  })
+})
