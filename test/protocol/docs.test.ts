@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import mqttPacket from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
-import { InboxMessage, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { InboxMessage, PresenceUpdate, ReadWatermark, Receipt, SendRequest, StoredAck, TypingNotice, TypingSignal } from '../../protocol/envelopes.js'
 import { ERROR_CODES, type ErrorName } from '../../protocol/errors.js'
 
 const doc = await readFile(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8')
@@ -32,5 +32,16 @@ describe('docs/PROTOCOL.md', () => {
     expect(row(3)).toBe(mqttPacket.generate({ cmd: 'puback', messageId: 1 }).length)
     expect(row(4)).toBe(publishBytes('u/bob/m', 1, InboxMessage.encode({ id, from: 'alice', body: text, seq: 1, cseq: 1, ts })))
     expect(row(5)).toBe(4)
+  })
+
+  it('states the exact bytes of receipts, a watermark, typing and presence', () => {
+    const ts = Math.floor(Date.now() / 1000)
+    expect(row(6)).toBe(publishBytes('u/alice/r', 1, Receipt.encode({ seq: 5, peer: 'bob', status: 1, cseq: 1, ts })))
+    expect(row(7)).toBe(publishBytes('c/d', 1, ReadWatermark.encode({ peer: 'alice', cseq: 1 })))
+    expect(row(8)).toBe(publishBytes('u/alice/r', 1, Receipt.encode({ seq: 6, peer: 'bob', status: 2, cseq: 1, ts })))
+    expect(row(9)).toBe(publishBytes('c/t', 0, TypingSignal.encode({ to: 'bob', state: 1 })))
+    expect(row(10)).toBe(publishBytes('u/bob/t', 0, TypingNotice.encode({ from: 'alice', state: 1 })))
+    expect(row(11)).toBe(publishBytes('u/carol/p/alice', 0, PresenceUpdate.encode({ online: true })))
+    expect(row(12)).toBe(publishBytes('u/carol/p/alice', 0, PresenceUpdate.encode({ online: false, lastSeen: ts })))
   })
 })
