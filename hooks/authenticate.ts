@@ -39,6 +39,7 @@ export function createAuthenticate (ctx: HookContext) {
         return refuse(NOT_AUTHORIZED, 'token was issued to another device')
       }
       await ctx.storage.directory.registerUser(username)
+      await ctx.storage.directory.registerDevice(username, device.deviceId)
       ctx.identities.set(client, device)
       done(null, true)
     }, (error: unknown) => {

@@ -99,10 +99,29 @@ export interface MessageStore {
 
 export type PresencePrivacy = 0 | 1 | 2 // everyone, contacts, nobody
 
-/** Users known to the broker, and what presence privacy needs. A user exists once it has authenticated. */
+export interface Group {
+  /** Assigned by the broker; never equal to a user id's namespace on the wire (groups have their own fields). */
+  id: string
+  name: string
+  createdBy: UserId
+  /** Unix seconds. */
+  created: number
+  /** Admins are members too. */
+  admins: UserId[]
+  members: UserId[]
+}
+
+/**
+ * Users, their devices, groups, and what presence privacy needs (contacts, settings, last seen).
+ * A user exists once it has authenticated. Every adapter passes test/storage/directory.contract.ts.
+ */
 export interface Directory {
   registerUser (userId: UserId): Promise<void>
   hasUser (userId: UserId): Promise<boolean>
+  /** Records a device of a user (idempotent). */
+  registerDevice (userId: UserId, deviceId: DeviceId): Promise<void>
+  /** Device ids of a user, sorted. */
+  devicesOf (userId: UserId): Promise<DeviceId[]>
   setPresencePrivacy (userId: UserId, privacy: PresencePrivacy): Promise<void>
   /** Default 0 (everyone). */
   presencePrivacy (userId: UserId): Promise<PresencePrivacy>
@@ -112,6 +131,13 @@ export interface Directory {
   hasContact (userId: UserId, contact: UserId): Promise<boolean>
   setLastSeen (userId: UserId, ts: number): Promise<void>
   lastSeen (userId: UserId): Promise<number | undefined>
+  /** Stores a new group; false (and nothing changed) when the id is taken. */
+  createGroup (group: Group): Promise<boolean>
+  group (groupId: string): Promise<Group | undefined>
+  /** Replaces a group's name, admins and members (the caller serialises changes to one group). */
+  saveGroup (group: Group): Promise<void>
+  /** Ids of the groups a user is a member of, sorted. */
+  groupsOf (userId: UserId): Promise<string[]>
 }
 
 export interface Storage {

@@ -1,17 +1,18 @@
 import type { ClassicLevel } from 'classic-level'
-import type { Directory, PresencePrivacy } from '../contracts.js'
+import type { Directory, Group, PresencePrivacy } from '../contracts.js'
 import type { Committer } from './committer.js'
-import { keys } from './keys.js'
+import { keys, lastPartOfKey } from './keys.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
 
 interface UserRecord { created: number, privacy?: PresencePrivacy, lastSeen?: number }
 
-/** Users, their presence privacy, contacts and last-seen time in the embedded store. */
+/** Users, devices, groups, presence privacy, contacts and last-seen time in the embedded store. */
 export class EmbeddedDirectory implements Directory {
   readonly #db: ClassicLevel<string, Uint8Array>
   readonly #committer: Committer
   /** Users read or written since start: a reconnect costs no read, presence no disk access. */
   readonly #users = new Map<string, UserRecord>()
+  readonly #devices = new Set<string>()
 
   constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
     this.#db = db
@@ -25,6 +26,51 @@ export class EmbeddedDirectory implements Directory {
 
   async hasUser (userId: string): Promise<boolean> {
     return await this.#user(userId) !== undefined
+  }
+
+  async registerDevice (userId: string, deviceId: string): Promise<void> {
+    const key = keys.device(userId, deviceId)
+    if (this.#devices.has(key)) return
+    if (await this.#db.get(key) === undefined) await this.#committer.write([{ type: 'put', key, value: encodeRecord(1) }])
+    this.#devices.add(key)
+  }
+
+  async devicesOf (userId: string): Promise<string[]> {
+    const devices: string[] = []
+    for await (const key of this.#db.keys(keys.deviceRange(userId))) devices.push(lastPartOfKey(key))
+    return devices
+  }
+
+  async createGroup (group: Group): Promise<boolean> {
+    if (await this.#db.get(keys.group(group.id)) !== undefined) return false
+    await this.#writeGroup(group, [])
+    return true
+  }
+
+  async group (groupId: string): Promise<Group | undefined> {
+    const bytes = await this.#db.get(keys.group(groupId))
+    return bytes === undefined ? undefined : decodeRecord<Group>(bytes)
+  }
+
+  async saveGroup (group: Group): Promise<void> {
+    await this.#writeGroup(group, (await this.group(group.id))?.members ?? [])
+  }
+
+  async groupsOf (userId: string): Promise<string[]> {
+    const groups: string[] = []
+    for await (const key of this.#db.keys(keys.membershipRange(userId))) groups.push(lastPartOfKey(key))
+    return groups
+  }
+
+  /** The group record and its member index, in one write. */
+  async #writeGroup (group: Group, previousMembers: string[]): Promise<void> {
+    const now = new Set(group.members)
+    const before = new Set(previousMembers)
+    await this.#committer.write([
+      { type: 'put', key: keys.group(group.id), value: encodeRecord(group) },
+      ...group.members.filter((m) => !before.has(m)).map((m) => ({ type: 'put' as const, key: keys.membership(m, group.id), value: encodeRecord(1) })),
+      ...previousMembers.filter((m) => !now.has(m)).map((m) => ({ type: 'del' as const, key: keys.membership(m, group.id) }))
+    ])
   }
 
   async setPresencePrivacy (userId: string, privacy: PresencePrivacy): Promise<void> {

@@ -12,7 +12,17 @@ export const keys = {
   delivered: (messageId: string) => `v!${messageId}`,
   watermark: (conversation: string, reader: string) => `w!${conversation}!${reader}`,
   user: (userId: string) => `u!${userId}`,
-  contact: (userId: string, contact: string) => `k!${userId}!${contact}`
+  contact: (userId: string, contact: string) => `k!${userId}!${contact}`,
+  device: (userId: string, deviceId: string) => `e!${userId}!${deviceId}`,
+  deviceRange: (userId: string) => ({ gt: `e!${userId}!`, lt: `e!${userId}!~` }),
+  group: (groupId: string) => `g!${groupId}`,
+  membership: (userId: string, groupId: string) => `n!${userId}!${groupId}`,
+  membershipRange: (userId: string) => ({ gt: `n!${userId}!`, lt: `n!${userId}!~` })
+}
+
+/** The last `!`-separated part of a key: the device or group id of an index key. */
+export function lastPartOfKey (key: string): string {
+  return key.slice(key.lastIndexOf('!') + 1)
 }
 
 export function seqOfKey (key: string): number {
