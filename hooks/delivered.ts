@@ -23,7 +23,7 @@ export function watchDeliveries (ctx: HookContext, broker: Aedes): void {
     }
     if (message.from === identity.userId) return
     ctx.storage.messages.markDelivered(identity.userId, message.id, Math.floor(ctx.now() / 1000))
-      .then((entry) => entry === undefined ? undefined : publishReceipt(ctx, entry))
+      .then((entries) => Promise.all(entries.map((entry) => publishReceipt(ctx, entry))))
       .catch((error: unknown) => ctx.log.error({ err: error, messageId: message.id }, 'could not record a delivery'))
   })
 }

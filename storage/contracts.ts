@@ -10,7 +10,10 @@ export interface StoredMessage {
   cseq: number
   from: UserId
   fromDevice: DeviceId
+  /** The recipient user, or the group for a group message. */
   to: UserId
+  /** True for a group message: `to` is a group id. */
+  group?: boolean
   body: Body
   kind: number
   /** Server time, Unix seconds. */
@@ -18,13 +21,16 @@ export interface StoredMessage {
   clientMsgId: ClientMsgId
 }
 
-export type NewDirectMessage = Omit<StoredMessage, 'id' | 'conversation' | 'cseq'>
+export type NewDirectMessage = Omit<StoredMessage, 'id' | 'conversation' | 'cseq' | 'group'>
+export type NewGroupMessage = NewDirectMessage
 
 /** 1 delivered (peer got my message cseq), 2 read (peer read mine up to cseq), 3 read by me (up to cseq). */
 export type ReceiptStatus = 1 | 2 | 3
 
 export interface StoredReceipt {
+  /** The other user, or the group when `group` is set. */
   peer: UserId
+  group?: boolean
   status: ReceiptStatus
   cseq: number
   ts: number
@@ -41,6 +47,13 @@ export interface AppendResult {
   senderSeq: number
   recipientSeq: number
   /** True when this was a resend of an already stored message: nothing new was written. */
+  duplicate: boolean
+}
+
+export interface GroupAppendResult {
+  message: StoredMessage
+  /** Inbox sequence of the message for each member it was stored for (the sender included). */
+  seqs: Record<UserId, number>
   duplicate: boolean
 }
 
@@ -66,6 +79,10 @@ export function conversationOf (a: UserId, b: UserId): string {
   return a < b ? `d:${a}:${b}` : `d:${b}:${a}`
 }
 
+export function groupConversationOf (groupId: string): string {
+  return `g:${groupId}`
+}
+
 /**
  * Messages, inboxes, receipts and history. The source of truth (invariant 6): MQTT session queues
  * are only a fast path. Every adapter passes test/storage/message-store.contract.ts.
@@ -77,24 +94,33 @@ export interface MessageStore {
    * clientMsgId) as a stored one is not stored again: the stored one is returned, `duplicate: true`.
    */
   appendDirect (message: NewDirectMessage): Promise<AppendResult>
+  /**
+   * Stores a group message once, in one write, referenced from the inbox of every member in
+   * `members` (which must include the sender) and given the group's next cseq, so every member sees
+   * the same order. Deduplicated like appendDirect. The members at this moment are the ones whose
+   * delivery and reading make the message "delivered" and "read" for its sender.
+   */
+  appendGroup (message: NewGroupMessage, members: UserId[]): Promise<GroupAppendResult>
   /** Entries of a user's inbox with seq > afterSeq, oldest first, at most `limit`. */
   readInbox (userId: UserId, afterSeq: number, limit: number): Promise<InboxEntry[]>
   /** The highest seq of the user's inbox (0 when empty). */
   inboxHead (userId: UserId): Promise<number>
   /**
-   * A device of `recipient` acknowledged message `messageId`. The first acknowledgement marks it
-   * delivered and appends a delivered receipt to the sender's inbox; later ones, or one after the
-   * message was read, change nothing (undefined).
+   * A device of `recipient` acknowledged message `messageId`. The first acknowledgement of a 1:1
+   * message marks it delivered and appends a delivered receipt to the sender's inbox; a group
+   * message is delivered when the last of its members acknowledges it, with one receipt then.
+   * Anything else — a later acknowledgement, one after the read — changes nothing ([]).
    */
-  markDelivered (recipient: UserId, messageId: string, ts: number): Promise<ReceiptEntry | undefined>
+  markDelivered (recipient: UserId, messageId: string, ts: number): Promise<ReceiptEntry[]>
   /**
-   * `reader` has read the conversation with `peer` up to `cseq` (clamped to the conversation's
-   * head). Only forward: a watermark at or below the stored one changes nothing (undefined).
-   * Appends a read receipt to the peer's inbox and a read-by-me entry to the reader's.
+   * `reader` has read the conversation with `peer` (a user, or a group when `group`) up to `cseq`,
+   * clamped to the conversation's head. Only forward: a watermark at or below the stored one
+   * changes nothing ([]). Appends a read-by-me entry to the reader's inbox, and a read receipt to
+   * the peer — for a group, to each sender whose messages have now been read by all their members.
    */
-  markRead (reader: UserId, peer: UserId, cseq: number, ts: number): Promise<{ toPeer: ReceiptEntry, toReader: ReceiptEntry } | undefined>
-  /** Messages of the conversation of `userId` and `peer` with cseq < before (all when before is 0), at most `limit`, with statuses as `userId` sees them. */
-  history (userId: UserId, peer: UserId, before: number, limit: number): Promise<HistoryPage>
+  markRead (reader: UserId, peer: UserId, cseq: number, ts: number, group?: boolean): Promise<ReceiptEntry[]>
+  /** Messages of a conversation with cseq < before (all when before is 0), at most `limit`, with statuses as `userId` sees them. */
+  history (userId: UserId, peer: UserId, before: number, limit: number, group?: boolean): Promise<HistoryPage>
 }
 
 export type PresencePrivacy = 0 | 1 | 2 // everyone, contacts, nobody

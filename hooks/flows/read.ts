@@ -12,6 +12,5 @@ export async function runRead (ctx: HookContext, _client: Client, reader: Identi
   const { peer, cseq } = ReadWatermark.decode(payload)
   if (!await ctx.storage.directory.hasUser(peer)) throw new LowbandError('UNKNOWN_RECIPIENT', peer)
   const entries = await ctx.storage.messages.markRead(reader.userId, peer, cseq, Math.floor(ctx.now() / 1000))
-  if (entries === undefined) return
-  await Promise.all([publishReceipt(ctx, entries.toPeer), publishReceipt(ctx, entries.toReader)])
+  await Promise.all(entries.map((entry) => publishReceipt(ctx, entry)))
 }

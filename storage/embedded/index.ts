@@ -4,6 +4,7 @@ import { ClassicLevel } from 'classic-level'
 import type { Storage } from '../contracts.js'
 import { createMessageIdGenerator } from '../message-id.js'
 import { Committer } from './committer.js'
+import { StoreCore } from './core.js'
 import { EmbeddedDirectory } from './directory.js'
 import { EmbeddedMessageStore } from './messages.js'
 
@@ -18,7 +19,7 @@ export async function openEmbeddedStorage (dataDir: string): Promise<Storage> {
   await db.open()
   const committer = new Committer(db)
   return {
-    messages: new EmbeddedMessageStore(db, committer, createMessageIdGenerator()),
+    messages: new EmbeddedMessageStore(new StoreCore(db, committer), createMessageIdGenerator()),
     directory: new EmbeddedDirectory(db, committer),
     flush: () => committer.flush(),
     async close () {

@@ -10,6 +10,11 @@ export const keys = {
   conversationRange: (conversation: string) => ({ gt: `c!${conversation}!`, lt: `c!${conversation}!~` }),
   dedup: (key: string) => `d!${key}`,
   delivered: (messageId: string) => `v!${messageId}`,
+  /** Group messages: one member's delivery, and how many members have it. */
+  memberDelivered: (messageId: string, userId: string) => `v!${messageId}!${userId}`,
+  deliveredCount: (messageId: string) => `vc!${messageId}`,
+  /** Groups: every message up to this cseq has been read by all its members. */
+  readByAll: (conversation: string) => `ra!${conversation}`,
   watermark: (conversation: string, reader: string) => `w!${conversation}!${reader}`,
   user: (userId: string) => `u!${userId}`,
   contact: (userId: string, contact: string) => `k!${userId}!${contact}`,

@@ -1,89 +1,87 @@
-import type { ClassicLevel } from 'classic-level'
 import {
-  conversationOf, type AppendResult, type HistoryPage, type InboxEntry, type MessageStatus, type MessageStore,
-  type NewDirectMessage, type ReceiptEntry, type StoredMessage, type StoredReceipt
+  conversationOf, groupConversationOf, type AppendResult, type GroupAppendResult, type HistoryPage, type InboxEntry,
+  type MessageStatus, type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
 } from '../contracts.js'
 import { dedupKey } from '../message-id.js'
-import type { Committer } from './committer.js'
-import { KeyedLock } from './keyed-lock.js'
+import { conversationCounter, inboxCounter, put, type InboxSlot, type Op, type StoreCore, type StoredRecord } from './core.js'
 import { keys, seqOfKey } from './keys.js'
+import { Receipts } from './receipts.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
-import { Sequences } from './sequences.js'
 
-interface StoredRecord { message: StoredMessage, senderSeq: number, recipientSeq: number }
-/** An inbox slot holds a message id or a receipt. */
-interface InboxSlot { m?: string, r?: StoredReceipt }
-type Op = { type: 'put', key: string, value: Uint8Array }
-
-const inboxCounter = (userId: string): string => `i:${userId}`
-const conversationCounter = (conversation: string): string => `c:${conversation}`
-
-/** Messages, inboxes and receipts in the embedded LevelDB store. */
+/** Messages, inboxes and history in the embedded LevelDB store; receipts are in receipts.ts. */
 export class EmbeddedMessageStore implements MessageStore {
-  readonly #db: ClassicLevel<string, Uint8Array>
-  readonly #committer: Committer
+  readonly #core: StoreCore
   readonly #newId: () => string
-  readonly #sequences: Sequences
-  readonly #locks = new KeyedLock()
+  readonly #receipts: Receipts
   /** Appends under way per dedup key, so a resend racing its original is stored once. */
-  readonly #inFlight = new Map<string, Promise<AppendResult>>()
+  readonly #inFlight = new Map<string, Promise<StoredRecord & { duplicate: boolean }>>()
 
-  constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer, newId: () => string) {
-    this.#db = db
-    this.#committer = committer
+  constructor (core: StoreCore, newId: () => string) {
+    this.#core = core
     this.#newId = newId
-    this.#sequences = new Sequences(db)
+    this.#receipts = new Receipts(core)
   }
 
-  appendDirect (message: NewDirectMessage): Promise<AppendResult> {
-    const key = dedupKey(message.from, message.fromDevice, message.clientMsgId)
+  async appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
+    const stored = await this.#deduplicated(draft, (dedup) => this.#append(draft, [draft.from, draft.to], conversationOf(draft.from, draft.to), false, dedup))
+    return { message: stored.message, senderSeq: stored.seqs[draft.from]!, recipientSeq: stored.seqs[draft.to]!, duplicate: stored.duplicate }
+  }
+
+  async appendGroup (draft: NewGroupMessage, members: string[]): Promise<GroupAppendResult> {
+    const stored = await this.#deduplicated(draft, (dedup) => this.#append(draft, members, groupConversationOf(draft.to), true, dedup))
+    return { message: stored.message, seqs: stored.seqs, duplicate: stored.duplicate }
+  }
+
+  /** Runs `append` unless the message is a resend; `append` writes the dedup key in its own batch. */
+  #deduplicated (draft: NewDirectMessage, append: (dedupKey: string) => Promise<StoredRecord>): Promise<StoredRecord & { duplicate: boolean }> {
+    const key = dedupKey(draft.from, draft.fromDevice, draft.clientMsgId)
     const running = this.#inFlight.get(key)
-    if (running !== undefined) return running.then((result) => ({ ...result, duplicate: true }))
-    const append = this.#append(key, message).finally(() => this.#inFlight.delete(key))
-    this.#inFlight.set(key, append)
-    return append
+    if (running !== undefined) return running.then((stored) => ({ ...stored, duplicate: true }))
+    const work = (async () => {
+      const existingId = await this.#core.db.get(keys.dedup(key), { valueEncoding: 'utf8' }) as string | undefined
+      const existing = existingId === undefined ? undefined : await this.#core.record(existingId)
+      if (existing !== undefined) return { ...existing, duplicate: true }
+      return { ...await append(keys.dedup(key)), duplicate: false }
+    })().finally(() => this.#inFlight.delete(key))
+    this.#inFlight.set(key, work)
+    return work
   }
 
-  async #append (key: string, draft: NewDirectMessage): Promise<AppendResult> {
-    const existingId = await this.#db.get(keys.dedup(key), { valueEncoding: 'utf8' }) as string | undefined
-    if (existingId !== undefined) {
-      const record = await this.#record(existingId)
-      if (record !== undefined) return { ...record, duplicate: true }
-    }
-    const conversation = conversationOf(draft.from, draft.to)
-    const counters = [inboxCounter(draft.from), inboxCounter(draft.to), conversationCounter(conversation)]
+  /** One durable write: the message, its conversation slot and a slot in every holder's inbox. */
+  async #append (draft: NewDirectMessage, holders: string[], conversation: string, group: boolean, dedup: string): Promise<StoredRecord> {
+    const users = [...new Set(holders)]
+    const counters = [conversationCounter(conversation), ...users.map(inboxCounter)]
     await Promise.all([
-      this.#sequences.ensure(counters[0]!, keys.inboxRange(draft.from)),
-      this.#sequences.ensure(counters[1]!, keys.inboxRange(draft.to)),
-      this.#sequences.ensure(counters[2]!, keys.conversationRange(conversation))
+      this.#core.sequences.ensure(counters[0]!, keys.conversationRange(conversation)),
+      ...users.map((u, i) => this.#core.sequences.ensure(counters[i + 1]!, keys.inboxRange(u)))
     ])
-    // From here to the write nothing awaits, so concurrent appends never share a number.
-    const cseq = this.#sequences.take(counters[2]!)
-    const senderSeq = this.#sequences.take(counters[0]!)
-    const recipientSeq = draft.to === draft.from ? senderSeq : this.#sequences.take(counters[1]!)
-    const message: StoredMessage = { ...draft, id: this.#newId(), conversation, cseq }
-    const record: StoredRecord = { message, senderSeq, recipientSeq }
+    // From here to the write nothing awaits, so concurrent appends never share a number and every
+    // member's inbox holds group messages in cseq order.
+    const cseq = this.#core.sequences.take(counters[0]!)
+    const seqs: Record<string, number> = {}
+    for (const [i, u] of users.entries()) seqs[u] = this.#core.sequences.take(counters[i + 1]!)
+    const message: StoredMessage = { ...draft, id: this.#newId(), conversation, cseq, ...(group ? { group: true } : {}) }
+    const record: StoredRecord = { message, seqs, ...(group ? { recipients: users.filter((u) => u !== draft.from) } : {}) }
     const slot = encodeRecord({ m: message.id } satisfies InboxSlot)
     const ops: Op[] = [
-      { type: 'put', key: keys.message(message.id), value: encodeRecord(record) },
-      { type: 'put', key: keys.dedup(key), value: Buffer.from(message.id) },
+      put(keys.message(message.id), record),
+      { type: 'put', key: dedup, value: Buffer.from(message.id) },
       { type: 'put', key: keys.conversation(conversation, cseq), value: Buffer.from(message.id) },
-      { type: 'put', key: keys.inbox(message.from, senderSeq), value: slot }
+      ...users.map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
     ]
-    if (message.to !== message.from) ops.push({ type: 'put', key: keys.inbox(message.to, recipientSeq), value: slot })
-    await this.#write(ops, counters)
-    return { ...record, duplicate: false }
+    await this.#core.write(ops, counters)
+    return record
   }
 
   async readInbox (userId: string, afterSeq: number, limit: number): Promise<InboxEntry[]> {
     const entries: InboxEntry[] = []
-    for await (const [key, value] of this.#db.iterator({ gt: keys.inbox(userId, afterSeq), lt: keys.inboxRange(userId).lt, limit })) {
+    for await (const [key, value] of this.#core.db.iterator({ gt: keys.inbox(userId, afterSeq), lt: keys.inboxRange(userId).lt, limit })) {
       const slot = decodeRecord<InboxSlot>(value)
       const seq = seqOfKey(key)
       if (slot.r !== undefined) {
         entries.push({ seq, receipt: slot.r })
       } else if (slot.m !== undefined) {
-        const record = await this.#record(slot.m)
+        const record = await this.#core.record(slot.m)
         if (record !== undefined) entries.push({ seq, message: record.message })
       }
     }
@@ -91,90 +89,34 @@ export class EmbeddedMessageStore implements MessageStore {
   }
 
   async inboxHead (userId: string): Promise<number> {
-    await this.#sequences.ensure(inboxCounter(userId), keys.inboxRange(userId))
-    return this.#sequences.head(inboxCounter(userId))
+    await this.#core.sequences.ensure(inboxCounter(userId), keys.inboxRange(userId))
+    return this.#core.sequences.head(inboxCounter(userId))
   }
 
-  markDelivered (recipient: string, messageId: string, ts: number): Promise<ReceiptEntry | undefined> {
-    return this.#locks.run(`v:${messageId}`, async () => {
-      const record = await this.#record(messageId)
-      if (record === undefined) return undefined
-      const { message } = record
-      if (message.to !== recipient || message.from === recipient) return undefined
-      if (await this.#db.get(keys.delivered(messageId)) !== undefined) return undefined
-      if (await this.#watermark(message.conversation, recipient) >= message.cseq) return undefined
-      const receipt: StoredReceipt = { peer: recipient, status: 1, cseq: message.cseq, ts }
-      const [entry] = await this.#appendReceipts([{ owner: message.from, receipt }], [{ type: 'put', key: keys.delivered(messageId), value: encodeRecord(ts) }])
-      return entry
-    })
+  markDelivered (recipient: string, messageId: string, ts: number): Promise<ReceiptEntry[]> {
+    return this.#receipts.markDelivered(recipient, messageId, ts)
   }
 
-  markRead (reader: string, peer: string, cseq: number, ts: number): Promise<{ toPeer: ReceiptEntry, toReader: ReceiptEntry } | undefined> {
-    if (reader === peer) return Promise.resolve(undefined)
-    const conversation = conversationOf(reader, peer)
-    return this.#locks.run(`w:${conversation}:${reader}`, async () => {
-      await this.#sequences.ensure(conversationCounter(conversation), keys.conversationRange(conversation))
-      const upTo = Math.min(cseq, this.#sequences.head(conversationCounter(conversation)))
-      if (upTo <= await this.#watermark(conversation, reader)) return undefined
-      const [toPeer, toReader] = await this.#appendReceipts([
-        { owner: peer, receipt: { peer: reader, status: 2, cseq: upTo, ts } },
-        { owner: reader, receipt: { peer, status: 3, cseq: upTo, ts } }
-      ], [{ type: 'put', key: keys.watermark(conversation, reader), value: encodeRecord(upTo) }])
-      return { toPeer: toPeer!, toReader: toReader! }
-    })
+  markRead (reader: string, peer: string, cseq: number, ts: number, group = false): Promise<ReceiptEntry[]> {
+    return this.#receipts.markRead(reader, peer, cseq, ts, group)
   }
 
-  async history (userId: string, peer: string, before: number, limit: number): Promise<HistoryPage> {
-    const conversation = conversationOf(userId, peer)
+  async history (userId: string, peer: string, before: number, limit: number, group = false): Promise<HistoryPage> {
+    const conversation = group ? groupConversationOf(peer) : conversationOf(userId, peer)
     const range = keys.conversationRange(conversation)
     const ids: string[] = []
     const upper = before > 0 ? keys.conversation(conversation, before) : range.lt
-    for await (const id of this.#db.values({ gt: range.gt, lt: upper, reverse: true, limit: limit + 1 })) ids.push(Buffer.from(id).toString())
+    for await (const id of this.#core.db.values({ gt: range.gt, lt: upper, reverse: true, limit: limit + 1 })) ids.push(Buffer.from(id).toString())
     const more = ids.length > limit
-    const page = ids.slice(0, limit).reverse()
-    const [peerRead, myRead] = await Promise.all([this.#watermark(conversation, peer), this.#watermark(conversation, userId)])
+    const myRead = await this.#core.watermark(conversation, userId)
     const items: HistoryPage['items'] = []
-    for (const id of page) {
-      const record = await this.#record(id)
+    for (const id of ids.slice(0, limit).reverse()) {
+      const record = await this.#core.record(id)
       if (record === undefined) continue
-      const { message } = record
-      let status: MessageStatus
-      if (message.from === userId && message.to !== userId) {
-        status = message.cseq <= peerRead ? 2 : await this.#db.get(keys.delivered(id)) !== undefined ? 1 : 0
-      } else {
-        status = message.cseq <= myRead ? 2 : 1
-      }
-      items.push({ message, status })
+      items.push({ message: record.message, status: record.message.from === userId && record.message.to !== userId ? await this.#receipts.statusForSender(record) : record.message.cseq <= myRead ? 2 : 1 })
     }
     return { items, more }
   }
-
-  async #appendReceipts (receipts: Array<{ owner: string, receipt: StoredReceipt }>, extra: Op[]): Promise<ReceiptEntry[]> {
-    const counters = receipts.map((r) => inboxCounter(r.owner))
-    await Promise.all(receipts.map((r, i) => this.#sequences.ensure(counters[i]!, keys.inboxRange(r.owner))))
-    const entries = receipts.map((r, i) => ({ ...r, seq: this.#sequences.take(counters[i]!) }))
-    const ops: Op[] = [...extra, ...entries.map((e) => ({ type: 'put' as const, key: keys.inbox(e.owner, e.seq), value: encodeRecord({ r: e.receipt } satisfies InboxSlot) }))]
-    await this.#write(ops, counters)
-    return entries
-  }
-
-  async #write (ops: Op[], counters: string[]): Promise<void> {
-    try {
-      await this.#committer.write(ops)
-    } catch (error) {
-      // The numbers handed out may not be on disk: reload them from disk next time.
-      for (const name of counters) this.#sequences.forget(name)
-      throw error
-    }
-  }
-
-  async #watermark (conversation: string, reader: string): Promise<number> {
-    const value = await this.#db.get(keys.watermark(conversation, reader))
-    return value === undefined ? 0 : decodeRecord<number>(value)
-  }
-
-  async #record (id: string): Promise<StoredRecord | undefined> {
-    const bytes = await this.#db.get(keys.message(id))
-    return bytes === undefined ? undefined : decodeRecord<StoredRecord>(bytes)
-  }
 }
+
+export type { MessageStatus }

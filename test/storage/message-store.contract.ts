@@ -15,6 +15,7 @@ export function messageStoreContract (name: string, open: () => Promise<{ storag
       const { storage } = await open()
       const first = await storage.messages.appendDirect(draft())
       const second = await storage.messages.appendDirect(draft({ from: 'bob', fromDevice: 'pc', to: 'alice', clientMsgId: 'x' }))
+      expect([first.message.cseq, second.message.cseq]).toEqual([1, 2])
       expect(first).toMatchObject({ senderSeq: 1, recipientSeq: 1, duplicate: false })
       expect(second).toMatchObject({ senderSeq: 2, recipientSeq: 2, duplicate: false })
       expect(first.message.id).not.toBe(second.message.id)
@@ -66,6 +67,48 @@ export function messageStoreContract (name: string, open: () => Promise<{ storag
       const [entry] = await storage.messages.readInbox('bob', 0, 1)
       expect(entry!.message).toMatchObject({ id: message.id, from: 'alice', fromDevice: 'phone', to: 'bob', kind: 1, ts: 1_700_000_000 })
       expect(new Uint8Array(entry!.message!.body as Uint8Array)).toEqual(body)
+      await storage.close()
+    })
+
+    it('stores a group message once, in every member\'s inbox, in one order for all', async () => {
+      const { storage } = await open()
+      const members = ['alice', 'bob', 'carol']
+      await storage.messages.appendDirect(draft({ to: 'carol', clientMsgId: 'pre' })) // carol's inbox is ahead
+      const results = await Promise.all(members.map((from, i) => storage.messages.appendGroup({ ...draft({ from, to: 'g1', clientMsgId: `g${i}` }) }, members)))
+      expect(results.map((r) => r.message.cseq).sort()).toEqual([1, 2, 3])
+      for (const member of members) {
+        const inbox = (await storage.messages.readInbox(member, 0, 10)).filter((e) => e.message?.group === true)
+        // Each member sees the three in the same (cseq) order, at its own inbox seqs.
+        expect(inbox.map((e) => e.message!.cseq)).toEqual([1, 2, 3])
+      }
+      expect(results[0]!.seqs).toHaveProperty('carol')
+      const resend = await storage.messages.appendGroup(draft({ from: 'alice', to: 'g1', clientMsgId: 'g0' }), members)
+      expect(resend.duplicate).toBe(true)
+      expect(await storage.messages.inboxHead('bob')).toBe(3)
+      await storage.close()
+    })
+
+    it('aggregates group receipts: one delivered and one read per transition, when all members have it', async () => {
+      const { storage } = await open()
+      const members = ['alice', 'bob', 'carol']
+      const sent = await storage.messages.appendGroup(draft({ from: 'alice', to: 'g1', clientMsgId: 'x' }), members)
+      const id = sent.message.id
+      expect(await storage.messages.markDelivered('bob', id, 1)).toEqual([])
+      expect(await storage.messages.markDelivered('bob', id, 1)).toEqual([])
+      expect(await storage.messages.markDelivered('dave', id, 1)).toEqual([]) // not a member
+      const delivered = await storage.messages.markDelivered('carol', id, 2)
+      expect(delivered.map((e) => [e.owner, e.receipt.status, e.receipt.peer, e.receipt.group])).toEqual([['alice', 1, 'g1', true]])
+      const second = await storage.messages.appendGroup(draft({ from: 'bob', to: 'g1', clientMsgId: 'y' }), members)
+      // bob read everything: only his own read-by-me entry, nobody's messages are read by all yet.
+      expect((await storage.messages.markRead('bob', 'g1', 2, 3, true)).map((e) => [e.owner, e.receipt.status])).toEqual([['bob', 3]])
+      // carol reads up to 1: alice's message is read by all (bob, carol); bob's needs alice and carol.
+      expect((await storage.messages.markRead('carol', 'g1', 1, 4, true)).map((e) => [e.owner, e.receipt.status, e.receipt.cseq])).toEqual([['alice', 2, 1], ['carol', 3, 1]])
+      expect(await storage.messages.markRead('carol', 'g1', 1, 5, true)).toEqual([])
+      await storage.messages.markRead('alice', 'g1', 2, 6, true)
+      const last = await storage.messages.markRead('carol', 'g1', 2, 7, true)
+      expect(last.map((e) => [e.owner, e.receipt.status, e.receipt.cseq])).toEqual([['bob', 2, second.message.cseq], ['carol', 3, 2]])
+      const page = await storage.messages.history('alice', 'g1', 0, 10, true)
+      expect(page.items.map((i) => i.status)).toEqual([2, 2])
       await storage.close()
     })
 

@@ -1,0 +1,78 @@
+import type { ClassicLevel } from 'classic-level'
+import type { ReceiptEntry, StoredMessage, StoredReceipt, UserIdSeqs } from './types.js'
+import type { Committer } from './committer.js'
+import { keys } from './keys.js'
+import { decodeRecord, encodeRecord } from './record-codec.js'
+import { Sequences } from './sequences.js'
+
+/** How a message is kept: the message, its place in each inbox, and (groups) its members then. */
+export interface StoredRecord {
+  message: StoredMessage
+  /** Inbox seq per user that holds the message. */
+  seqs: UserIdSeqs
+  /** Group messages: the members (sender excluded) whose delivery and reading count for receipts. */
+  recipients?: string[]
+}
+
+/** An inbox slot holds a message id or a receipt. */
+export interface InboxSlot { m?: string, r?: StoredReceipt }
+export type Op = { type: 'put', key: string, value: Uint8Array }
+
+export const inboxCounter = (userId: string): string => `i:${userId}`
+export const conversationCounter = (conversation: string): string => `c:${conversation}`
+
+/** What the embedded message store's parts share: the database, the group committer and the counters. */
+export class StoreCore {
+  readonly db: ClassicLevel<string, Uint8Array>
+  readonly sequences: Sequences
+  readonly #committer: Committer
+
+  constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
+    this.db = db
+    this.#committer = committer
+    this.sequences = new Sequences(db)
+  }
+
+  async record (id: string): Promise<StoredRecord | undefined> {
+    const bytes = await this.db.get(keys.message(id))
+    return bytes === undefined ? undefined : decodeRecord<StoredRecord>(bytes)
+  }
+
+  async number (key: string): Promise<number> {
+    const value = await this.db.get(key)
+    return value === undefined ? 0 : decodeRecord<number>(value)
+  }
+
+  watermark (conversation: string, reader: string): Promise<number> {
+    return this.number(keys.watermark(conversation, reader))
+  }
+
+  async conversationHead (conversation: string): Promise<number> {
+    await this.sequences.ensure(conversationCounter(conversation), keys.conversationRange(conversation))
+    return this.sequences.head(conversationCounter(conversation))
+  }
+
+  /** Appends receipts to their owners' inboxes, with `extra` writes, in one durable batch. */
+  async appendReceipts (receipts: Array<{ owner: string, receipt: StoredReceipt }>, extra: Op[]): Promise<ReceiptEntry[]> {
+    const counters = receipts.map((r) => inboxCounter(r.owner))
+    await Promise.all(receipts.map((r, i) => this.sequences.ensure(counters[i]!, keys.inboxRange(r.owner))))
+    const entries = receipts.map((r, i) => ({ ...r, seq: this.sequences.take(counters[i]!) }))
+    const ops: Op[] = [...extra, ...entries.map((e) => ({ type: 'put' as const, key: keys.inbox(e.owner, e.seq), value: encodeRecord({ r: e.receipt } satisfies InboxSlot) }))]
+    await this.write(ops, counters)
+    return entries
+  }
+
+  /** One durable batch; if it fails, the numbers handed out for it are reloaded from disk. */
+  async write (ops: Op[], counters: string[]): Promise<void> {
+    try {
+      await this.#committer.write(ops)
+    } catch (error) {
+      for (const name of counters) this.sequences.forget(name)
+      throw error
+    }
+  }
+}
+
+export function put (key: string, value: unknown): Op {
+  return { type: 'put', key, value: encodeRecord(value) }
+}

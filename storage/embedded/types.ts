@@ -1,0 +1,2 @@
+export type { ReceiptEntry, StoredMessage, StoredReceipt } from '../contracts.js'
+export type UserIdSeqs = Record<string, number>

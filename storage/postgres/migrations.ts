@@ -1,0 +1,64 @@
+/**
+ * The schema, as numbered migrations applied in order (see migrate.ts). A migration, once released,
+ * is never edited: change the schema by appending one. Each runs inside the one transaction that
+ * applies every pending migration, so it must not use statements that refuse a transaction block
+ * (CREATE INDEX CONCURRENTLY, CREATE DATABASE).
+ */
+export interface Migration {
+  /** 1, 2, 3, … with no gaps: the order they are applied in. */
+  version: number
+  /** What it does, recorded beside the version for whoever reads the table. */
+  name: string
+  sql: string
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'directory: users, devices, contacts, groups and the member index',
+    // Ids use the "C" collation so ORDER BY is byte order, the same order the embedded adapter and
+    // a JavaScript sort give for ids (protocol/ids.ts allows only ASCII), whatever the database locale.
+    sql: `
+      CREATE TABLE users (
+        id text COLLATE "C" PRIMARY KEY,
+        created timestamptz NOT NULL DEFAULT now(),
+        -- 0 everyone, 1 contacts, 2 nobody (PresencePrivacy)
+        presence_privacy smallint NOT NULL DEFAULT 0 CHECK (presence_privacy BETWEEN 0 AND 2),
+        -- Unix seconds; null until the user first goes offline
+        last_seen bigint
+      );
+
+      CREATE TABLE devices (
+        user_id text COLLATE "C" NOT NULL,
+        device_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+      );
+
+      -- A contact need not be a registered user yet, so no foreign key.
+      CREATE TABLE contacts (
+        user_id text COLLATE "C" NOT NULL,
+        contact text COLLATE "C" NOT NULL,
+        PRIMARY KEY (user_id, contact)
+      );
+
+      -- members is the group as saved, in its order; group_members only indexes it for groupsOf.
+      CREATE TABLE groups (
+        id text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        created_by text COLLATE "C" NOT NULL,
+        -- Unix seconds
+        created bigint NOT NULL,
+        admins text[] COLLATE "C" NOT NULL,
+        members text[] COLLATE "C" NOT NULL
+      );
+
+      CREATE TABLE group_members (
+        group_id text COLLATE "C" NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        user_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (group_id, user_id)
+      );
+      -- groupsOf reads this index alone, already in group id order.
+      CREATE INDEX group_members_by_user ON group_members (user_id, group_id);
+    `
+  }
+]
