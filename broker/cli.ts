@@ -4,6 +4,7 @@ import { ConfigError } from './config-error.js'
 import { registerStart } from './commands/start.js'
 import { registerToken } from './commands/token.js'
 import { registerClientCommands } from '../clients/cli/index.js'
+import { registerNetemCommands } from '../netem/cli.js'
 
 /** The `lowband` command: the broker, tokens, the chat client and the network-emulation suite. */
 const program = new Command('lowband')
@@ -12,6 +13,7 @@ const program = new Command('lowband')
 registerStart(program)
 registerToken(program)
 registerClientCommands(program)
+registerNetemCommands(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

@@ -15,6 +15,7 @@ const schema = z.object({
   tlsKey: z.string().min(1).optional(),
   httpPort: port.default(9090),
   dataDir: z.string().min(1).default('./data'),
+  postgres: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   jwtSecret: z.string().min(16, 'must be at least 16 characters').optional(),
   jwtPublicKey: z.string().min(1).optional(),
   topicPolicy: z.enum(['deny', 'open']).default('deny'),
@@ -22,6 +23,7 @@ const schema = z.object({
   maxPayload: z.coerce.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024), // bytes
   rateLimit: z.coerce.number().positive().max(100_000).default(50), // publishes per second
   rateBurst: z.coerce.number().int().min(1).max(100_000).default(200), // publishes
+  maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members
   shutdownTimeout: z.coerce.number().positive().max(600).default(10), // seconds
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
@@ -43,7 +45,8 @@ export function loadConfig (flags: Record<string, unknown>, env: NodeJS.ProcessE
     const issue = parsed.error.issues[0]!
     const option = START_OPTIONS.find((o) => o.key === issue.path[0])
     const name = option === undefined ? String(issue.path[0]) : `${option.flag.split(' ')[0]} (${option.env})`
-    throw new ConfigError(`invalid ${name}: ${issue.message}${option === undefined ? '' : `, got ${JSON.stringify(raw[option.key])}`}`)
+    const got = option === undefined || option.secret === true ? '' : `, got ${JSON.stringify(raw[option.key])}`
+    throw new ConfigError(`invalid ${name}: ${issue.message}${got}`)
   }
   const config = parsed.data
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

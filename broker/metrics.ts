@@ -16,6 +16,7 @@ export function createMetrics (): { registry: Registry, chat: ChatMetrics } {
   })
   const rejected = new Counter({ name: 'lowband_rejected_total', help: 'publishes refused with a coded error', labelNames: ['code'], registers: [registry] })
   const authFailures = new Counter({ name: 'lowband_auth_failures_total', help: 'refused connections', labelNames: ['reason'], registers: [registry] })
+  const pushCandidates = new Counter({ name: 'lowband_push_candidates_total', help: 'message recipients with no connected device (push fallback)', registers: [registry] })
   return {
     registry,
     chat: {
@@ -23,7 +24,8 @@ export function createMetrics (): { registry: Registry, chat: ChatMetrics } {
       duplicate: () => duplicates.inc(),
       rejected: (code) => rejected.inc({ code: String(code) }),
       connected: (delta) => connections.inc(delta),
-      authFailed: (reason) => authFailures.inc({ reason })
+      authFailed: (reason) => authFailures.inc({ reason }),
+      pushCandidates: (count) => pushCandidates.inc(count)
     }
   }
 }

@@ -3,13 +3,14 @@ import { Aedes } from 'aedes'
 import type { Logger } from 'pino'
 import { createHooks, createTokenVerifier, InFlight, Presence, watchConnections, watchDeliveries, type HookContext } from '../hooks/index.js'
 import type { Storage } from '../storage/contracts.js'
-import { openEmbeddedStorage } from '../storage/embedded/index.js'
+import { KeyedLock } from '../storage/keyed-lock.js'
 import type { Config } from './config.js'
 import { createHttpServer } from './http.js'
 import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
+import { openStorage } from './storage.js'
 
 export interface RunningBroker {
   readonly ports: { tcp: number, ws: number, tls?: number, http: number }
@@ -24,10 +25,10 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   if (key.createdDevSecret !== undefined) {
     log.warn({ file: key.createdDevSecret }, 'no --jwt-secret or --jwt-public-key given: created a development secret; mint tokens with `lowband token <user> --data-dir`')
   }
-  const storage = await openEmbeddedStorage(config.dataDir)
+  const storage = await openStorage(config, log)
   const metrics = createMetrics()
   const ctx: HookContext = {
-    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst } },
+    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
     storage,
     verifier: createTokenVerifier(key.key, key.algorithms),
     log,
@@ -35,13 +36,12 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     identities: new WeakMap(),
     inFlight: new InFlight(),
     presence: new Presence(storage.directory, log, Date.now, () => broker),
+    groupLocks: new KeyedLock(),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
     now: Date.now
   }
-  const sessions = createSessionPersistence()
-  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: sessions.persistence })
-  sessions.attach(broker)
+  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 

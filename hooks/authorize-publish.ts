@@ -23,6 +23,14 @@ import { reject } from './reject.js'
  */
 export function createAuthorizePublish (ctx: HookContext) {
   const buckets = new WeakMap<Client, TokenBucket>()
+  // Aedes runs all packets of one socket read at once; a device's commands must still take effect
+  // in the order it sent them (two pipelined sends to one chat are stored in that order).
+  const queues = new WeakMap<Client, Promise<unknown>>()
+  const inOrder = (client: Client, work: () => Promise<void>): Promise<void> => {
+    const run = (queues.get(client) ?? Promise.resolve()).then(work, work)
+    queues.set(client, run.catch(() => undefined))
+    return run
+  }
   const bucketOf = (client: Client): TokenBucket => {
     let bucket = buckets.get(client)
     if (bucket === undefined) {
@@ -70,7 +78,7 @@ export function createAuthorizePublish (ctx: HookContext) {
     if (identity === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', 'anonymous clients have no chat access'))
     // Devices never publish into user subtrees: only the broker does, after stamping.
     if (!topic.startsWith('c/')) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
-    ctx.inFlight.track(runCommand(ctx, client, identity, packet)).then(() => {
+    ctx.inFlight.track(inOrder(client, () => runCommand(ctx, client, identity, packet))).then(() => {
       sink(packet)
       done(null)
     }, (error: unknown) => refuse(error instanceof LowbandError ? error : toStoreFailure(ctx, client, error)))

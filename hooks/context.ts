@@ -2,6 +2,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes'
 import type { Logger } from 'pino'
 import type { DeviceId, UserId } from '../protocol/ids.js'
 import type { Storage } from '../storage/contracts.js'
+import type { KeyedLock } from '../storage/keyed-lock.js'
 import type { InFlight } from './in-flight.js'
 import type { Presence } from './presence.js'
 import type { TokenVerifier } from './token-verifier.js'
@@ -20,6 +21,8 @@ export interface HookConfig {
   maxPayload: number
   /** Sustained publishes per second per connection, and the burst above it. */
   rateLimit: { perSecond: number, burst: number }
+  /** Most members a group may have. */
+  maxGroupSize: number
 }
 
 /** Counters the hooks report; the broker exposes them on /metrics. */
@@ -29,6 +32,8 @@ export interface ChatMetrics {
   rejected (code: number): void
   connected (delta: 1 | -1): void
   authFailed (reason: string): void
+  /** Recipients with no connected device, whom a push would wake. */
+  pushCandidates (count: number): void
 }
 
 export interface HookContext {
@@ -40,6 +45,8 @@ export interface HookContext {
   readonly identities: WeakMap<Client, Identity>
   readonly inFlight: InFlight
   readonly presence: Presence
+  /** Serialises sends and membership changes per group. */
+  readonly groupLocks: KeyedLock
   /** The broker the hooks belong to; available once it is created. */
   readonly broker: () => Aedes
   /** Milliseconds; injectable so timers are testable. */

@@ -19,13 +19,14 @@ export type Body = z.infer<typeof bodySchema>
 /** Message kinds; 0 (text) is the default and is omitted on the wire. */
 export const KIND = { text: 0, media: 1, system: 2 } as const
 
-/** c/s — device → broker: send a message. */
-export const SendRequest = defineEnvelope({ clientMsgId: 1, to: 2, body: 3, kind: 4 }, z.object({
+/** c/s — device → broker: send a message to a user (`to`) or a group (`group`), exactly one of them. */
+export const SendRequest = defineEnvelope({ clientMsgId: 1, to: 2, body: 3, kind: 4, group: 5 }, z.object({
   clientMsgId: clientMsgIdSchema,
-  to: id,
+  to: id.optional(),
   body: bodySchema,
-  kind: uint.max(255).optional()
-}))
+  kind: uint.max(255).optional(),
+  group: id.optional()
+}).refine((r) => (r.to === undefined) !== (r.group === undefined), 'exactly one of to and group'))
 export type SendRequest = ReturnType<typeof SendRequest.decode>
 
 /**
@@ -33,7 +34,7 @@ export type SendRequest = ReturnType<typeof SendRequest.decode>
  * `to` and `clientMsgId` only on the sender's own copies; `seq` is the inbox sequence of the
  * receiving user, the cursor a device resumes from. `ts` is server time in Unix seconds.
  */
-export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8, cseq: 9 }, z.object({
+export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8, cseq: 9, group: 10 }, z.object({
   id: z.string().min(1).max(32),
   from: id,
   to: id.optional(),
@@ -43,7 +44,9 @@ export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kin
   ts: uint,
   clientMsgId: clientMsgIdSchema.optional(),
   /** Sequence within the conversation, shared by both sides: what read watermarks and history count in. */
-  cseq: uint
+  cseq: uint,
+  /** The group of a group message (then `to` is absent). */
+  group: id.optional()
 }))
 export type InboxMessage = ReturnType<typeof InboxMessage.decode>
 
@@ -85,27 +88,39 @@ export const RECEIPT = {
 } as const
 
 /** u/<user>/r — broker → devices: a receipt, stored in the inbox (so an offline sender gets it on resume). */
-export const Receipt = defineEnvelope({ seq: 1, peer: 2, status: 3, cseq: 4, ts: 5 }, z.object({
+export const Receipt = defineEnvelope({ seq: 1, peer: 2, status: 3, cseq: 4, ts: 5, group: 6 }, z.object({
   seq: uint,
   peer: id,
   status: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   cseq: uint,
-  ts: uint
+  ts: uint,
+  /** True when `peer` is a group: delivered / read by every member. */
+  group: z.boolean().optional()
 }))
 export type Receipt = ReturnType<typeof Receipt.decode>
 
 /** c/d — device → broker: I have read the conversation with `peer` up to `cseq`. */
-export const ReadWatermark = defineEnvelope({ peer: 1, cseq: 2 }, z.object({ peer: id, cseq: uint.min(1) }))
+export const ReadWatermark = defineEnvelope({ peer: 1, cseq: 2, group: 3 }, z.object({ peer: id, cseq: uint.min(1), group: z.boolean().optional() }))
 export type ReadWatermark = ReturnType<typeof ReadWatermark.decode>
 
 /** c/t — device → broker: typing (1) or stopped (0) in the conversation with `to`. */
-export const TypingSignal = defineEnvelope({ to: 1, state: 2 }, z.object({ to: id, state: z.union([z.literal(0), z.literal(1)]) }))
+export const TypingSignal = defineEnvelope({ to: 1, state: 2, group: 3 }, z.object({ to: id, state: z.union([z.literal(0), z.literal(1)]), group: z.boolean().optional() }))
 export type TypingSignal = ReturnType<typeof TypingSignal.decode>
 
 /** u/<user>/t — broker → devices: `from` is typing (1) or stopped (0). Expires by itself after 5 s. */
-export const TypingNotice = defineEnvelope({ from: 1, state: 2 }, z.object({ from: id, state: z.union([z.literal(0), z.literal(1)]) }))
+export const TypingNotice = defineEnvelope({ from: 1, state: 2, group: 3 }, z.object({ from: id, state: z.union([z.literal(0), z.literal(1)]), group: id.optional() }))
 export type TypingNotice = ReturnType<typeof TypingNotice.decode>
 
 /** u/<watcher>/p/<contact> — broker → watcher: online now, or offline with the last-seen time if allowed. */
 export const PresenceUpdate = defineEnvelope({ online: 1, lastSeen: 2 }, z.object({ online: z.boolean(), lastSeen: uint.optional() }))
 export type PresenceUpdate = ReturnType<typeof PresenceUpdate.decode>
+
+/** The body of a system message (kind 2) in a group: what happened, who did it, to whom. */
+export const GROUP_EVENT = { created: 1, added: 2, removed: 3, left: 4, promoted: 5, demoted: 6, renamed: 7 } as const
+export const SystemEvent = defineEnvelope({ event: 1, actor: 2, targets: 3, name: 4 }, z.object({
+  event: uint.min(1).max(7),
+  actor: id,
+  targets: z.array(id).optional(),
+  name: z.string().optional()
+}))
+export type SystemEvent = ReturnType<typeof SystemEvent.decode>

@@ -12,7 +12,12 @@ export const ERROR_CODES = {
   FORBIDDEN_TOPIC: { code: 5, message: 'this connection may not publish to that topic' },
   RATE_LIMITED: { code: 6, message: 'too many publishes; slow down' },
   STORE_FAILED: { code: 7, message: 'the message could not be stored; send it again' },
-  UNKNOWN_COMMAND: { code: 8, message: 'no such command topic' }
+  UNKNOWN_COMMAND: { code: 8, message: 'no such command topic' },
+  NOT_MEMBER: { code: 9, message: 'not a member of that group' },
+  NOT_ADMIN: { code: 10, message: 'only a group admin may do that' },
+  ALREADY_MEMBER: { code: 11, message: 'already a member of that group' },
+  GROUP_FULL: { code: 12, message: 'the group would exceed its size limit' },
+  UNKNOWN_GROUP: { code: 13, message: 'no such group' }
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES

@@ -12,7 +12,16 @@ export const OP = {
   history: 1,
   setPrivacy: 2,
   addContact: 3,
-  removeContact: 4
+  removeContact: 4,
+  createGroup: 10,
+  addMembers: 11,
+  removeMember: 12,
+  promote: 13,
+  demote: 14,
+  leave: 15,
+  rename: 16,
+  groupInfo: 17,
+  listGroups: 18
 } as const
 export type OpName = keyof typeof OP
 
@@ -33,10 +42,12 @@ export const Response = defineEnvelope({ rid: 1, result: 2, code: 3, detail: 4 }
 export type Response = ReturnType<typeof Response.decode>
 
 /** history: messages of the conversation with `peer` before `before` (a cseq; 0 = from the newest), newest last. */
-export const HistoryArgs = defineEnvelope({ peer: 1, before: 2, limit: 3 }, z.object({
+export const HistoryArgs = defineEnvelope({ peer: 1, before: 2, limit: 3, group: 4 }, z.object({
   peer: id,
   before: uint.optional(),
-  limit: uint.min(1).max(100).optional()
+  limit: uint.min(1).max(100).optional(),
+  /** True when `peer` is a group. */
+  group: z.boolean().optional()
 }))
 export type HistoryArgs = ReturnType<typeof HistoryArgs.decode>
 
@@ -62,3 +73,31 @@ export const PrivacyArgs = defineEnvelope({ presence: 1 }, z.object({ presence: 
 
 /** addContact / removeContact. */
 export const ContactArgs = defineEnvelope({ user: 1 }, z.object({ user: id }))
+
+const groupName = z.string().trim().min(1).max(100)
+
+/** createGroup: a name and the first members (the creator is added, as admin). Result: GroupInfo. */
+export const CreateGroupArgs = defineEnvelope({ name: 1, members: 2 }, z.object({ name: groupName, members: z.array(id).max(1024).optional() }))
+
+/** addMembers: users to add. */
+export const AddMembersArgs = defineEnvelope({ group: 1, users: 2 }, z.object({ group: id, users: z.array(id).min(1).max(1024) }))
+
+/** removeMember, promote, demote: one user. */
+export const MemberArgs = defineEnvelope({ group: 1, user: 2 }, z.object({ group: id, user: id }))
+
+/** leave, groupInfo: the group. */
+export const GroupArgs = defineEnvelope({ group: 1 }, z.object({ group: id }))
+
+/** rename: a new name. */
+export const RenameArgs = defineEnvelope({ group: 1, name: 2 }, z.object({ group: id, name: groupName }))
+
+/** A group as a member sees it (result of createGroup, groupInfo; items of listGroups). */
+export const GroupInfo = defineEnvelope({ id: 1, name: 2, admins: 3, members: 4, created: 5, createdBy: 6 }, z.object({
+  id,
+  name: z.string(),
+  admins: z.array(id),
+  members: z.array(id),
+  created: uint,
+  createdBy: id
+}))
+export type GroupInfo = ReturnType<typeof GroupInfo.decode>

@@ -2,6 +2,7 @@ import type { Client } from 'aedes'
 import { ReadWatermark } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import type { HookContext, Identity } from '../context.js'
+import { memberLocked } from '../groups.js'
 import { publishReceipt } from '../receipts.js'
 
 /**
@@ -9,7 +10,13 @@ import { publishReceipt } from '../receipts.js'
  * forward-only; the peer gets one read receipt, the reader's other devices the same watermark.
  */
 export async function runRead (ctx: HookContext, _client: Client, reader: Identity, payload: Buffer): Promise<void> {
-  const { peer, cseq } = ReadWatermark.decode(payload)
+  const { peer, cseq, group = false } = ReadWatermark.decode(payload)
+  if (group) {
+    // Under the group's lock, so the read-by-all point and membership move in one order.
+    const entries = await memberLocked(ctx, peer, reader.userId, () => ctx.storage.messages.markRead(reader.userId, peer, cseq, Math.floor(ctx.now() / 1000), true))
+    await Promise.all(entries.map((entry) => publishReceipt(ctx, entry)))
+    return
+  }
   if (!await ctx.storage.directory.hasUser(peer)) throw new LowbandError('UNKNOWN_RECIPIENT', peer)
   const entries = await ctx.storage.messages.markRead(reader.userId, peer, cseq, Math.floor(ctx.now() / 1000))
   await Promise.all(entries.map((entry) => publishReceipt(ctx, entry)))

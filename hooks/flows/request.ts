@@ -3,6 +3,8 @@ import { LowbandError } from '../../protocol/errors.js'
 import { ContactArgs, HistoryArgs, HistoryItem, HistoryPage, OP, PrivacyArgs, Request, Response } from '../../protocol/requests.js'
 import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
+import { memberLocked } from '../groups.js'
+import { groupHandlers } from './group-ops.js'
 
 const DEFAULT_PAGE = 50
 
@@ -10,8 +12,9 @@ type Handler = (ctx: HookContext, identity: Identity, args: unknown) => Promise<
 
 const handlers = new Map<number, Handler>([
   [OP.history, async (ctx, identity, args) => {
-    const { peer, before, limit } = HistoryArgs.fromCbor(args)
-    const page = await ctx.storage.messages.history(identity.userId, peer, before ?? 0, limit ?? DEFAULT_PAGE)
+    const { peer, before, limit, group = false } = HistoryArgs.fromCbor(args)
+    if (group) await memberLocked(ctx, peer, identity.userId, async () => undefined)
+    const page = await ctx.storage.messages.history(identity.userId, peer, before ?? 0, limit ?? DEFAULT_PAGE, group)
     return HistoryPage.toCbor({
       more: page.more,
       items: page.items.map(({ message, status }) => HistoryItem.toCbor({
@@ -33,7 +36,8 @@ const handlers = new Map<number, Handler>([
   [OP.removeContact, async (ctx, identity, args) => {
     await ctx.storage.directory.removeContact(identity.userId, ContactArgs.fromCbor(args).user)
     return undefined
-  }]
+  }],
+  ...groupHandlers
 ])
 
 /**

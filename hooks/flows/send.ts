@@ -1,28 +1,25 @@
 import type { Client } from 'aedes'
-import { InboxMessage, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
-import { ackTopic, echoTopic, inboxTopic } from '../../protocol/topics.js'
-import type { AppendResult, NewDirectMessage } from '../../storage/contracts.js'
-import { publish, publishTo, type HookContext, type Identity } from '../context.js'
+import { ackTopic } from '../../protocol/topics.js'
+import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
+import { publishTo, type HookContext, type Identity } from '../context.js'
+import { fanOut, pushFallback } from '../fan-out.js'
+import { memberLocked } from '../groups.js'
 
 interface SendState {
   readonly ctx: HookContext
   readonly client: Client
   readonly sender: Identity
-  readonly payload: Buffer
-  request?: SendRequest
+  readonly request: SendRequest
   draft?: NewDirectMessage
-  stored?: AppendResult
+  stored?: { message: StoredMessage, seqs: Record<string, number>, duplicate: boolean }
 }
 
 type Step = (state: SendState) => Promise<void> | void
 
-function decode (state: SendState): void {
-  state.request = SendRequest.decode(state.payload)
-}
-
 async function checkRecipient ({ ctx, request }: SendState): Promise<void> {
-  if (!await ctx.storage.directory.hasUser(request!.to)) throw new LowbandError('UNKNOWN_RECIPIENT', request!.to)
+  if (!await ctx.storage.directory.hasUser(request.to!)) throw new LowbandError('UNKNOWN_RECIPIENT', request.to)
 }
 
 /** Invariant 2: sender and time come from the connection and the server clock, never the payload. */
@@ -31,20 +28,37 @@ function stamp (state: SendState): void {
   state.draft = {
     from: sender.userId,
     fromDevice: sender.deviceId,
-    to: request!.to,
-    body: request!.body,
-    kind: request!.kind ?? 0,
+    to: request.to ?? request.group!,
+    body: request.body,
+    kind: request.kind ?? 0,
     ts: Math.floor(ctx.now() / 1000),
-    clientMsgId: request!.clientMsgId
+    clientMsgId: request.clientMsgId
   }
 }
 
 /** Invariant 1: the PUBACK waits for this step (see authorize-publish.ts). */
 async function persist (state: SendState): Promise<void> {
   const started = performance.now()
-  state.stored = await state.ctx.storage.messages.appendDirect(state.draft!)
-  if (state.stored.duplicate) state.ctx.metrics.duplicate()
-  else state.ctx.metrics.stored((performance.now() - started) / 1000)
+  const { message, senderSeq, recipientSeq, duplicate } = await state.ctx.storage.messages.appendDirect(state.draft!)
+  state.stored = { message, seqs: { [message.from]: senderSeq, [message.to]: recipientSeq }, duplicate }
+  measure(state, started)
+}
+
+/**
+ * Groups: membership is checked and the message stored under the group's lock, so a membership
+ * change takes effect for the very next message — a removed member gets nothing sent after the
+ * removal, a new member nothing sent before the join.
+ */
+async function persistToGroup (state: SendState): Promise<void> {
+  const { ctx, sender, draft } = state
+  const started = performance.now()
+  state.stored = await memberLocked(ctx, draft!.to, sender.userId, (group) => ctx.storage.messages.appendGroup(draft!, group.members))
+  measure(state, started)
+}
+
+function measure ({ ctx, stored }: SendState, started: number): void {
+  if (stored!.duplicate) ctx.metrics.duplicate()
+  else ctx.metrics.stored((performance.now() - started) / 1000)
 }
 
 /**
@@ -53,32 +67,34 @@ async function persist (state: SendState): Promise<void> {
  * deduplicated and acked again.
  */
 async function acknowledge ({ ctx, client, sender, stored }: SendState): Promise<void> {
-  const { message, senderSeq } = stored!
-  const ack = StoredAck.encode({ clientMsgId: message.clientMsgId, id: message.id, seq: senderSeq, ts: message.ts, cseq: message.cseq })
+  const { message, seqs } = stored!
+  const ack = StoredAck.encode({ clientMsgId: message.clientMsgId, id: message.id, seq: seqs[sender.userId]!, ts: message.ts, cseq: message.cseq })
   await publishTo(ctx, client, { topic: ackTopic(sender.userId), payload: Buffer.from(ack), qos: 0, retain: false })
 }
 
-/** Every connected device of the recipient, and the sender's other devices. A resend fans out nothing. */
-async function fanOut ({ ctx, stored }: SendState): Promise<void> {
+/**
+ * Every connected device of the recipients, and the sender's other devices. Not awaited: the PUBACK
+ * promises storage, not delivery, and must not wait for the slowest recipient's 2G socket. A resend
+ * fans out nothing (whoever missed it resumes from the store).
+ */
+function deliver ({ ctx, stored }: SendState): void {
   if (stored!.duplicate) return
-  const { message, senderSeq, recipientSeq } = stored!
-  const base = { id: message.id, from: message.from, body: message.body, ts: message.ts, cseq: message.cseq, ...(message.kind === 0 ? {} : { kind: message.kind }) }
-  const deliveries: Promise<void>[] = []
-  if (message.to !== message.from) {
-    const toRecipient = InboxMessage.encode({ ...base, seq: recipientSeq })
-    deliveries.push(publish(ctx, { topic: inboxTopic(message.to), payload: Buffer.from(toRecipient), qos: 1, retain: false }))
-  }
-  const toSender = InboxMessage.encode({ ...base, to: message.to, seq: senderSeq, clientMsgId: message.clientMsgId })
-  deliveries.push(publish(ctx, { topic: echoTopic(message.from, message.fromDevice), payload: Buffer.from(toSender), qos: 1, retain: false }))
-  await Promise.all(deliveries)
+  ctx.inFlight.track(fanOut(ctx, stored!.message, stored!.seqs))
+    .catch((error: unknown) => ctx.log.error({ err: error, messageId: stored!.message.id }, 'fan-out failed'))
 }
 
-/** The 1:1 send flow, in order. */
-export const sendSteps: readonly Step[] = [decode, checkRecipient, stamp, persist, acknowledge, fanOut]
+function wakeOffline ({ ctx, stored }: SendState): void {
+  if (!stored!.duplicate) pushFallback(ctx, stored!.message, stored!.seqs)
+}
+
+/** The send flows, in order. */
+export const directSendSteps: readonly Step[] = [checkRecipient, stamp, persist, acknowledge, deliver, wakeOffline]
+export const groupSendSteps: readonly Step[] = [stamp, persistToGroup, acknowledge, deliver, wakeOffline]
 
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: Buffer): Promise<void> {
-  const state: SendState = { ctx, client, sender, payload }
-  for (const step of sendSteps) await step(state)
+  const request = SendRequest.decode(payload)
+  const state: SendState = { ctx, client, sender, request }
+  for (const step of request.group === undefined ? directSendSteps : groupSendSteps) await step(state)
 }
 
 /** The client message id of a send payload, when it can be read, to reference it in an error. */

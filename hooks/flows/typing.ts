@@ -5,7 +5,10 @@ import { publish, type HookContext, type Identity } from '../context.js'
 
 /** Typing is QoS 0, never stored, never pushed, and dropped when nobody of the recipient is connected. */
 export async function runTyping (ctx: HookContext, _client: Client, sender: Identity, payload: Buffer): Promise<void> {
-  const { to, state } = TypingSignal.decode(payload)
-  if (to === sender.userId || !ctx.presence.isOnline(to)) return
-  await publish(ctx, { topic: typingTopic(to), payload: Buffer.from(TypingNotice.encode({ from: sender.userId, state })), qos: 0, retain: false })
+  const { to, state, group = false } = TypingSignal.decode(payload)
+  const recipients = group ? (await ctx.storage.directory.group(to))?.members ?? [] : [to]
+  if (group && !recipients.includes(sender.userId)) return
+  const notice = Buffer.from(TypingNotice.encode({ from: sender.userId, state, ...(group ? { group: to } : {}) }))
+  await Promise.all(recipients.filter((user) => user !== sender.userId && ctx.presence.isOnline(user))
+    .map((user) => publish(ctx, { topic: typingTopic(user), payload: notice, qos: 0, retain: false })))
 }

@@ -1,4 +1,5 @@
 import { conversationOf, groupConversationOf, type MessageStatus, type ReceiptEntry } from '../contracts.js'
+import { KIND } from '../../protocol/envelopes.js'
 import { KeyedLock } from '../keyed-lock.js'
 import { put, type StoreCore, type StoredRecord } from './core.js'
 import { keys } from './keys.js'
@@ -19,7 +20,8 @@ export class Receipts {
   markDelivered (recipient: string, messageId: string, ts: number): Promise<ReceiptEntry[]> {
     return this.#locks.run(`v:${messageId}`, async () => {
       const record = await this.#core.record(messageId)
-      if (record === undefined) return []
+      // System messages ("alice added bob") carry no ticks.
+      if (record === undefined || record.message.kind === KIND.system) return []
       const { message } = record
       const delivered = [{ owner: message.from, receipt: { peer: message.to, status: 1 as const, cseq: message.cseq, ts, ...(message.group === true ? { group: true } : {}) } }]
       if (message.group !== true) {
@@ -80,7 +82,7 @@ export class Receipts {
       }
       if (!all) break
       readTo = record.message.cseq
-      bySender.set(record.message.from, readTo)
+      if (record.message.kind !== KIND.system) bySender.set(record.message.from, readTo)
     }
     return { readTo, bySender }
   }

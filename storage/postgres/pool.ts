@@ -13,7 +13,10 @@ export interface PoolOptions {
   onIdleClientError?: (error: Error) => void
 }
 
-/** Milliseconds to wait for a connection before a query fails, instead of pg's default of forever. */
+/**
+ * Milliseconds to wait for a connection (a new one, or a free one from a busy pool) before the
+ * query fails, instead of pg's default of waiting forever on a silent host.
+ */
 const CONNECT_TIMEOUT_MS = 10_000
 
 /**
@@ -51,6 +54,9 @@ export async function connectPool (url: string, options: PoolOptions = {}): Prom
 }
 
 function messageOf (error: unknown): string {
+  // Node tries each address of a name in turn (IPv6 and IPv4 for localhost) and reports an
+  // AggregateError with an empty message when all fail: the reasons are inside.
+  if (error instanceof AggregateError && error.message === '') return error.errors.map(messageOf).join('; ')
   return error instanceof Error && error.message !== '' ? error.message : String(error)
 }
 
