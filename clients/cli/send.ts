@@ -1,0 +1,52 @@
+import type { Command } from 'commander'
+import { addConnectionOptions, createClient, resolveConnection, type ConnectionFlags } from './connection-options.js'
+import { UsageError } from './errors.js'
+import { sendResultLine } from './format.js'
+import type { CliIo } from './io.js'
+import { runCommand } from './run.js'
+
+interface SendFlags extends ConnectionFlags {
+  to?: string
+  json?: boolean
+  timeout: string
+}
+
+export function registerSend (program: Command, io: CliIo): Command {
+  const command = program.command('send')
+    .description('send a text message; prints its id once the broker has stored it')
+    .argument('[text...]', 'the message (words are joined with spaces)')
+    .option('--to <user>', 'recipient user id')
+    .option('--json', 'print {"id","seq","cseq","ts"} as JSON instead of the id')
+    .option('--timeout <seconds>', 'give up when not stored within this time', '30')
+  return addConnectionOptions(command).action(runCommand(io, async (words: string[], flags: SendFlags) => {
+    if (flags.to === undefined || flags.to === '') throw new UsageError('--to is required')
+    const text = words.join(' ')
+    if (text.trim() === '') throw new UsageError('nothing to send: give the text as arguments')
+    const timeoutMs = seconds('--timeout', flags.timeout) * 1000
+    const connection = await resolveConnection(flags, io)
+    const client = createClient(connection, { sendOnly: true })
+    try {
+      await client.connect()
+      const result = await withTimeout(client.send(flags.to, text), timeoutMs, `not stored within ${flags.timeout} s`)
+      await io.writeOut(sendResultLine(result, flags.json === true))
+    } finally {
+      await client.close()
+    }
+  }))
+}
+
+export function seconds (flag: string, value: string): number {
+  const parsed = Number(value)
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) throw new UsageError(`invalid ${flag} ${JSON.stringify(value)}: a number of seconds`)
+  return parsed
+}
+
+async function withTimeout<T> (work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+  try {
+    return await Promise.race([work, expired])
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,46 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { UsageError } from './errors.js'
+
+/** Where `recv` keeps the cursor of a user's device between runs. */
+export interface CursorFile {
+  readonly path: string
+  load (): Promise<number>
+  save (cursor: number): Promise<void>
+}
+
+/**
+ * `--state FILE` if given. Otherwise, with a development token minted from a data directory, next
+ * to that broker's store (`<dataDir>/clients/<user>-<device>.json`: a fresh data directory starts
+ * from a fresh cursor); with a real token, `~/.lowband/state/<user>-<device>.json`.
+ */
+export function cursorFilePath (options: { state?: string | undefined, dataDir?: string | undefined, homeDir: string, userId: string, deviceId: string }): string {
+  if (options.state !== undefined) return options.state
+  const name = `${options.userId}-${options.deviceId}.json`
+  return options.dataDir !== undefined ? join(options.dataDir, 'clients', name) : join(options.homeDir, '.lowband', 'state', name)
+}
+
+export function cursorFile (path: string): CursorFile {
+  return {
+    path,
+    async load () {
+      let text: string
+      try {
+        text = await readFile(path, 'utf8')
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0
+        throw error
+      }
+      const cursor: unknown = (JSON.parse(text) as { cursor?: unknown }).cursor
+      if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) throw new UsageError(`state file ${path} holds no valid cursor`)
+      return cursor
+    },
+    async save (cursor) {
+      await mkdir(dirname(path), { recursive: true })
+      // Write then rename: a crash mid-write leaves the old cursor, never half a file.
+      const temporary = `${path}.${process.pid}.tmp`
+      await writeFile(temporary, JSON.stringify({ cursor }) + '\n')
+      await rename(temporary, path)
+    }
+  }
+}

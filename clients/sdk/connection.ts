@@ -1,0 +1,155 @@
+import type { Backoff } from './backoff.js'
+import { sleep, type Clock } from './clock.js'
+import { ConnectionRefusedError, SubscriptionRefusedError } from './errors.js'
+import type { StatusStream } from './status.js'
+import type { Transport } from './transport.js'
+
+/** What the client does with each connection; the connection loop knows nothing of chat. */
+export interface ConnectionHooks {
+  /** A fresh transport for one attempt (the token may be fetched anew each time). */
+  createTransport (): Promise<Transport>
+  message (topic: string, payload: Uint8Array): void
+  /** Connected: subscribe, resume, resend. A rejection drops this connection and retries. */
+  opened (transport: Transport): Promise<void>
+  /** The open connection is gone (also on close()). */
+  lost (): void
+}
+
+type Attempt = { outcome: 'lost' } | { outcome: 'failed', error: unknown }
+
+/**
+ * The reconnect state machine: connect, run until lost, wait a backoff delay, connect again; until
+ * close() or a fatal error. Statuses: connecting → connected → disconnected → reconnecting{1,…} →
+ * (reconnecting{2,…} →) connected … → closed. A refused CONNACK is fatal except "server
+ * unavailable"; a refused token gets one more try when a token function can renew it; a refused
+ * subscription is fatal.
+ */
+export class Connection {
+  readonly #hooks: ConnectionHooks
+  readonly #backoff: Backoff
+  readonly #clock: Clock
+  readonly #status: StatusStream
+  readonly #stop = new AbortController()
+  readonly #renewableCredentials: boolean
+  /** The transport of the attempt under way or the open connection. */
+  #transport: Transport | undefined
+  #open = false
+  #loop: Promise<void> | undefined
+  #refusals = 0
+
+  /** `renewableCredentials`: the token comes from a function, so a refused one may be renewed. */
+  constructor (hooks: ConnectionHooks, backoff: Backoff, clock: Clock, status: StatusStream, renewableCredentials: boolean) {
+    this.#hooks = hooks
+    this.#backoff = backoff
+    this.#clock = clock
+    this.#status = status
+    this.#renewableCredentials = renewableCredentials
+  }
+
+  /** The transport of the open connection, if there is one. */
+  get transport (): Transport | undefined {
+    return this.#open ? this.#transport : undefined
+  }
+
+  /**
+   * Starts the loop. Resolves once the first connection is open. With `retryFirst` false the first
+   * failure rejects and closes; otherwise the loop retries until it connects or is closed.
+   */
+  start (retryFirst: boolean): Promise<void> {
+    if (this.#loop !== undefined) return Promise.reject(new Error('connect() was already called'))
+    return new Promise((resolve, reject) => {
+      this.#loop = this.#run(retryFirst, resolve, reject)
+    })
+  }
+
+  /** Stops for good: no more attempts; an open connection is closed politely. */
+  async close (): Promise<void> {
+    if (this.#stop.signal.aborted) return this.#loop
+    this.#stop.abort()
+    await this.#transport?.close()
+    await this.#loop
+  }
+
+  async #run (retryFirst: boolean, opened: () => void, failedFirst: (error: unknown) => void): Promise<void> {
+    let first = true
+    this.#status.set({ type: 'connecting' })
+    let fatal: Error | undefined
+    while (!this.#stop.signal.aborted) {
+      const attempt = await this.#attempt(() => {
+        first = false
+        opened()
+      })
+      if (this.#stop.signal.aborted) break
+      if (attempt.outcome === 'failed') {
+        fatal = this.#fatal(attempt.error)
+        if (fatal !== undefined || (first && !retryFirst)) {
+          fatal ??= toError(attempt.error)
+          break
+        }
+      }
+      const delayMs = this.#backoff.next()
+      const reconnecting = { type: 'reconnecting', attempt: this.#backoff.attempt, delayMs } as const
+      this.#status.set(attempt.outcome === 'failed' ? { ...reconnecting, error: toError(attempt.error) } : reconnecting)
+      await sleep(this.#clock, delayMs, this.#stop.signal)
+    }
+    if (first) failedFirst(fatal ?? new Error('closed before the first connection'))
+    this.#stop.abort()
+    this.#status.set(fatal === undefined ? { type: 'closed' } : { type: 'closed', error: fatal })
+  }
+
+  async #attempt (onOpen: () => void): Promise<Attempt> {
+    let transport: Transport
+    try {
+      transport = await this.#hooks.createTransport()
+    } catch (error) {
+      return { outcome: 'failed', error }
+    }
+    const closed = new Promise<Error | undefined>((resolve) => transport.onClose(resolve))
+    transport.onMessage((topic, payload) => this.#hooks.message(topic, payload))
+    // Set before connect() so close() can abort an attempt still waiting for its CONNACK.
+    this.#transport = transport
+    try {
+      if (this.#stop.signal.aborted) throw new Error('closed')
+      await transport.connect()
+    } catch (error) {
+      this.#transport = undefined
+      await transport.close()
+      return { outcome: 'failed', error }
+    }
+    this.#refusals = 0
+    this.#open = true
+    try {
+      await this.#hooks.opened(transport)
+    } catch (error) {
+      this.#open = false
+      this.#transport = undefined
+      await transport.close()
+      this.#hooks.lost()
+      return { outcome: 'failed', error }
+    }
+    if (this.#stop.signal.aborted) await transport.close()
+    else {
+      this.#backoff.reset()
+      this.#status.set({ type: 'connected' })
+      onOpen()
+    }
+    const error = await closed
+    this.#open = false
+    this.#transport = undefined
+    this.#hooks.lost()
+    if (!this.#stop.signal.aborted) this.#status.set(error === undefined ? { type: 'disconnected' } : { type: 'disconnected', error })
+    return { outcome: 'lost' }
+  }
+
+  #fatal (error: unknown): Error | undefined {
+    if (error instanceof SubscriptionRefusedError) return error
+    if (!(error instanceof ConnectionRefusedError)) return undefined
+    if (error.retryable) return undefined
+    if (error.credentials && this.#renewableCredentials && ++this.#refusals < 2) return undefined
+    return error
+  }
+}
+
+function toError (error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}

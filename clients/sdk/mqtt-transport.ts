@@ -1,0 +1,133 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import { ConnectionRefusedError, SubscriptionRefusedError } from './errors.js'
+import type { Transport, TransportFactory, TransportOptions } from './transport.js'
+
+/** TLS settings for mqtts:// and wss:// (a private CA in development, for instance). */
+export interface MqttTlsOptions {
+  ca?: string | Uint8Array
+  rejectUnauthorized?: boolean
+}
+
+/** A transport factory on mqtt.js; the URL scheme picks TCP, TLS, WebSocket or secure WebSocket. */
+export function mqttTransportFactory (tls: MqttTlsOptions = {}): TransportFactory {
+  return (options) => new MqttTransport(options, tls)
+}
+
+/** One mqtt.js client for exactly one network connection: its own reconnect is switched off. */
+export class MqttTransport implements Transport {
+  readonly #options: IClientOptions
+  readonly #url: string
+  #client: MqttClient | undefined
+  #onMessage: (topic: string, payload: Uint8Array) => void = () => {}
+  #onClose: (error?: Error) => void = () => {}
+  #open = false
+  #lastError: Error | undefined
+  /** Settled by hand on close: mqtt.js keeps QoS 1 callbacks waiting for a reconnect that never comes. */
+  readonly #pending = new Set<(error: Error) => void>()
+
+  constructor (options: TransportOptions, tls: MqttTlsOptions = {}) {
+    if (!/^(mqtts?|wss?):\/\//i.test(options.url)) throw new TypeError(`unsupported broker URL ${JSON.stringify(options.url)}: use mqtt://, mqtts://, ws:// or wss://`)
+    // lowband serves MQTT over WebSocket at /mqtt; mqtt.js would ask for / when no path is given.
+    this.#url = /^wss?:\/\/[^/?#]+$/i.test(options.url) ? `${options.url}/mqtt` : options.url
+    this.#options = {
+      clientId: options.clientId,
+      username: options.username,
+      password: options.password,
+      // aedes 1.2 speaks MQTT 3.1.1 only.
+      protocolVersion: 4,
+      clean: options.clean,
+      keepalive: options.keepaliveSeconds,
+      connectTimeout: options.connectTimeoutMs,
+      // The SDK owns reconnection (backoff with jitter, resubscribe, resume, outbox).
+      reconnectPeriod: 0,
+      resubscribe: false,
+      queueQoSZero: false,
+      ...(tls.ca === undefined ? {} : { ca: typeof tls.ca === 'string' ? tls.ca : Buffer.from(tls.ca) }),
+      ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized })
+    }
+  }
+
+  onMessage (handler: (topic: string, payload: Uint8Array) => void): void {
+    this.#onMessage = handler
+  }
+
+  onClose (handler: (error?: Error) => void): void {
+    this.#onClose = handler
+  }
+
+  connect (): Promise<void> {
+    if (this.#client !== undefined) return Promise.reject(new Error('a transport connects once'))
+    return new Promise((resolve, reject) => {
+      const client = connect(this.#url, this.#options)
+      this.#client = client
+      client.on('message', (topic, payload) => this.#onMessage(topic, payload))
+      client.on('error', (error: Error & { code?: unknown }) => {
+        this.#lastError = error
+        if (this.#open) return
+        // A CONNACK refusal: mqtt.js reports the return code as the error's numeric code.
+        reject(typeof error.code === 'number' ? new ConnectionRefusedError(error.code, { cause: error }) : error)
+      })
+      client.once('connect', () => {
+        this.#open = true
+        resolve()
+      })
+      client.on('close', () => {
+        if (!this.#open) {
+          client.end(true)
+          reject(this.#lastError ?? new Error(`connection to ${this.#url} closed before CONNACK`))
+          return
+        }
+        this.#open = false
+        const error = this.#lastError ?? new Error('connection closed')
+        for (const fail of this.#pending) fail(error)
+        this.#pending.clear()
+        client.end(true)
+        this.#onClose(this.#lastError)
+      })
+    })
+  }
+
+  publish (topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
+    return this.#call((client, done) => {
+      client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos }, (error) => done(error))
+    })
+  }
+
+  subscribe (filter: string, qos: 0 | 1): Promise<void> {
+    return this.#call((client, done) => {
+      client.subscribe(filter, { qos }, (error, granted) => {
+        // 0x80 is the SUBACK failure return code [MQTT-3.9.3-2].
+        const refused = granted?.find((grant) => grant.qos === 128)
+        done(error ?? (refused === undefined ? undefined : new SubscriptionRefusedError(filter)))
+      })
+    })
+  }
+
+  close (): Promise<void> {
+    const client = this.#client
+    if (client === undefined || client.disconnected || !this.#open) {
+      client?.end(true)
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      client.once('close', () => resolve())
+      // A polite DISCONNECT [MQTT-3.14.4-1] unless PUBACKs are still awaited: mqtt.js would wait
+      // for them, a dead link would hang close(), and the SDK's outbox owns those sends anyway.
+      client.end(this.#pending.size > 0)
+    })
+  }
+
+  #call (start: (client: MqttClient, done: (error?: Error) => void) => void): Promise<void> {
+    const client = this.#client
+    if (client === undefined || !this.#open) return Promise.reject(new Error('not connected'))
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error): void => reject(error)
+      this.#pending.add(fail)
+      start(client, (error) => {
+        if (!this.#pending.delete(fail)) return
+        if (error === undefined || error === null) resolve()
+        else reject(error)
+      })
+    })
+  }
+}

@@ -1,0 +1,80 @@
+import { isValidId } from '../../protocol/ids.js'
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
+import { systemClock, type Clock } from './clock.js'
+import { mqttTransportFactory } from './mqtt-transport.js'
+import type { TransportFactory } from './transport.js'
+
+/** A device token, or a function that fetches a fresh one for every connection attempt. */
+export type TokenSource = string | (() => string | Promise<string>)
+
+export interface ClientOptions {
+  /** mqtt://host:1883, mqtts://…, ws://host:8080, wss://… */
+  url: string
+  userId: string
+  deviceId: string
+  token: TokenSource
+  /** The inbox seq this device has seen up to; the caller keeps it (see onCursor). Default 0: everything. */
+  cursor?: number
+  /**
+   * A device that only sends (the CLI's `send`, a sensor): it hears its stored-acks and errors but
+   * no messages, asks for no replay, and so never PUBACKs (marks delivered) a message nobody reads.
+   * Default false.
+   */
+  sendOnly?: boolean
+  clock?: Clock
+  /** [0, 1) like Math.random; the backoff jitter. */
+  random?: () => number
+  transportFactory?: TransportFactory
+  backoff?: BackoffOptions
+  /** How long a gap in the inbox seqs may stay open before a replay is requested, ms. Default 3000. */
+  gapTimeoutMs?: number
+  /** Sends awaiting their PUBACK at once. Default 20. */
+  maxInFlight?: number
+  /** Pause of the outbox after a RATE_LIMITED error, ms. Default 1000. */
+  rateLimitPauseMs?: number
+  /** MQTT keepalive, s. Default 60. */
+  keepaliveSeconds?: number
+  /** Wait for the CONNACK, ms. Default 30 000 (a 2G handshake with TLS can take seconds). */
+  connectTimeoutMs?: number
+  /** Message ids remembered to drop duplicates. Default 1000. */
+  recentIds?: number
+}
+
+export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff'>> & { backoff: Required<BackoffOptions> }>
+
+/** Validates the options once, fills the defaults, and freezes the result (after nats.js parseOptions). */
+export function resolveOptions (options: ClientOptions): ResolvedOptions {
+  if (!/^(mqtts?|wss?):\/\//i.test(options.url)) throw new TypeError(`url: use mqtt://, mqtts://, ws:// or wss://, got ${JSON.stringify(options.url)}`)
+  if (!isValidId(options.userId)) throw new TypeError(`userId: 1-64 of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(options.userId)}`)
+  if (!isValidId(options.deviceId)) throw new TypeError(`deviceId: 1-64 of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(options.deviceId)}`)
+  if (typeof options.token !== 'function' && (typeof options.token !== 'string' || options.token === '')) throw new TypeError('token: a non-empty string or a function returning one')
+  const resolved: ResolvedOptions = {
+    url: options.url,
+    userId: options.userId,
+    deviceId: options.deviceId,
+    token: options.token,
+    cursor: count('cursor', options.cursor, 0),
+    sendOnly: options.sendOnly ?? false,
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+    transportFactory: options.transportFactory ?? mqttTransportFactory(),
+    backoff: {
+      baseMs: count('backoff.baseMs', options.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, 1),
+      capMs: count('backoff.capMs', options.backoff?.capMs, DEFAULT_BACKOFF.capMs, 1)
+    },
+    gapTimeoutMs: count('gapTimeoutMs', options.gapTimeoutMs, 3000, 1),
+    maxInFlight: count('maxInFlight', options.maxInFlight, 20, 1),
+    rateLimitPauseMs: count('rateLimitPauseMs', options.rateLimitPauseMs, 1000),
+    keepaliveSeconds: count('keepaliveSeconds', options.keepaliveSeconds, 60),
+    connectTimeoutMs: count('connectTimeoutMs', options.connectTimeoutMs, 30_000, 1),
+    recentIds: count('recentIds', options.recentIds, 1000, 1)
+  }
+  if (resolved.backoff.capMs < resolved.backoff.baseMs) throw new TypeError('backoff.capMs must be at least backoff.baseMs')
+  return Object.freeze(resolved)
+}
+
+function count (name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < min) throw new TypeError(`${name}: an integer >= ${min}, got ${value}`)
+  return value
+}

@@ -1,0 +1,135 @@
+import type { StoredAck } from '../../protocol/envelopes.js'
+import { UnconfirmedSendError } from './errors.js'
+
+/** What send() resolves with: the server's id, seqs in the sender's inbox and the conversation, server time (Unix s). */
+export interface SendResult {
+  readonly id: string
+  readonly seq: number
+  readonly cseq: number
+  readonly ts: number
+  readonly clientMsgId: Uint8Array
+}
+
+/** A send not yet confirmed. `attempt` tells a stale PUBACK (of an earlier publish) from the current one. */
+export interface OutboxEntry {
+  readonly key: string
+  readonly clientMsgId: Uint8Array
+  readonly payload: Uint8Array
+  state: 'queued' | 'published'
+  attempt: number
+  /** PUBACKs that came without a stored-ack or error. */
+  unconfirmed: number
+  ack?: StoredAck
+  readonly resolve: (result: SendResult) => void
+  readonly reject: (error: Error) => void
+}
+
+/** A PUBACK without a stored-ack is retried this many times before the send fails. */
+const MAX_UNCONFIRMED = 3
+
+/**
+ * Sends until the broker confirms them. Invariant 1 makes a resend safe: the broker deduplicates by
+ * (sender, device, clientMsgId), so an entry is simply published again, with the same id, after
+ * every reconnect until a stored-ack arrives. At most `maxInFlight` publishes await their PUBACK at
+ * once: a backlog queued offline then drains at the link's pace instead of in one burst.
+ */
+export class Outbox {
+  readonly #entries = new Map<string, OutboxEntry>()
+  readonly #maxInFlight: number
+
+  constructor (maxInFlight: number) {
+    this.#maxInFlight = maxInFlight
+  }
+
+  get size (): number {
+    return this.#entries.size
+  }
+
+  add (key: string, clientMsgId: Uint8Array, payload: Uint8Array): Promise<SendResult> {
+    return new Promise((resolve, reject) => {
+      this.#entries.set(key, { key, clientMsgId, payload, state: 'queued', attempt: 0, unconfirmed: 0, resolve, reject })
+    })
+  }
+
+  has (key: string): boolean {
+    return this.#entries.has(key)
+  }
+
+  /** The queued entries that fit in the window, oldest first, now marked published. */
+  takeReady (): OutboxEntry[] {
+    let inFlight = 0
+    for (const entry of this.#entries.values()) if (entry.state === 'published') inFlight++
+    const ready: OutboxEntry[] = []
+    for (const entry of this.#entries.values()) {
+      if (inFlight + ready.length >= this.#maxInFlight) break
+      if (entry.state !== 'queued') continue
+      entry.state = 'published'
+      entry.attempt++
+      ready.push(entry)
+    }
+    return ready
+  }
+
+  /** A stored-ack: the message is durable. The send settles on its PUBACK (or on a lost connection). */
+  stored (key: string, ack: StoredAck): void {
+    const entry = this.#entries.get(key)
+    if (entry !== undefined) entry.ack = ack
+  }
+
+  /** The PUBACK of publish number `attempt`: settles the send, or queues it again when unconfirmed. */
+  pubacked (key: string, attempt: number): void {
+    const entry = this.#entries.get(key)
+    if (entry === undefined || entry.attempt !== attempt || entry.state !== 'published') return
+    if (entry.ack !== undefined) return this.#settle(entry)
+    // The broker answers every send with a stored-ack or an error before the PUBACK; neither
+    // came (a lost QoS 0 reply). Publishing again is safe: the broker deduplicates.
+    entry.unconfirmed++
+    if (entry.unconfirmed >= MAX_UNCONFIRMED) return this.fail(key, new UnconfirmedSendError(entry.unconfirmed))
+    entry.state = 'queued'
+  }
+
+  /** The message is in the inbox (a replay carried it): as good as a stored-ack and PUBACK. */
+  seen (key: string, ack: StoredAck): void {
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return
+    entry.ack = ack
+    this.#settle(entry)
+  }
+
+  /** A coded error for this send: it is over. */
+  fail (key: string, error: Error): void {
+    const entry = this.#entries.get(key)
+    if (entry === undefined) return
+    this.#entries.delete(key)
+    entry.reject(error)
+  }
+
+  /** Publish again later (the broker asked to slow down). */
+  requeue (key: string): void {
+    const entry = this.#entries.get(key)
+    if (entry !== undefined) entry.state = 'queued'
+  }
+
+  /**
+   * The connection is gone. A send whose stored-ack arrived is stored: it succeeds without its
+   * PUBACK. Every other one goes back to the queue for the next connection.
+   */
+  connectionLost (): void {
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.ack !== undefined) this.#settle(entry)
+      else entry.state = 'queued'
+    }
+  }
+
+  failAll (error: Error): void {
+    const entries = [...this.#entries.values()]
+    this.#entries.clear()
+    for (const entry of entries) entry.reject(error)
+  }
+
+  #settle (entry: OutboxEntry): void {
+    const ack = entry.ack!
+    this.#entries.delete(entry.key)
+    entry.resolve({ id: ack.id, seq: ack.seq, cseq: ack.cseq, ts: ack.ts, clientMsgId: entry.clientMsgId })
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What the SDK needs from a connection, and nothing more (after nats.js `core/src/transport.ts`):
+ * the client core never knows whether it runs over TCP, TLS or WebSocket. One transport object
+ * serves one network connection; the SDK asks its factory for a fresh one on every (re)connect and
+ * owns reconnection itself.
+ */
+export interface Transport {
+  /** Opens the connection; resolves on a successful CONNACK, rejects if it cannot be established. */
+  connect (): Promise<void>
+  /** QoS 1 resolves on the PUBACK; QoS 0 once written. Rejects if the connection ends first. */
+  publish (topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void>
+  /** Resolves on a SUBACK granting the filter; rejects with a refusal (0x80) or a lost connection. */
+  subscribe (filter: string, qos: 0 | 1): Promise<void>
+  /** Set before connect(); called for every PUBLISH the broker sends. */
+  onMessage (handler: (topic: string, payload: Uint8Array) => void): void
+  /**
+   * Set before connect(); called exactly once when a connection that was established ends, for
+   * whatever reason (peer, network, keepalive or close()). Not called when connect() rejects.
+   */
+  onClose (handler: (error?: Error) => void): void
+  /** Ends the connection politely (DISCONNECT) and releases it; resolves when it is closed. */
+  close (): Promise<void>
+}
+
+/** Everything a transport needs to open one connection of one device. */
+export interface TransportOptions {
+  /** mqtt://, mqtts://, ws:// or wss:// */
+  readonly url: string
+  /** `<userId>/<deviceId>` */
+  readonly clientId: string
+  readonly username: string
+  readonly password: string
+  /**
+   * MQTT clean session. A reading device keeps a session (false): the broker reports "delivered"
+   * from the PUBACKs of a persistent session only. The message store, not the session, is what
+   * a device resumes from either way.
+   */
+  readonly clean: boolean
+  /** Seconds between PINGREQs when idle. */
+  readonly keepaliveSeconds: number
+  /** How long to wait for the CONNACK, ms. */
+  readonly connectTimeoutMs: number
+}
+
+export type TransportFactory = (options: TransportOptions) => Transport

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest'
+import { ErrorNotice, SendRequest } from '../../protocol/envelopes.js'
+import { ERROR_CODES, LowbandError, type ChatMessage } from '../../clients/sdk/index.js'
+import { fakeClient, inboxMessage, open, resumeCursors, statusAfter, storedAck, synced } from './helpers/fake-client.js'
+
+async function connectedFake (options: Parameters<typeof fakeClient>[0] = {}) {
+  const fake = fakeClient(options)
+  const connected = fake.client.connect()
+  await open(await fake.transports.waitFor(1))
+  await connected
+  return { ...fake, transport: fake.transports.made[0]! }
+}
+
+function sendRequests (payloads: Array<{ payload: Uint8Array }>): SendRequest[] {
+  return payloads.map((p) => SendRequest.decode(p.payload))
+}
+
+describe('LowbandClient outbox and inbox order (fake transport)', () => {
+  it('settles a send on PUBACK after the stored-ack, and advances the cursor past its own seq', async () => {
+    const { client, transport } = await connectedFake()
+    const sending = client.send('bob', 'hello')
+    await transport.until(() => transport.published('c/s').length === 1)
+    const [request] = sendRequests(transport.published('c/s'))
+    expect(request).toMatchObject({ to: 'bob', body: 'hello' })
+    expect((request!.clientMsgId as Uint8Array).length).toBe(8)
+
+    transport.deliver('u/alice/a', storedAck(request!.clientMsgId as Uint8Array, 1))
+    transport.published('c/s')[0]!.resolve()
+    await expect(sending).resolves.toMatchObject({ id: 's1', seq: 1, cseq: 1 })
+    expect(client.cursor).toBe(1)
+  })
+
+  it('republishes an unconfirmed send with the same clientMsgId after a reconnect, and resumes first', async () => {
+    const { client, clock, transports, transport } = await connectedFake()
+    const sending = client.send('bob', 'through the tunnel')
+    await transport.until(() => transport.published('c/s').length === 1)
+    await statusAfter(client, 'reconnecting', () => transport.drop())
+    clock.advance(250)
+    const second = await transports.waitFor(2)
+    await open(second)
+    await second.until(() => second.published('c/s').length === 1)
+    const [before] = sendRequests(transport.published('c/s'))
+    const [after] = sendRequests(second.published('c/s'))
+    expect(after!.clientMsgId).toEqual(before!.clientMsgId)
+    expect(second.publishes.map((p) => p.topic)).toEqual(['c/r', 'c/s'])
+
+    second.deliver('u/alice/a', storedAck(after!.clientMsgId as Uint8Array, 7))
+    second.published('c/s')[0]!.resolve()
+    await expect(sending).resolves.toMatchObject({ seq: 7 })
+  })
+
+  it('queues sends made offline and publishes them in order once connected', async () => {
+    const { client, transports } = fakeClient()
+    const first = client.send('bob', 'one')
+    const second = client.send('bob', 'two')
+    const connected = client.connect()
+    const transport = await transports.waitFor(1)
+    await open(transport)
+    await connected
+    await transport.until(() => transport.published('c/s').length === 2)
+    expect(sendRequests(transport.published('c/s')).map((r) => r.body)).toEqual(['one', 'two'])
+    for (const [i, request] of sendRequests(transport.published('c/s')).entries()) {
+      transport.deliver('u/alice/a', storedAck(request.clientMsgId as Uint8Array, i + 1))
+      transport.published('c/s')[i]!.resolve()
+    }
+    await expect(Promise.all([first, second])).resolves.toMatchObject([{ seq: 1 }, { seq: 2 }])
+  })
+
+  it('keeps at most maxInFlight sends awaiting PUBACK', async () => {
+    const { client, transport } = await connectedFake({ maxInFlight: 2 })
+    const sends = ['a', 'b', 'c'].map((body) => client.send('bob', body))
+    await transport.until(() => transport.published('c/s').length === 2)
+    const requests = sendRequests(transport.published('c/s'))
+    transport.deliver('u/alice/a', storedAck(requests[0]!.clientMsgId as Uint8Array, 1))
+    transport.published('c/s')[0]!.resolve()
+    await transport.until(() => transport.published('c/s').length === 3)
+    expect(sendRequests(transport.published('c/s')).map((r) => r.body)).toEqual(['a', 'b', 'c'])
+    await expect(sends[0]).resolves.toMatchObject({ seq: 1 })
+  })
+
+  it('rejects a send with the LowbandError of a matching ErrorNotice; others go to onError', async () => {
+    const { client, transport } = await connectedFake()
+    const errors: Error[] = []
+    client.onError((e) => errors.push(e))
+    const sending = client.send('nobody', 'hi')
+    await transport.until(() => transport.published('c/s').length === 1)
+    const [request] = sendRequests(transport.published('c/s'))
+    transport.deliver('u/alice/e', ErrorNotice.encode({ code: 4, clientMsgId: request!.clientMsgId, detail: 'no such user: nobody', topic: 'c/s' }))
+    const error = await sending.catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(LowbandError)
+    expect(error).toMatchObject({ code: 4, errorName: 'UNKNOWN_RECIPIENT', message: 'no such user: nobody' })
+
+    transport.deliver('u/alice/e', ErrorNotice.encode({ code: 5, detail: 'this connection may not publish to that topic: x/y', topic: 'x/y' }))
+    expect(errors).toEqual([new LowbandError('FORBIDDEN_TOPIC', 'x/y')])
+  })
+
+  it('backs off on RATE_LIMITED and publishes the same send again after the pause', async () => {
+    const { client, clock, transport } = await connectedFake({ rateLimitPauseMs: 1000 })
+    const sending = client.send('bob', 'slow down')
+    await transport.until(() => transport.published('c/s').length === 1)
+    const [request] = sendRequests(transport.published('c/s'))
+    transport.deliver('u/alice/e', ErrorNotice.encode({ code: ERROR_CODES.RATE_LIMITED.code, clientMsgId: request!.clientMsgId, topic: 'c/s' }))
+    transport.published('c/s')[0]!.resolve()
+    clock.advance(999)
+    expect(transport.published('c/s')).toHaveLength(1)
+    clock.advance(1)
+    await transport.until(() => transport.published('c/s').length === 2)
+    expect(sendRequests(transport.published('c/s'))[1]!.clientMsgId).toEqual(request!.clientMsgId)
+    transport.deliver('u/alice/a', storedAck(request!.clientMsgId as Uint8Array, 1))
+    transport.published('c/s')[1]!.resolve()
+    await expect(sending).resolves.toMatchObject({ seq: 1 })
+  })
+
+  it('delivers out-of-order messages in seq order, drops duplicates, and replays a gap that stays open', async () => {
+    const { client, clock, transport } = await connectedFake({ gapTimeoutMs: 3000 })
+    const seqs: number[] = []
+    const cursors: number[] = []
+    client.onMessage((m: ChatMessage) => seqs.push(m.seq))
+    client.onCursor((c) => cursors.push(c))
+    transport.deliver('u/alice/m', inboxMessage(2))
+    transport.deliver('u/alice/m', inboxMessage(3))
+    expect(seqs).toEqual([])
+    clock.advance(3000)
+    await transport.until(() => transport.published('c/r').length === 2)
+    expect(resumeCursors(transport)).toEqual([0, 0])
+    transport.deliver('u/alice/m', inboxMessage(1))
+    transport.deliver('u/alice/m', inboxMessage(2))
+    transport.deliver('u/alice/m', inboxMessage(3))
+    transport.deliver('u/alice/y', synced(3))
+    expect(seqs).toEqual([1, 2, 3])
+    expect(cursors).toEqual([1, 2, 3])
+    await expect(client.synced()).resolves.toBe(3)
+  })
+
+  it('drops a message id seen before even under a new seq (the second guard)', async () => {
+    const { client, transport } = await connectedFake()
+    const ids: string[] = []
+    client.onMessage((m) => ids.push(m.id))
+    transport.deliver('u/alice/m', inboxMessage(1, { id: 'same' }))
+    transport.deliver('u/alice/m', inboxMessage(2, { id: 'same' }))
+    transport.deliver('u/alice/m', inboxMessage(3))
+    expect(ids).toEqual(['same', 'm3'])
+    expect(client.cursor).toBe(3)
+  })
+
+  it('takes its own message from a replay as the confirmation of a pending send', async () => {
+    const { client, transport } = await connectedFake()
+    const messages: ChatMessage[] = []
+    client.onMessage((m) => messages.push(m))
+    const sending = client.send('bob', 'mine')
+    await transport.until(() => transport.published('c/s').length === 1)
+    const [request] = sendRequests(transport.published('c/s'))
+    transport.deliver('u/alice/m', inboxMessage(1, { id: 'x1', from: 'alice', to: 'bob', body: 'mine', clientMsgId: request!.clientMsgId }))
+    await expect(sending).resolves.toMatchObject({ id: 'x1', seq: 1 })
+    expect(messages).toEqual([])
+  })
+})
