@@ -1,6 +1,5 @@
 import type { Client, PublishPacket } from 'aedes'
 import { LowbandError } from '../protocol/errors.js'
-import { parseClientId } from '../protocol/ids.js'
 import { COMMAND, SINK_TOPIC, isChatTopic, isInternalTopic } from '../protocol/topics.js'
 import type { HookContext, Identity } from './context.js'
 import { runRead } from './flows/read.js'
@@ -42,13 +41,14 @@ export function createAuthorizePublish (ctx: HookContext) {
 
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
     const topic = packet.topic
-    // A will on c/o marks its device offline (the one will lowband uses); no other will may enter the
-    // chat namespace or the broker's internals. A will of a client on a dead node arrives without
-    // its client, named by the client id the broker stored with it.
+    // A will on c/o marks its device offline (the one will lowband uses) and goes no further; no
+    // other will may enter the chat namespace or the broker's internals. (A will published for a
+    // client of a dead node comes without its client: presence is per process, so there is
+    // nothing here to update.)
     if (client === null || client.closed) {
       if (topic === COMMAND.offline) {
-        const device = client === null ? parseClientId(String((packet as { clientId?: unknown }).clientId)) : ctx.identities.get(client)
-        if (device !== undefined && client !== null) void ctx.presence.disconnected(client, device.userId)
+        const device = client === null ? undefined : ctx.identities.get(client)
+        if (device !== undefined) void ctx.presence.disconnected(client!, device.userId)
         return done(new Error('will handled'))
       }
       if (client === null) return done(isChatTopic(topic) || isInternalTopic(topic) ? new Error('forbidden will topic') : null)

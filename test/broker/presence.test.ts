@@ -66,6 +66,17 @@ describe('presence', () => {
     expect(last()?.lastSeen).toBeGreaterThan(0)
   })
 
+  it('goes offline when a device with the c/o will loses its connection without DISCONNECT', async () => {
+    const watcher = await broker.device('olga', 'phone')
+    const seen = new Inbox(watcher)
+    const phone = await broker.device('pete', 'phone', { will: { topic: 'c/o', payload: Buffer.alloc(0), qos: 0, retain: false } })
+    await watch(watcher, 'olga', 'pete')
+    await seen.until(() => updates(seen, 'pete').at(-1)?.online === true)
+    phone.stream.destroy() // no DISCONNECT: the will fires
+    await seen.until(() => updates(seen, 'pete').at(-1)?.online === false)
+    expect(updates(seen, 'pete').at(-1)?.lastSeen).toBeGreaterThan(0)
+  })
+
   it('enforces "nobody" and "contacts" privacy for online and last seen alike', async () => {
     const hank = await broker.device('hank', 'phone')
     const friend = await broker.device('ivy', 'phone')
