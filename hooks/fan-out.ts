@@ -1,7 +1,7 @@
-import { InboxMessage } from '../protocol/envelopes.js'
 import { echoTopic, inboxTopic } from '../protocol/topics.js'
 import type { StoredMessage } from '../storage/contracts.js'
 import { publish, type HookContext } from './context.js'
+import { encodeInboxMessage } from './inbox-message.js'
 
 /** Members published to per turn of the event loop: a 1024-member group must not stall other traffic. */
 const BATCH = 64
@@ -12,23 +12,14 @@ const BATCH = 64
  * device got its StoredAck instead).
  */
 export async function fanOut (ctx: HookContext, message: StoredMessage, seqs: Record<string, number>): Promise<void> {
-  const base = {
-    id: message.id,
-    from: message.from,
-    body: message.body,
-    ts: message.ts,
-    cseq: message.cseq,
-    ...(message.kind === 0 ? {} : { kind: message.kind }),
-    ...(message.group === true ? { group: message.to } : {})
-  }
   const holders = Object.keys(seqs).filter((user) => user !== message.from)
   for (let i = 0; i < holders.length; i += BATCH) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
     await Promise.all(holders.slice(i, i + BATCH).map((user) =>
-      publish(ctx, { topic: inboxTopic(user), payload: Buffer.from(InboxMessage.encode({ ...base, seq: seqs[user]! })), qos: 1, retain: false })))
+      publish(ctx, { topic: inboxTopic(user), payload: encodeInboxMessage(message, seqs[user]!, false), qos: 1, retain: false })))
   }
-  const own = InboxMessage.encode({ ...base, seq: seqs[message.from]!, clientMsgId: message.clientMsgId, ...(message.group === true ? {} : { to: message.to }) })
-  await publish(ctx, { topic: echoTopic(message.from, message.fromDevice), payload: Buffer.from(own), qos: 1, retain: false })
+  const own = encodeInboxMessage(message, seqs[message.from]!, true)
+  await publish(ctx, { topic: echoTopic(message.from, message.fromDevice), payload: own, qos: 1, retain: false })
 }
 
 /**

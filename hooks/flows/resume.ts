@@ -1,8 +1,9 @@
 import type { Client } from 'aedes'
-import { InboxMessage, ResumeRequest, Synced } from '../../protocol/envelopes.js'
+import { ResumeRequest, Synced } from '../../protocol/envelopes.js'
 import { inboxTopic, receiptTopic, syncedTopic } from '../../protocol/topics.js'
-import type { InboxEntry, StoredMessage } from '../../storage/contracts.js'
+import type { InboxEntry } from '../../storage/contracts.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
+import { encodeInboxMessage } from '../inbox-message.js'
 import { encodeReceipt } from '../receipts.js'
 
 const PAGE = 100
@@ -31,19 +32,5 @@ function packetOf (identity: Identity, entry: InboxEntry): { topic: string, payl
   if (entry.receipt !== undefined) {
     return { topic: receiptTopic(identity.userId), payload: encodeReceipt(entry.seq, entry.receipt), qos: 1, retain: false }
   }
-  return { topic: inboxTopic(identity.userId), payload: Buffer.from(encodeMessage(identity, entry.seq, entry.message)), qos: 1, retain: false }
-}
-
-function encodeMessage (identity: Identity, seq: number, message: StoredMessage): Uint8Array {
-  const own = message.from === identity.userId
-  return InboxMessage.encode({
-    id: message.id,
-    from: message.from,
-    body: message.body,
-    ts: message.ts,
-    seq,
-    cseq: message.cseq,
-    ...(message.kind === 0 ? {} : { kind: message.kind }),
-    ...(own ? { to: message.to, clientMsgId: message.clientMsgId } : {})
-  })
+  return { topic: inboxTopic(identity.userId), payload: encodeInboxMessage(entry.message, entry.seq, entry.message.from === identity.userId), qos: 1, retain: false }
 }

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorNotice, InboxMessage, ReadWatermark, Receipt, SendRequest, SystemEvent } from '../../protocol/envelopes.js'
+import { ErrorNotice, InboxMessage, ReadWatermark, Receipt, ResumeRequest, SendRequest, SystemEvent } from '../../protocol/envelopes.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
@@ -118,6 +118,12 @@ describe('groups', () => {
     // Live deliveries carry each member's own seq, increasing in the group's order.
     const dave = messages(members.dave!.inbox).filter((m) => m.group === id && m.kind === undefined)
     expect(dave.map((m) => m.id)).toEqual(orders[0])
+    // So does a replay, with the group named.
+    const replaying = await broker.device('dave', 'tablet')
+    const replay = new Inbox(replaying)
+    await replaying.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
+    await replay.wait('/y')
+    expect(messages(replay).filter((m) => m.group === id && m.kind === undefined).map((m) => m.id)).toEqual(orders[0])
   })
 
   it('tells the sender "delivered" and "read" once each, when every member has', async () => {
