@@ -1,3 +1,4 @@
+import { KIND } from '../protocol/envelopes.js'
 import { echoTopic, inboxTopic } from '../protocol/topics.js'
 import type { StoredMessage } from '../storage/contracts.js'
 import { publish, type HookContext } from './context.js'
@@ -9,15 +10,18 @@ const BATCH = 64
 /**
  * Hands a stored message to every connected device of every holder: to each holder on its inbox
  * topic with its own inbox seq, and to the sender's other devices on the echo topic (the sending
- * device got its StoredAck instead).
+ * device got its StoredAck instead). A system message ("alice added bob") has no StoredAck, so it
+ * goes to every device of its actor too, like to any member.
  */
 export async function fanOut (ctx: HookContext, message: StoredMessage, seqs: Record<string, number>): Promise<void> {
-  const holders = Object.keys(seqs).filter((user) => user !== message.from)
+  const system = message.kind === KIND.system
+  const holders = Object.keys(seqs).filter((user) => system || user !== message.from)
   for (let i = 0; i < holders.length; i += BATCH) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
     await Promise.all(holders.slice(i, i + BATCH).map((user) =>
       publish(ctx, { topic: inboxTopic(user), payload: encodeInboxMessage(message, seqs[user]!, false), qos: 1, retain: false })))
   }
+  if (system) return
   const own = encodeInboxMessage(message, seqs[message.from]!, true)
   await publish(ctx, { topic: echoTopic(message.from, message.fromDevice), payload: own, qos: 1, retain: false })
 }

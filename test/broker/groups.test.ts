@@ -67,6 +67,10 @@ describe('groups', () => {
       [2, 'alice', ['dave']], [5, 'alice', ['bob']], [6, 'bob', ['alice']], [7, 'carol', 'Hikers 2026'],
       [3, 'bob', ['carol']], [4, 'bob', undefined], [5, 'bob', ['alice']]
     ])
+    // The actor's own device hears its changes too (it gets no StoredAck for a system message).
+    const alice = members.alice!.inbox
+    await alice.until(() => events(alice).length >= 5)
+    expect(events(alice).filter((e) => e.actor === 'alice').map((e) => e.event)).toEqual([1, 2, 5])
     // carol learnt she was removed, and nothing after.
     const carol = members.carol!.inbox
     await carol.until(() => events(carol).some((e) => e.event === 3))
