@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
-import { createInterface } from 'node:readline'
-import type { ChatMessage, Status } from '../sdk/index.js'
+import { isValidId } from '../../protocol/ids.js'
+import type { ChatMessage, Conversation, LowbandClient, SendResult, Status } from '../sdk/index.js'
+import { OwnMessages, presenceLine } from './chat-lines.js'
+import { ChatScreen } from './chat-screen.js'
 import { addConnectionOptions, createClient, resolveConnection, type ConnectionFlags } from './connection-options.js'
 import { describeError, UsageError } from './errors.js'
 import { chatLine } from './format.js'
@@ -9,51 +11,71 @@ import { runCommand } from './run.js'
 
 interface ChatFlags extends ConnectionFlags {
   to?: string
+  group?: string
   history: string
 }
 
 /**
- * An interactive conversation: the last messages with the peer, then live ones as they come; each
- * line typed is sent. The cursor is not kept: every start replays the inbox to show the history.
+ * An interactive conversation with a user or in a group: the last messages, then live ones as
+ * they come, with ✓ / ✓✓ / read for mine, the contact's presence, and who is typing; each line
+ * typed is sent. What is shown counts as read. The cursor is not kept: every start replays the
+ * inbox to show the history.
  */
 export function registerChat (program: Command, io: CliIo): Command {
   const command = program.command('chat')
-    .description('chat with one user: shows the conversation, sends each line you type (Ctrl-D or /quit to leave)')
+    .description('chat with a user or a group: shows the conversation, sends each line you type (Ctrl-D or /quit to leave)')
     .option('--to <user>', 'the user to chat with')
+    .option('--group <group>', 'or: the group to chat in')
     .option('--history <n>', 'how many earlier messages to show', '20')
   return addConnectionOptions(command).action(runCommand(io, async (flags: ChatFlags) => {
-    const peer = flags.to
-    if (peer === undefined || peer === '') throw new UsageError('--to is required')
+    const conversation = conversationOf(flags)
     const history = Number(flags.history)
     if (!Number.isSafeInteger(history) || history < 0) throw new UsageError(`invalid --history ${JSON.stringify(flags.history)}: a whole number`)
     const connection = await resolveConnection(flags, io)
     const self = connection.userId
     const client = createClient(connection)
+    const screen = new ChatScreen(io, `${self}> `)
+    const show = (text: string): void => screen.show(text)
+    const here = (c: Conversation): boolean => 'group' in conversation ? 'group' in c && c.group === conversation.group : 'user' in c && c.user === conversation.user
 
-    // Prompts and redrawing only on a terminal; piped, the output is plain lines.
-    const terminal = isTerminal(io.stdout)
-    const lines = createInterface({ input: io.stdin, output: io.stdout, prompt: `${self}> `, terminal })
-    const prompt = (): void => { if (terminal) lines.prompt(true) }
-    // A line printed while the user types: clear the prompt line, print, redraw the prompt.
-    const show = (text: string): void => {
-      io.stdout.write(terminal ? `\r\x1b[K${text}\n` : `${text}\n`)
-      prompt()
+    const own = new OwnMessages()
+    const display = (message: ChatMessage): void => {
+      if (message.own && message.text !== undefined) own.remember(message.id, message.text)
+      show(chatLine(message, self))
     }
-
-    const inConversation = (m: ChatMessage): boolean => m.group === undefined && (m.from === peer || (m.from === self && m.to === peer))
-    // Until the replay has caught up, keep only the last `history` messages of the conversation.
+    // Until the replay has caught up (and the header is out), keep only the last `history` messages.
     let backlog: ChatMessage[] | undefined = []
+    let started = false
+    let caughtUp = false
+    const flushBacklog = (): void => {
+      if (backlog === undefined || !started || !caughtUp) return
+      for (const message of backlog) display(message)
+      const last = backlog.at(-1)
+      backlog = undefined
+      if (last !== undefined) client.markRead(conversation, last.cseq)
+    }
     client.onMessage((message) => {
-      if (!inConversation(message)) return
-      if (backlog === undefined) return show(chatLine(message, self))
-      backlog.push(message)
-      if (backlog.length > history) backlog.shift()
+      if (!here(message.conversation)) return
+      if (backlog !== undefined) {
+        backlog.push(message)
+        if (backlog.length > history) backlog.shift()
+        return
+      }
+      display(message)
+      if (!message.own) client.markRead(conversation, message.cseq)
     })
     client.onSynced(() => {
-      if (backlog === undefined) return
-      for (const message of backlog) show(chatLine(message, self))
-      backlog = undefined
+      caughtUp = true
+      flushBacklog()
     })
+    client.onMessageStatus((change) => {
+      const line = here(change.conversation) ? own.changed(change) : undefined
+      if (line !== undefined) show(line)
+    })
+    client.onTyping((change) => { if (change.typing && here(change.conversation)) show(`-- ${change.from} is typing…`) })
+    client.onPresence((presence) => show(presenceLine(presence)))
+    screen.onKeystroke(() => { if (client.status.type === 'connected') client.typing(conversation) })
+
     let troubled = false
     let fatal: Error | undefined
     client.onStatus((status) => {
@@ -63,7 +85,7 @@ export function registerChat (program: Command, io: CliIo): Command {
       if (line !== undefined) show(line)
       if (status.type === 'closed' && status.error !== undefined) {
         fatal = status.error
-        lines.close()
+        screen.close()
       }
     })
     client.onError((error) => show(`-- ${describeError(error).line}`))
@@ -71,25 +93,31 @@ export function registerChat (program: Command, io: CliIo): Command {
     let closing = false
     let interrupted = false
     const sending = new Set<Promise<unknown>>()
-    const done = new Promise<void>((resolve) => lines.on('close', resolve))
+    const done = new Promise<void>((resolve) => screen.lines.on('close', resolve))
     const stopListening = io.onInterrupt(() => {
       interrupted = true
-      lines.close()
+      screen.close()
     })
-    lines.on('line', (line) => {
+    screen.lines.on('line', (line) => {
       const text = line.trim()
-      if (text === '/quit') return lines.close()
+      if (text === '/quit') return screen.close()
       if (text !== '') {
-        const sent = client.send(peer, text).catch((error: unknown) => { if (!closing) show(`-- not sent: ${describeError(error).line}`) })
+        const sent = sendTo(client, conversation, text)
+          .then((result) => show(own.sent(result, text)), (error: unknown) => { if (!closing) show(`-- not sent: ${describeError(error).line}`) })
         sending.add(sent)
         void sent.finally(() => sending.delete(sent))
       }
-      prompt()
+      screen.prompt()
     })
 
     try {
       await client.connect({ retry: false })
-      show(`-- chatting with ${peer} as ${self}/${connection.deviceId}; /quit to leave`)
+      const where = 'group' in conversation ? `in ${JSON.stringify((await client.groupInfo(conversation.group)).name)} (${conversation.group})` : `with ${conversation.user}`
+      show(`-- chatting ${where} as ${self}/${connection.deviceId}; /quit to leave`)
+      started = true
+      flushBacklog()
+      // Watched from here so its state follows the header; the SDK watches again after reconnects.
+      if ('user' in conversation) client.watch(conversation.user)
       await done
       if (fatal !== undefined) throw fatal
       // End of input (Ctrl-D, or the end of a pipe) waits for what was typed to be stored; Ctrl-C does not.
@@ -97,10 +125,23 @@ export function registerChat (program: Command, io: CliIo): Command {
     } finally {
       closing = true
       stopListening()
-      lines.close()
+      screen.close()
       await client.close()
     }
   }))
+}
+
+function conversationOf (flags: ChatFlags): Conversation {
+  const to = flags.to === '' ? undefined : flags.to
+  const group = flags.group === '' ? undefined : flags.group
+  if ((to === undefined) === (group === undefined)) throw new UsageError(to === undefined ? '--to or --group is required' : 'give --to or --group, not both')
+  const id = (to ?? group)!
+  if (!isValidId(id)) throw new UsageError(`invalid ${to === undefined ? '--group' : '--to'} ${JSON.stringify(id)}: 1-64 of A-Z a-z 0-9 _ . @ -`)
+  return to === undefined ? { group: id } : { user: id }
+}
+
+function sendTo (client: LowbandClient, conversation: Conversation, text: string): Promise<SendResult> {
+  return 'group' in conversation ? client.sendToGroup(conversation.group, text) : client.send(conversation.user, text)
 }
 
 /** What the user should hear of the connection: trouble. Quiet when all is well. */
@@ -110,8 +151,4 @@ function statusLine (status: Status): string | undefined {
     case 'reconnecting': return `-- reconnecting in ${(status.delayMs / 1000).toFixed(1)} s (attempt ${status.attempt}${status.error === undefined ? '' : `; ${status.error.message}`})`
     default: return undefined
   }
-}
-
-function isTerminal (stream: NodeJS.WritableStream): boolean {
-  return (stream as { isTTY?: boolean }).isTTY === true
 }

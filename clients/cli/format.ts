@@ -1,20 +1,36 @@
-import type { ChatMessage, SendResult } from '../sdk/index.js'
+import type { ChatMessage, GroupInfo, SendResult } from '../sdk/index.js'
 
-/** One JSON line per message for `recv`; a bytes body goes as base64. */
+/** One JSON line per message for `recv`; a bytes body goes as base64, a group system message with its notice. */
 export function messageLine (message: ChatMessage): string {
-  const { id, from, to, group, seq, cseq, ts, kind, own } = message
+  const { id, from, to, group, seq, cseq, ts, kind, own, system } = message
   const body = message.text === undefined ? { bytes: Buffer.from(message.body as Uint8Array).toString('base64') } : { text: message.text }
-  return JSON.stringify({ id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body }) + '\n'
+  return JSON.stringify({ id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body, ...(system === undefined ? {} : { system }) }) + '\n'
 }
 
 export function sendResultLine (result: SendResult, json: boolean): string {
   return (json ? JSON.stringify({ id: result.id, seq: result.seq, cseq: result.cseq, ts: result.ts }) : result.id) + '\n'
 }
 
-/** `[14:03] bob: hello` for the chat screen. */
+/** `[14:03] bob: hello` for the chat screen; a group's system message as `-- alice added bob`. */
 export function chatLine (message: ChatMessage, self: string): string {
-  const time = new Date(message.ts * 1000).toTimeString().slice(0, 5)
+  if (message.system !== undefined) return `-- ${message.system.text}`
   const who = message.from === self ? 'me' : message.from
   const text = message.text ?? `<${(message.body as Uint8Array).length} bytes>`
-  return `[${time}] ${who}: ${text}`
+  return `[${clockTime(message.ts)}] ${who}: ${text}`
+}
+
+/** `g1a2b… "Hikers" members: alice (admin), bob` — or the GroupInfo as JSON. */
+export function groupLine (group: GroupInfo, json: boolean): string {
+  if (json) return JSON.stringify(group) + '\n'
+  const members = group.members.map((m) => group.admins.includes(m) ? `${m} (admin)` : m).join(', ')
+  return `${group.id} ${JSON.stringify(group.name)} members: ${members}\n`
+}
+
+/** HH:MM in local time, with the date when it is not today. */
+export function clockTime (unixSeconds: number, now: Date = new Date()): string {
+  const date = new Date(unixSeconds * 1000)
+  const time = date.toTimeString().slice(0, 5)
+  if (date.toDateString() === now.toDateString()) return time
+  const day = `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`
+  return `${day} ${time}`
 }

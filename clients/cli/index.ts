@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { registerChat } from './chat.js'
+import { registerGroup } from './group.js'
 import { processIo, type CliIo } from './io.js'
 import { registerRecv } from './recv.js'
 import { registerSend } from './send.js'
@@ -7,20 +8,24 @@ import { registerSend } from './send.js'
 export type { CliIo } from './io.js'
 
 /**
- * Adds the chat client commands (`send`, `recv`, `chat`) to the `lowband` program. `io` is for
- * tests, which run the commands in-process; the default is the real process.
+ * Adds the chat client commands (`send`, `recv`, `chat`, `group …`) to the `lowband` program.
+ * `io` is for tests, which run the commands in-process; the default is the real process.
  */
 export function registerClientCommands (program: Command, io: CliIo = processIo()): void {
-  for (const register of [registerSend, registerRecv, registerChat]) {
-    register(program, io)
-      .configureOutput({ writeOut: (text) => { void io.writeOut(text) }, writeErr: (text) => { void io.writeErr(text) } })
-      // One line per error, like the commands' own checks (the program may ask for help after errors).
-      .showHelpAfterError(false)
-      // A usage error commander finds (unknown option, missing value) exits 2 like the commands'
-      // own checks; --help exits 0. The throw only matters where io.exit returns (tests).
-      .exitOverride((error) => {
-        io.exit(error.exitCode === 0 ? 0 : 2)
-        throw error
-      })
-  }
+  for (const register of [registerSend, registerRecv, registerChat, registerGroup]) configure(register(program, io), io)
+}
+
+/** Output through `io`, and usage errors as exit 2, for a command and its subcommands. */
+function configure (command: Command, io: CliIo): void {
+  command
+    .configureOutput({ writeOut: (text) => { void io.writeOut(text) }, writeErr: (text) => { void io.writeErr(text) } })
+    // One line per error, like the commands' own checks (the program may ask for help after errors).
+    .showHelpAfterError(false)
+    // A usage error commander finds (unknown option, missing value) exits 2 like the commands'
+    // own checks; --help exits 0. The throw only matters where io.exit returns (tests).
+    .exitOverride((error) => {
+      io.exit(error.exitCode === 0 ? 0 : 2)
+      throw error
+    })
+  for (const subcommand of command.commands) configure(subcommand, io)
 }

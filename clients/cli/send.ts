@@ -7,6 +7,7 @@ import { runCommand } from './run.js'
 
 interface SendFlags extends ConnectionFlags {
   to?: string
+  group?: string
   json?: boolean
   timeout: string
 }
@@ -16,10 +17,13 @@ export function registerSend (program: Command, io: CliIo): Command {
     .description('send a text message; prints its id once the broker has stored it')
     .argument('[text...]', 'the message (words are joined with spaces)')
     .option('--to <user>', 'recipient user id')
+    .option('--group <group>', 'or: a group you are a member of')
     .option('--json', 'print {"id","seq","cseq","ts"} as JSON instead of the id')
     .option('--timeout <seconds>', 'give up when not stored within this time', '30')
   return addConnectionOptions(command).action(runCommand(io, async (words: string[], flags: SendFlags) => {
-    if (flags.to === undefined || flags.to === '') throw new UsageError('--to is required')
+    const to = nonEmpty(flags.to)
+    const group = nonEmpty(flags.group)
+    if ((to === undefined) === (group === undefined)) throw new UsageError(to === undefined ? '--to or --group is required' : 'give --to or --group, not both')
     const text = words.join(' ')
     if (text.trim() === '') throw new UsageError('nothing to send: give the text as arguments')
     const timeoutMs = seconds('--timeout', flags.timeout) * 1000
@@ -27,12 +31,17 @@ export function registerSend (program: Command, io: CliIo): Command {
     const client = createClient(connection, { sendOnly: true })
     try {
       await client.connect()
-      const result = await withTimeout(client.send(flags.to, text), timeoutMs, `not stored within ${flags.timeout} s`)
+      const sending = group === undefined ? client.send(to!, text) : client.sendToGroup(group, text)
+      const result = await withTimeout(sending, timeoutMs, `not stored within ${flags.timeout} s`)
       await io.writeOut(sendResultLine(result, flags.json === true))
     } finally {
       await client.close()
     }
   }))
+}
+
+function nonEmpty (value: string | undefined): string | undefined {
+  return value === '' ? undefined : value
 }
 
 export function seconds (flag: string, value: string): number {

@@ -1,4 +1,6 @@
-import { RECEIPT, type Body, type ClientMsgId, type InboxMessage, type Receipt } from '../../protocol/envelopes.js'
+import { KIND, RECEIPT, type Body, type ClientMsgId, type InboxMessage, type Receipt } from '../../protocol/envelopes.js'
+import { conversationWith, type Conversation } from './conversation.js'
+import { decodeSystemNotice, type SystemNotice } from './group-events.js'
 
 /** A message of the user's inbox, as the application sees it. */
 export interface ChatMessage {
@@ -9,6 +11,8 @@ export interface ChatMessage {
   readonly to: string
   /** The group of a group message. */
   readonly group?: string
+  /** Where it belongs: `{ user }` (the other user, whoever sent it) or `{ group }`. */
+  readonly conversation: Conversation
   /** Seq in this user's inbox: messages arrive in this order, without gaps or duplicates. */
   readonly seq: number
   /** Seq within the conversation, the same for both sides (read watermarks count in it). */
@@ -23,6 +27,8 @@ export interface ChatMessage {
   readonly own: boolean
   /** The sending device's id for it; only on own messages. */
   readonly clientMsgId?: ClientMsgId
+  /** A group's system message (kind 2), decoded: "alice added bob". */
+  readonly system?: SystemNotice
 }
 
 export type ReceiptStatus = 'delivered' | 'read' | 'readByMe'
@@ -39,23 +45,29 @@ export interface ChatReceipt {
   readonly ts: number
   /** `peer` is a group: delivered to / read by every member. */
   readonly group: boolean
+  readonly conversation: Conversation
 }
 
 export function toChatMessage (message: InboxMessage, self: string): ChatMessage {
+  const own = message.from === self
+  // Messages to me omit `to` on the wire (invariant 7: no field sent twice).
+  const to = message.to ?? message.group ?? self
+  const system = message.kind === KIND.system && message.group !== undefined ? decodeSystemNotice(message.body, self) : undefined
   return {
     id: message.id,
     from: message.from,
-    // Messages to me omit `to` on the wire (invariant 7: no field sent twice).
-    to: message.to ?? message.group ?? self,
+    to,
     ...(message.group === undefined ? {} : { group: message.group }),
+    conversation: message.group !== undefined ? { group: message.group } : { user: own ? to : message.from },
     seq: message.seq,
     cseq: message.cseq,
     body: message.body,
     ...(typeof message.body === 'string' ? { text: message.body } : {}),
     ts: message.ts,
     kind: message.kind ?? 0,
-    own: message.from === self,
-    ...(message.clientMsgId === undefined ? {} : { clientMsgId: message.clientMsgId })
+    own,
+    ...(message.clientMsgId === undefined ? {} : { clientMsgId: message.clientMsgId }),
+    ...(system === undefined ? {} : { system })
   }
 }
 
@@ -66,5 +78,6 @@ const STATUS_NAMES: Record<number, ReceiptStatus> = {
 }
 
 export function toChatReceipt (receipt: Receipt): ChatReceipt {
-  return { seq: receipt.seq, peer: receipt.peer, status: STATUS_NAMES[receipt.status]!, cseq: receipt.cseq, ts: receipt.ts, group: receipt.group === true }
+  const group = receipt.group === true
+  return { seq: receipt.seq, peer: receipt.peer, status: STATUS_NAMES[receipt.status]!, cseq: receipt.cseq, ts: receipt.ts, group, conversation: conversationWith(receipt.peer, group) }
 }

@@ -1,20 +1,24 @@
-import { ErrorNotice, InboxMessage, Receipt, ResumeRequest, SendRequest, StoredAck, Synced, type Body } from '../../protocol/envelopes.js'
-import { ERROR_CODES, LowbandError } from '../../protocol/errors.js'
-import { clientIdOf, isValidId } from '../../protocol/ids.js'
-import { ackTopic, classifyUserTopic, COMMAND, errorTopic, userSubtree } from '../../protocol/topics.js'
-import { Backoff } from './backoff.js'
+import { KIND, type Body, type InboxMessage, type Receipt } from '../../protocol/envelopes.js'
+import { LowbandError } from '../../protocol/errors.js'
+import { isValidId } from '../../protocol/ids.js'
 import { toChatMessage, toChatReceipt, type ChatMessage, type ChatReceipt } from './chat-message.js'
-import { clientMsgIdKey, newClientMsgId } from './client-msg-id.js'
-import type { CancelTimer } from './clock.js'
-import { Connection } from './connection.js'
-import { ClientClosedError, errorFromNotice } from './errors.js'
-import { InboxSequencer, type InboxSlot } from './inbox-sequencer.js'
+import { Contacts, type PresencePrivacy } from './contacts.js'
+import { toConversation, type ConversationRef } from './conversation.js'
+import { ClientClosedError } from './errors.js'
+import type { GroupEvent } from './group-events.js'
+import { GroupOps, type GroupInfo } from './groups.js'
+import { fetchHistory, type HistoryResult } from './history.js'
 import { Listeners, type Unsubscribe } from './listeners.js'
+import { MessageStatuses, type MessageStatus, type MessageStatusChange } from './message-status.js'
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js'
-import { Outbox, type SendResult } from './outbox.js'
-import { RecentIds } from './recent-ids.js'
+import type { SendResult } from './outbox.js'
+import { PresenceWatcher, type Presence } from './presence.js'
+import { ReadState, type UnreadChange } from './read-state.js'
+import { Requests } from './requests.js'
+import { Session } from './session.js'
 import { StatusStream, type Status } from './status.js'
-import type { Transport } from './transport.js'
+import { TypingSender } from './typing-sender.js'
+import { TypingTracker, type TypingChange } from './typing-tracker.js'
 
 export interface SendOptions {
   /** 0 text (default), 1 media, 2 system; see KIND in the protocol. */
@@ -27,44 +31,76 @@ export interface SendOptions {
  * as `cursor` next time. Sends are kept in an outbox and resent with the same client id after a
  * reconnect until the broker says stored (the broker deduplicates resends).
  *
- * Register handlers before connect(): the replay of missed messages starts right after it.
+ * This class only composes: the session (connection, inbox order, outbox) and one module per
+ * feature (statuses, reading, presence, typing, requests, groups). Register handlers before
+ * connect(): the replay of missed messages starts right after it.
  */
 export class LowbandClient {
   readonly #options: ResolvedOptions
   readonly #status: StatusStream
+  readonly #session: Session
   readonly #errors = new Listeners<Error>()
   readonly #messages: Listeners<ChatMessage>
   readonly #receipts: Listeners<ChatReceipt>
   readonly #cursors: Listeners<number>
   readonly #syncs: Listeners<number>
-  readonly #sequencer: InboxSequencer
-  readonly #outbox: Outbox
-  readonly #recentIds: RecentIds
-  readonly #connection: Connection
+  readonly #groupEvents: Listeners<GroupEvent>
+  readonly #statusChanges: Listeners<MessageStatusChange>
+  readonly #unreadChanges: Listeners<UnreadChange>
+  readonly #presenceChanges: Listeners<Presence>
+  readonly #typingChanges: Listeners<TypingChange>
+  readonly #statuses: MessageStatuses
+  readonly #reads: ReadState
+  readonly #presence: PresenceWatcher
+  readonly #typingOut: TypingSender
+  readonly #typingIn: TypingTracker
+  readonly #requests: Requests
+  readonly #groups: GroupOps
+  readonly #contacts: Contacts
   readonly #firstSync: Promise<number>
   #resolveFirstSync: (head: number) => void = () => {}
-  #cancelRatePause: CancelTimer | undefined
   #started = false
 
   constructor (options: ClientOptions) {
-    this.#options = resolveOptions(options)
-    const o = this.#options
-    const reportHandlerError = (error: unknown): void => this.#errors.emit(error instanceof Error ? error : new Error(String(error)))
-    this.#status = new StatusStream(reportHandlerError)
-    this.#messages = new Listeners(reportHandlerError)
-    this.#receipts = new Listeners(reportHandlerError)
-    this.#cursors = new Listeners(reportHandlerError)
-    this.#syncs = new Listeners(reportHandlerError)
-    this.#outbox = new Outbox(o.maxInFlight)
-    this.#recentIds = new RecentIds(o.recentIds)
-    this.#sequencer = new InboxSequencer(o.cursor, o.clock, o.gapTimeoutMs, {
-      deliver: (slot) => this.#deliver(slot),
+    const o = this.#options = resolveOptions(options)
+    const report = (error: unknown): void => this.#errors.emit(error instanceof Error ? error : new Error(String(error)))
+    this.#status = new StatusStream(report)
+    this.#messages = new Listeners(report)
+    this.#receipts = new Listeners(report)
+    this.#cursors = new Listeners(report)
+    this.#syncs = new Listeners(report)
+    this.#groupEvents = new Listeners(report)
+    this.#statusChanges = new Listeners(report)
+    this.#unreadChanges = new Listeners(report)
+    this.#presenceChanges = new Listeners(report)
+    this.#typingChanges = new Listeners(report)
+    const transport = () => this.#session.transport
+    this.#statuses = new MessageStatuses(o.trackedMessages, (change) => this.#statusChanges.emit(change))
+    this.#reads = new ReadState(transport, (change) => this.#unreadChanges.emit(change))
+    this.#presence = new PresenceWatcher(o.userId, transport, (presence) => this.#presenceChanges.emit(presence), report)
+    this.#typingOut = new TypingSender(o.clock, transport)
+    this.#typingIn = new TypingTracker(o.clock, (change) => this.#typingChanges.emit(change))
+    this.#requests = new Requests(o.clock, o.requestTimeoutMs, transport)
+    this.#groups = new GroupOps(this.#requests, () => this.#session.catchUp())
+    this.#contacts = new Contacts(this.#requests)
+    this.#session = new Session(o, this.#status, {
+      message: (message) => this.#received(message),
+      receipt: (receipt) => this.#receipted(receipt),
+      stored: (conversation, ack) => { this.#statuses.track(ack.id, conversation, ack.cseq, 'sent', true) },
       cursor: (cursor) => this.#cursors.emit(cursor),
       caughtUp: (cursor) => {
         this.#resolveFirstSync(cursor)
         this.#syncs.emit(cursor)
       },
-      gap: (cursor) => this.#requestReplay(this.#connection.transport, cursor)
+      typing: (notice) => this.#typingIn.notice(notice),
+      response: (response) => this.#requests.response(response),
+      presence: (contact, update) => this.#presence.update(contact, update),
+      opened: (open) => {
+        this.#presence.opened(open)
+        this.#reads.opened(open)
+        this.#requests.opened(open)
+      },
+      error: report
     })
     this.#firstSync = new Promise<number>((resolve, reject) => {
       this.#resolveFirstSync = resolve
@@ -72,45 +108,20 @@ export class LowbandClient {
     })
     // Nobody may be waiting on synced(); its rejection at close must not be "unhandled".
     this.#firstSync.catch(() => {})
-    this.#status.on((status) => { if (status.type === 'closed') this.#shutDown(status.error) })
-    this.#connection = new Connection({
-      createTransport: async () => o.transportFactory({
-        url: o.url,
-        clientId: clientIdOf(o.userId, o.deviceId),
-        username: o.userId,
-        password: typeof o.token === 'string' ? o.token : await o.token(),
-        // A send-only device must not inherit the persistent session (and its u/<self>/#
-        // subscription) of a reading device with the same id: it would acknowledge, and so mark
-        // delivered, messages nobody reads.
-        clean: o.sendOnly,
-        keepaliveSeconds: o.keepaliveSeconds,
-        connectTimeoutMs: o.connectTimeoutMs
-      }),
-      message: (topic, payload) => this.#route(topic, payload),
-      opened: (transport) => this.#opened(transport),
-      lost: () => {
-        this.#outbox.connectionLost()
-        this.#sequencer.pause()
-      }
-    }, new Backoff(o.backoff, o.random), o.clock, this.#status, typeof o.token === 'function')
+    this.#status.on((status) => {
+      if (status.type !== 'closed') return
+      this.#typingOut.clear()
+      this.#typingIn.clear()
+      this.#requests.failAll(new ClientClosedError({ cause: status.error }))
+    })
   }
 
-  get userId (): string {
-    return this.#options.userId
-  }
-
-  get deviceId (): string {
-    return this.#options.deviceId
-  }
-
+  get userId (): string { return this.#options.userId }
+  get deviceId (): string { return this.#options.deviceId }
   /** The last inbox seq delivered (or passed by one of this device's own sends). */
-  get cursor (): number {
-    return this.#sequencer.cursor
-  }
-
-  get status (): Status {
-    return this.#status.current
-  }
+  get cursor (): number { return this.#session.cursor }
+  /** The connection status (see messageStatus() for a message's). */
+  get status (): Status { return this.#status.current }
 
   /**
    * Starts connecting; resolves once connected (subscribed; resume and outbox sent). By default
@@ -120,170 +131,154 @@ export class LowbandClient {
   connect (options: { retry?: boolean } = {}): Promise<void> {
     if (this.#status.current.type === 'closed') return Promise.reject(new ClientClosedError())
     this.#started = true
-    return this.#connection.start(options.retry === true)
+    return this.#session.connect(options.retry === true)
   }
 
   /**
    * Sends a message; resolves once the broker has stored it (PUBACK and stored-ack), rejects with a
    * LowbandError carrying the broker's code. Offline, it waits in the outbox for the next connection.
    */
-  send (to: string, body: Body, options: SendOptions = {}): Promise<SendResult> {
-    if (this.#status.current.type === 'closed') return Promise.reject(new ClientClosedError())
-    if (!isValidId(to)) return Promise.reject(new LowbandError('BAD_ENVELOPE', `to: not a user id: ${JSON.stringify(to)}`))
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) return Promise.reject(new LowbandError('BAD_ENVELOPE', 'body: a string or bytes'))
-    const kind = options.kind ?? 0
-    if (!Number.isInteger(kind) || kind < 0 || kind > 255) return Promise.reject(new LowbandError('BAD_ENVELOPE', `kind: 0-255, got ${kind}`))
-    const clientMsgId = newClientMsgId()
-    const payload = SendRequest.encode({ clientMsgId, to, body, ...(kind === 0 ? {} : { kind }) })
-    const result = this.#outbox.add(clientMsgIdKey(clientMsgId), clientMsgId, payload)
-    this.#pump()
-    return result
+  async send (to: string, body: Body, options: SendOptions = {}): Promise<SendResult> {
+    if (!isValidId(to)) throw new LowbandError('BAD_ENVELOPE', `to: not a user id: ${JSON.stringify(to)}`)
+    return this.#send({ to, body, ...kindOf(body, options) }, { user: to })
   }
 
-  onMessage (handler: (message: ChatMessage) => void): Unsubscribe {
-    return this.#messages.add(handler)
+  /** Sends to a group this user is a member of; like send(), a non-member's send rejects (NOT_MEMBER). */
+  async sendToGroup (group: string, body: Body, options: SendOptions = {}): Promise<SendResult> {
+    if (!isValidId(group)) throw new LowbandError('BAD_ENVELOPE', `group: not a group id: ${JSON.stringify(group)}`)
+    return this.#send({ group, body, ...kindOf(body, options) }, { group })
   }
 
+  /** The status of one of my messages (sent, then delivered, then read); undefined if not tracked. */
+  messageStatus (messageId: string): MessageStatus | undefined { return this.#statuses.status(messageId) }
+
+  /**
+   * I have read `conversation` up to `cseq`: sends the read watermark (now, or on the next
+   * connection). False, and nothing sent, when it does not move past the last one sent or learnt.
+   */
+  markRead (conversation: ConversationRef, cseq: number): boolean {
+    if (!Number.isSafeInteger(cseq) || cseq < 1) throw new LowbandError('BAD_ENVELOPE', `cseq: a whole number >= 1, got ${cseq}`)
+    return this.#reads.markRead(toConversation(conversation), cseq)
+  }
+
+  /** Messages of others after my read watermark in that conversation, as seen by this device. */
+  unread (conversation: ConversationRef): number { return this.#reads.unread(toConversation(conversation)) }
+
+  /** Starts watching a contact's presence (open chat); the current state comes at once through onPresence. */
+  watch (contact: string): void { this.#presence.watch(userId(contact)) }
+  unwatch (contact: string): void { this.#presence.unwatch(userId(contact)) }
+  /** The last presence heard of a watched contact. */
+  presence (contact: string): Presence | undefined { return this.#presence.presence(contact) }
+
+  /** Call on every keystroke: sends "typing" at most every 3 s, and "stopped" after 5 s without one. */
+  typing (conversation: ConversationRef): void { this.#typingOut.keystroke(toConversation(conversation)) }
+  /** Sends "stopped" now, if "typing" was sent (send() does this by itself). */
+  stopTyping (conversation: ConversationRef): void { this.#typingOut.stop(toConversation(conversation)) }
+  /** Who is typing in the conversation now. */
+  typingIn (conversation: ConversationRef): string[] { return this.#typingIn.typingIn(toConversation(conversation)) }
+
+  /** A page of the conversation, oldest first, up to `limit` (default 50, at most 100) messages before cseq `before`. */
+  async history (conversation: ConversationRef, before?: number, limit?: number): Promise<HistoryResult> {
+    this.#checkOpen()
+    return fetchHistory(this.#requests, this.#statuses, this.#options.userId, toConversation(conversation), before, limit)
+  }
+
+  async createGroup (name: string, members: readonly string[] = []): Promise<GroupInfo> { return this.#whileOpen(this.#groups).create(name, members) }
+  async addMembers (group: string, users: readonly string[]): Promise<GroupInfo> { return this.#whileOpen(this.#groups).addMembers(group, users) }
+  async removeMember (group: string, user: string): Promise<GroupInfo> { return this.#whileOpen(this.#groups).removeMember(group, user) }
+  async promote (group: string, user: string): Promise<GroupInfo> { return this.#whileOpen(this.#groups).promote(group, user) }
+  async demote (group: string, user: string): Promise<GroupInfo> { return this.#whileOpen(this.#groups).demote(group, user) }
+  async rename (group: string, name: string): Promise<GroupInfo> { return this.#whileOpen(this.#groups).rename(group, name) }
+  async leave (group: string): Promise<void> { return this.#whileOpen(this.#groups).leave(group) }
+  async groupInfo (group: string): Promise<GroupInfo> { return this.#whileOpen(this.#groups).info(group) }
+  async listGroups (): Promise<GroupInfo[]> { return this.#whileOpen(this.#groups).list() }
+
+  /** Who may see my online state and last seen: everyone, my contacts, or nobody. */
+  async setPresencePrivacy (who: PresencePrivacy): Promise<void> { return this.#whileOpen(this.#contacts).setPresencePrivacy(who) }
+  async addContact (user: string): Promise<void> { return this.#whileOpen(this.#contacts).add(user) }
+  async removeContact (user: string): Promise<void> { return this.#whileOpen(this.#contacts).remove(user) }
+
+  /** Every message of the inbox, group system messages included (with `system` decoded). */
+  onMessage (handler: (message: ChatMessage) => void): Unsubscribe { return this.#messages.add(handler) }
   /** Delivered and read receipts, in inbox order with the messages. */
-  onReceipt (handler: (receipt: ChatReceipt) => void): Unsubscribe {
-    return this.#receipts.add(handler)
-  }
-
+  onReceipt (handler: (receipt: ChatReceipt) => void): Unsubscribe { return this.#receipts.add(handler) }
+  /** One of my messages moved: sent (✓), delivered (✓✓), read. */
+  onMessageStatus (handler: (change: MessageStatusChange) => void): Unsubscribe { return this.#statusChanges.add(handler) }
+  onUnread (handler: (change: UnreadChange) => void): Unsubscribe { return this.#unreadChanges.add(handler) }
+  onPresence (handler: (presence: Presence) => void): Unsubscribe { return this.#presenceChanges.add(handler) }
+  onTyping (handler: (change: TypingChange) => void): Unsubscribe { return this.#typingChanges.add(handler) }
+  /** A group's system messages: "alice added bob". They reach onMessage too. */
+  onGroupEvent (handler: (event: GroupEvent) => void): Unsubscribe { return this.#groupEvents.add(handler) }
   /** The cursor moved; it is called right after the message at that seq went to onMessage. */
-  onCursor (handler: (cursor: number) => void): Unsubscribe {
-    return this.#cursors.add(handler)
-  }
-
+  onCursor (handler: (cursor: number) => void): Unsubscribe { return this.#cursors.add(handler) }
   /** Caught up with the inbox head announced after each (re)connect's replay. */
-  onSynced (handler: (cursor: number) => void): Unsubscribe {
-    return this.#syncs.add(handler)
-  }
-
-  /** Errors not tied to one send: broker notices, undecodable payloads, throwing handlers. */
-  onError (handler: (error: Error) => void): Unsubscribe {
-    return this.#errors.add(handler)
-  }
-
-  onStatus (handler: (status: Status) => void): Unsubscribe {
-    return this.#status.on(handler)
-  }
+  onSynced (handler: (cursor: number) => void): Unsubscribe { return this.#syncs.add(handler) }
+  /** Errors not tied to one send or request: broker notices, undecodable payloads, throwing handlers. */
+  onError (handler: (error: Error) => void): Unsubscribe { return this.#errors.add(handler) }
+  /** Connection status changes. */
+  onStatus (handler: (status: Status) => void): Unsubscribe { return this.#status.on(handler) }
 
   /** The status changes from now on, as an async iterable; it ends with `closed`. */
-  statuses (): AsyncIterableIterator<Status> {
-    return this.#status.iterate()
-  }
+  statuses (): AsyncIterableIterator<Status> { return this.#status.iterate() }
 
   /** Resolves with the cursor once the first replay has caught up (never for `sendOnly`); rejects if the client closes first. */
-  synced (): Promise<number> {
-    return this.#firstSync
-  }
+  synced (): Promise<number> { return this.#firstSync }
 
-  /** Disconnects for good. Sends still in the outbox reject with ClientClosedError. */
+  /** Disconnects for good. Sends and requests still waiting reject with ClientClosedError. */
   async close (): Promise<void> {
     if (this.#status.current.type === 'closed') return
-    if (this.#started) await this.#connection.close()
+    if (this.#started) await this.#session.close()
     else this.#status.set({ type: 'closed' })
   }
 
-  async #opened (transport: Transport): Promise<void> {
-    const self = this.#options.userId
-    if (this.#options.sendOnly) {
-      const subscribed = Promise.all([transport.subscribe(ackTopic(self), 0), transport.subscribe(errorTopic(self), 0)])
-      this.#pump()
-      await subscribed
-      return
+  #send (request: Parameters<Session['send']>[0], conversation: Parameters<Session['send']>[1]): Promise<SendResult> {
+    this.#checkOpen()
+    this.#typingOut.stop(conversation)
+    return this.#session.send(request, conversation)
+  }
+
+  #received (message: InboxMessage): void {
+    const chat = toChatMessage(message, this.#options.userId)
+    const system = chat.kind === KIND.system
+    if (chat.own) {
+      if (!system) this.#statuses.track(chat.id, chat.conversation, chat.cseq, 'sent', true)
+    } else {
+      this.#typingIn.stopped(chat.conversation, chat.from)
+      if (!system) this.#reads.incoming(chat.conversation, chat.cseq)
     }
-    // Subscribe, resume and resend are pipelined: one round trip instead of three on a slow link.
-    // Should a live message slip between the replay and the subscription, the seq gap it leaves
-    // is noticed and replayed (see InboxSequencer).
-    const subscribed = transport.subscribe(userSubtree(self), 1)
-    this.#requestReplay(transport, this.#sequencer.cursor)
-    this.#sequencer.restart()
-    this.#pump()
-    await subscribed
-  }
-
-  #requestReplay (transport: Transport | undefined, cursor: number): void {
-    transport?.publish(COMMAND.resume, ResumeRequest.encode({ cursor }), 1)
-      .catch(() => { /* lost with the connection; the next one resumes */ })
-  }
-
-  /** Publishes what the outbox window allows on the open connection. */
-  #pump (): void {
-    const transport = this.#connection.transport
-    if (transport === undefined || this.#cancelRatePause !== undefined) return
-    for (const entry of this.#outbox.takeReady()) {
-      const attempt = entry.attempt
-      transport.publish(COMMAND.send, entry.payload, 1).then(() => {
-        this.#outbox.pubacked(entry.key, attempt)
-        this.#pump()
-      }, () => { /* lost with the connection: the outbox queues it again */ })
+    this.#messages.emit(chat)
+    if (chat.system !== undefined && chat.group !== undefined) {
+      this.#groupEvents.emit({ ...chat.system, group: chat.group, id: chat.id, seq: chat.seq, cseq: chat.cseq, ts: chat.ts })
     }
   }
 
-  #route (topic: string, payload: Uint8Array): void {
-    const where = classifyUserTopic(topic)
-    if (where === undefined || where.userId !== this.#options.userId) return
-    if (this.#options.sendOnly && where.kind !== 'ack' && where.kind !== 'error') return
-    try {
-      switch (where.kind) {
-        case 'inbox':
-        case 'echo': {
-          const message = InboxMessage.decode(payload)
-          return this.#sequencer.accept(message.seq, { type: 'message', message })
-        }
-        case 'ack': {
-          const ack = StoredAck.decode(payload)
-          this.#outbox.stored(clientMsgIdKey(ack.clientMsgId), ack)
-          if (!this.#options.sendOnly) this.#sequencer.accept(ack.seq, { type: 'sent' })
-          return
-        }
-        case 'receipt': {
-          const receipt = Receipt.decode(payload)
-          return this.#sequencer.accept(receipt.seq, { type: 'receipt', receipt })
-        }
-        case 'error':
-          return this.#noticed(ErrorNotice.decode(payload))
-        case 'synced':
-          return this.#sequencer.synced(Synced.decode(payload).seq)
-        default:
-          // A topic of a newer broker: ignored, as the protocol's unknown keys are.
-          return
-      }
-    } catch (error) {
-      this.#errors.emit(error instanceof Error ? error : new Error(String(error)))
-    }
+  #receipted (receipt: Receipt): void {
+    const chat = toChatReceipt(receipt)
+    if (chat.status === 'delivered') this.#statuses.delivered(chat.conversation, chat.cseq)
+    else if (chat.status === 'read') this.#statuses.read(chat.conversation, chat.cseq)
+    else this.#reads.learnt(chat.conversation, chat.cseq)
+    this.#receipts.emit(chat)
   }
 
-  #noticed (notice: ErrorNotice): void {
-    const key = notice.clientMsgId === undefined ? undefined : clientMsgIdKey(notice.clientMsgId)
-    if (key === undefined || !this.#outbox.has(key)) return this.#errors.emit(errorFromNotice(notice))
-    if (notice.code !== ERROR_CODES.RATE_LIMITED.code) return this.#outbox.fail(key, errorFromNotice(notice))
-    // Slow down instead of failing: a backlog flushed after a reconnect can hit the rate limit.
-    this.#outbox.requeue(key)
-    this.#cancelRatePause ??= this.#options.clock.setTimer(this.#options.rateLimitPauseMs, () => {
-      this.#cancelRatePause = undefined
-      this.#pump()
-    })
+  #checkOpen (): void {
+    if (this.#status.current.type === 'closed') throw new ClientClosedError()
   }
 
-  #deliver (slot: Exclude<InboxSlot, { type: 'sent' }>): void {
-    if (slot.type === 'receipt') return this.#receipts.emit(toChatReceipt(slot.receipt))
-    const message = slot.message
-    if (message.from === this.#options.userId && message.clientMsgId !== undefined) {
-      const key = clientMsgIdKey(message.clientMsgId)
-      // This device's own send, replayed before its stored-ack came: it confirms the send, and
-      // send() is where the application hears about it.
-      if (this.#outbox.has(key)) return this.#outbox.seen(key, { clientMsgId: message.clientMsgId, id: message.id, seq: message.seq, cseq: message.cseq, ts: message.ts })
-    }
-    if (!this.#recentIds.add(message.id)) return
-    this.#messages.emit(toChatMessage(message, this.#options.userId))
+  /** `feature`, unless the client is closed (ClientClosedError): for one-line delegation. */
+  #whileOpen<T> (feature: T): T {
+    this.#checkOpen()
+    return feature
   }
+}
 
-  #shutDown (error: Error | undefined): void {
-    this.#cancelRatePause?.()
-    this.#cancelRatePause = undefined
-    this.#sequencer.pause()
-    this.#outbox.failAll(new ClientClosedError({ cause: error }))
-  }
+function kindOf (body: Body, options: SendOptions): { kind?: number } {
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) throw new LowbandError('BAD_ENVELOPE', 'body: a string or bytes')
+  const kind = options.kind ?? 0
+  if (!Number.isInteger(kind) || kind < 0 || kind > 255) throw new LowbandError('BAD_ENVELOPE', `kind: 0-255, got ${kind}`)
+  return kind === 0 ? {} : { kind }
+}
+
+function userId (contact: string): string {
+  if (typeof contact !== 'string' || !isValidId(contact)) throw new LowbandError('BAD_ENVELOPE', `not a user id: ${JSON.stringify(contact)}`)
+  return contact
 }

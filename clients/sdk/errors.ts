@@ -55,12 +55,23 @@ export class UnconfirmedSendError extends Error {
   }
 }
 
+/** A request got no response in time (after its retry, if it may be repeated). */
+export class RequestTimeoutError extends Error {
+  readonly op: string
+
+  constructor (op: string, timeoutMs: number, attempts: number) {
+    super(`no response to ${op} within ${timeoutMs} ms${attempts > 1 ? ` (${attempts} attempts)` : ''}`)
+    this.name = 'RequestTimeoutError'
+    this.op = op
+  }
+}
+
 /**
- * The coded error an ErrorNotice carries. The broker's `detail` already starts with the catalog
+ * The coded error an ErrorNotice (or a failed Response: same code and detail) carries. The broker's `detail` already starts with the catalog
  * message; it is stripped so the LowbandError does not say it twice. A code this SDK does not
  * know yet (a newer broker) becomes a plain Error naming the code.
  */
-export function errorFromNotice (notice: ErrorNotice): Error {
+export function errorFromNotice (notice: Pick<ErrorNotice, 'code' | 'detail'>): Error {
   const name = errorName(notice.code)
   if (name === undefined) return new Error(`broker error ${notice.code}${notice.detail === undefined ? '' : `: ${notice.detail}`}`)
   const catalog = ERROR_CODES[name].message

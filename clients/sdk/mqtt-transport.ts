@@ -42,6 +42,7 @@ export class MqttTransport implements Transport {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      ...(options.will === undefined ? {} : { will: { topic: options.will.topic, payload: Buffer.from(options.will.payload), qos: options.will.qos, retain: false } }),
       ...(tls.ca === undefined ? {} : { ca: typeof tls.ca === 'string' ? tls.ca : Buffer.from(tls.ca) }),
       ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized })
     }
@@ -100,6 +101,12 @@ export class MqttTransport implements Transport {
         const refused = granted?.find((grant) => grant.qos === 128)
         done(error ?? (refused === undefined ? undefined : new SubscriptionRefusedError(filter)))
       })
+    })
+  }
+
+  unsubscribe (filter: string): Promise<void> {
+    return this.#call((client, done) => {
+      client.unsubscribe(filter, (error) => done(error))
     })
   }
 

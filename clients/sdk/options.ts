@@ -38,6 +38,10 @@ export interface ClientOptions {
   connectTimeoutMs?: number
   /** Message ids remembered to drop duplicates. Default 1000. */
   recentIds?: number
+  /** How long a request (history, group operations, privacy) waits for its response, ms, per attempt. Default 10 000. */
+  requestTimeoutMs?: number
+  /** Own messages whose status (sent / delivered / read) is remembered for messageStatus(). Default 1000. */
+  trackedMessages?: number
 }
 
 export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff'>> & { backoff: Required<BackoffOptions> }>
@@ -67,7 +71,9 @@ export function resolveOptions (options: ClientOptions): ResolvedOptions {
     rateLimitPauseMs: count('rateLimitPauseMs', options.rateLimitPauseMs, 1000),
     keepaliveSeconds: count('keepaliveSeconds', options.keepaliveSeconds, 60),
     connectTimeoutMs: count('connectTimeoutMs', options.connectTimeoutMs, 30_000, 1),
-    recentIds: count('recentIds', options.recentIds, 1000, 1)
+    recentIds: count('recentIds', options.recentIds, 1000, 1),
+    requestTimeoutMs: count('requestTimeoutMs', options.requestTimeoutMs, 10_000, 1),
+    trackedMessages: count('trackedMessages', options.trackedMessages, 1000, 1)
   }
   if (resolved.backoff.capMs < resolved.backoff.baseMs) throw new TypeError('backoff.capMs must be at least backoff.baseMs')
   return Object.freeze(resolved)

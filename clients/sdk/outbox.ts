@@ -1,4 +1,5 @@
 import type { StoredAck } from '../../protocol/envelopes.js'
+import type { Conversation } from './conversation.js'
 import { UnconfirmedSendError } from './errors.js'
 
 /** What send() resolves with: the server's id, seqs in the sender's inbox and the conversation, server time (Unix s). */
@@ -15,6 +16,7 @@ export interface OutboxEntry {
   readonly key: string
   readonly clientMsgId: Uint8Array
   readonly payload: Uint8Array
+  readonly conversation: Conversation
   state: 'queued' | 'published'
   attempt: number
   /** PUBACKs that came without a stored-ack or error. */
@@ -36,18 +38,21 @@ const MAX_UNCONFIRMED = 3
 export class Outbox {
   readonly #entries = new Map<string, OutboxEntry>()
   readonly #maxInFlight: number
+  readonly #onStored: (conversation: Conversation, ack: StoredAck) => void
 
-  constructor (maxInFlight: number) {
+  /** `onStored`: once per send, as soon as it is known to be stored (its ✓, before the send settles). */
+  constructor (maxInFlight: number, onStored: (conversation: Conversation, ack: StoredAck) => void = () => {}) {
     this.#maxInFlight = maxInFlight
+    this.#onStored = onStored
   }
 
   get size (): number {
     return this.#entries.size
   }
 
-  add (key: string, clientMsgId: Uint8Array, payload: Uint8Array): Promise<SendResult> {
+  add (key: string, clientMsgId: Uint8Array, payload: Uint8Array, conversation: Conversation): Promise<SendResult> {
     return new Promise((resolve, reject) => {
-      this.#entries.set(key, { key, clientMsgId, payload, state: 'queued', attempt: 0, unconfirmed: 0, resolve, reject })
+      this.#entries.set(key, { key, clientMsgId, payload, conversation, state: 'queued', attempt: 0, unconfirmed: 0, resolve, reject })
     })
   }
 
@@ -73,7 +78,7 @@ export class Outbox {
   /** A stored-ack: the message is durable. The send settles on its PUBACK (or on a lost connection). */
   stored (key: string, ack: StoredAck): void {
     const entry = this.#entries.get(key)
-    if (entry !== undefined) entry.ack = ack
+    if (entry !== undefined) this.#acknowledged(entry, ack)
   }
 
   /** The PUBACK of publish number `attempt`: settles the send, or queues it again when unconfirmed. */
@@ -92,7 +97,7 @@ export class Outbox {
   seen (key: string, ack: StoredAck): void {
     const entry = this.#entries.get(key)
     if (entry === undefined) return
-    entry.ack = ack
+    this.#acknowledged(entry, ack)
     this.#settle(entry)
   }
 
@@ -125,6 +130,13 @@ export class Outbox {
     const entries = [...this.#entries.values()]
     this.#entries.clear()
     for (const entry of entries) entry.reject(error)
+  }
+
+  #acknowledged (entry: OutboxEntry, ack: StoredAck): void {
+    // A resend is acknowledged again (the broker deduplicates): the first ✓ is the one to report.
+    const first = entry.ack === undefined
+    entry.ack = ack
+    if (first) this.#onStored(entry.conversation, ack)
   }
 
   #settle (entry: OutboxEntry): void {

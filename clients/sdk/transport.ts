@@ -11,6 +11,8 @@ export interface Transport {
   publish (topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void>
   /** Resolves on a SUBACK granting the filter; rejects with a refusal (0x80) or a lost connection. */
   subscribe (filter: string, qos: 0 | 1): Promise<void>
+  /** Resolves on the UNSUBACK; rejects with a lost connection. */
+  unsubscribe (filter: string): Promise<void>
   /** Set before connect(); called for every PUBLISH the broker sends. */
   onMessage (handler: (topic: string, payload: Uint8Array) => void): void
   /**
@@ -40,6 +42,14 @@ export interface TransportOptions {
   readonly keepaliveSeconds: number
   /** How long to wait for the CONNACK, ms. */
   readonly connectTimeoutMs: number
+  /** The MQTT will: what the broker publishes for this device when its connection is lost. */
+  readonly will?: TransportWill
+}
+
+export interface TransportWill {
+  readonly topic: string
+  readonly payload: Uint8Array
+  readonly qos: 0 | 1
 }
 
 export type TransportFactory = (options: TransportOptions) => Transport

@@ -83,12 +83,13 @@ describe('lowband send / recv / chat', () => {
   })
 
   it.each([
-    [['send', '--user', 'alice', 'no recipient'], 'lowband: --to is required\n'],
+    [['send', '--user', 'alice', 'no recipient'], 'lowband: --to or --group is required\n'],
+    [['send', '--user', 'alice', '--to', 'bob', '--group', 'g1', 'both'], 'lowband: give --to or --group, not both\n'],
     [['send', '--user', 'alice', '--to', 'bob', '  '], 'lowband: nothing to send: give the text as arguments\n'],
     [['send', '--to', 'bob', 'who am i'], 'lowband: --user is required (or LOWBAND_USER)\n'],
     [['send', '--user', 'alice', '--to', 'bob', '--url', 'http://x', 'hi'], 'lowband: invalid --url "http://x": use mqtt://, mqtts://, ws:// or wss://\n'],
     [['recv', '--user', 'bob', '--count', '0'], 'lowband: invalid --count "0": a whole number of at least 1\n'],
-    [['chat', '--user', 'alice'], 'lowband: --to is required\n']
+    [['chat', '--user', 'alice'], 'lowband: --to or --group is required\n']
   ])('bad input %j exits 2 with one line', async (args, line) => {
     const { code, stderr } = await cli(...args).exited
     expect({ code, stderr }).toEqual({ code: 2, stderr: line })

@@ -2,14 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ErrorNotice, SendRequest } from '../../protocol/envelopes.js'
 import { ERROR_CODES, LowbandError, type ChatMessage } from '../../clients/sdk/index.js'
 import { fakeClient, inboxMessage, open, resumeCursors, statusAfter, storedAck, synced } from './helpers/fake-client.js'
-
-async function connectedFake (options: Parameters<typeof fakeClient>[0] = {}) {
-  const fake = fakeClient(options)
-  const connected = fake.client.connect()
-  await open(await fake.transports.waitFor(1))
-  await connected
-  return { ...fake, transport: fake.transports.made[0]! }
-}
+import { connectedFake } from './helpers/fake-connected.js'
 
 function sendRequests (payloads: Array<{ payload: Uint8Array }>): SendRequest[] {
   return payloads.map((p) => SendRequest.decode(p.payload))

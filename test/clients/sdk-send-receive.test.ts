@@ -53,7 +53,7 @@ describe('SDK over a real broker', () => {
     const delivered = next<ChatReceipt>((h) => erin.onReceipt(h))
     const sent = await erin.send('frank', 'did you get this?')
     const receipt = await delivered
-    expect(receipt).toEqual({ seq: sent.seq + 1, peer: 'frank', status: 'delivered', cseq: sent.cseq, ts: expect.any(Number), group: false })
+    expect(receipt).toEqual({ seq: sent.seq + 1, peer: 'frank', status: 'delivered', cseq: sent.cseq, ts: expect.any(Number), group: false, conversation: { user: 'frank' } })
     expect(erin.cursor).toBe(receipt.seq)
     // The next message to erin comes after the receipt's seq and is not held back by it.
     const reply = next<ChatMessage>((h) => erin.onMessage(h))

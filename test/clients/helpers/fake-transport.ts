@@ -10,6 +10,7 @@ export class FakeTransport implements Transport {
   readonly options: TransportOptions
   readonly publishes: Array<{ topic: string, payload: Uint8Array, qos: 0 | 1 } & Deferred> = []
   readonly subscribes: Array<{ filter: string } & Deferred> = []
+  readonly unsubscribes: Array<{ filter: string } & Deferred> = []
   #connect: Deferred | undefined
   #outcome: { error: Error | undefined } | undefined
   #onMessage: (topic: string, payload: Uint8Array) => void = () => {}
@@ -40,6 +41,12 @@ export class FakeTransport implements Transport {
 
   subscribe (filter: string): Promise<void> {
     const done = new Promise<void>((resolve, reject) => { this.subscribes.push({ filter, resolve, reject }) })
+    this.#changed()
+    return done
+  }
+
+  unsubscribe (filter: string): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => { this.unsubscribes.push({ filter, resolve, reject }) })
     this.#changed()
     return done
   }
@@ -89,7 +96,7 @@ export class FakeTransport implements Transport {
     if (!this.#open) return
     this.#open = false
     for (const p of this.publishes) p.reject(new Error('connection lost'))
-    for (const s of this.subscribes) s.reject(new Error('connection lost'))
+    for (const s of [...this.subscribes, ...this.unsubscribes]) s.reject(new Error('connection lost'))
     this.#onClose(error)
   }
 }

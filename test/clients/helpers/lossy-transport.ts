@@ -32,6 +32,7 @@ class LossyTransport implements Transport {
 
   connect (): Promise<void> { return this.#inner.connect() }
   subscribe (filter: string, qos: 0 | 1): Promise<void> { return this.#inner.subscribe(filter, qos) }
+  unsubscribe (filter: string): Promise<void> { return this.#inner.unsubscribe(filter) }
   onClose (handler: (error?: Error) => void): void { this.#inner.onClose(handler) }
   close (): Promise<void> { return this.#inner.close() }
 

@@ -1,0 +1,235 @@
+import { ErrorNotice, InboxMessage, PresenceUpdate, Receipt, ResumeRequest, SendRequest, StoredAck, Synced, TypingNotice } from '../../protocol/envelopes.js'
+import { ERROR_CODES } from '../../protocol/errors.js'
+import { clientIdOf } from '../../protocol/ids.js'
+import { Response } from '../../protocol/requests.js'
+import { ackTopic, classifyUserTopic, COMMAND, errorTopic, responseTopic, userSubtree } from '../../protocol/topics.js'
+import { Backoff } from './backoff.js'
+import { clientMsgIdKey, newClientMsgId } from './client-msg-id.js'
+import type { CancelTimer } from './clock.js'
+import { Connection } from './connection.js'
+import type { Conversation } from './conversation.js'
+import { ClientClosedError, errorFromNotice } from './errors.js'
+import { InboxSequencer, type InboxSlot } from './inbox-sequencer.js'
+import type { ResolvedOptions } from './options.js'
+import { Outbox, type SendResult } from './outbox.js'
+import { RecentIds } from './recent-ids.js'
+import type { StatusStream } from './status.js'
+import type { Transport } from './transport.js'
+
+/** What the session hands to the client above it. Inbox events come in inbox order, once each. */
+export interface SessionEvents {
+  /** A message of the inbox (this device's own sends excepted: they settle send() instead). */
+  message (message: InboxMessage): void
+  receipt (receipt: Receipt): void
+  /** A send of this device is stored (✓), once per send. */
+  stored (conversation: Conversation, ack: StoredAck): void
+  cursor (cursor: number): void
+  caughtUp (cursor: number): void
+  typing (notice: TypingNotice): void
+  response (response: Response): void
+  presence (contact: string, update: PresenceUpdate): void
+  /** A connection is open and subscribed to; features re-subscribe and flush what waited here. */
+  opened (transport: Transport): void
+  /** Errors not tied to one send. */
+  error (error: Error): void
+}
+
+/** The will lowband devices set: the broker marks this device offline when the link dies without a DISCONNECT. */
+const OFFLINE_WILL = Object.freeze({ topic: COMMAND.offline, payload: new Uint8Array(0), qos: 0 as const })
+
+/**
+ * One device's link to its inbox: the reconnecting connection, the inbox put back in order, and
+ * the outbox of sends. Everything chat-specific above plain messages (statuses, presence, typing,
+ * requests) lives in the client's feature modules, which see the session only through its events
+ * and its open transport.
+ */
+export class Session {
+  readonly #options: ResolvedOptions
+  readonly #events: SessionEvents
+  readonly #sequencer: InboxSequencer
+  readonly #outbox: Outbox
+  readonly #recentIds: RecentIds
+  readonly #connection: Connection
+  #cancelRatePause: CancelTimer | undefined
+
+  constructor (options: ResolvedOptions, status: StatusStream, events: SessionEvents) {
+    this.#options = options
+    this.#events = events
+    const o = options
+    this.#outbox = new Outbox(o.maxInFlight, (conversation, ack) => events.stored(conversation, ack))
+    this.#recentIds = new RecentIds(o.recentIds)
+    this.#sequencer = new InboxSequencer(o.cursor, o.clock, o.gapTimeoutMs, {
+      deliver: (slot) => this.#deliver(slot),
+      cursor: (cursor) => events.cursor(cursor),
+      caughtUp: (cursor) => events.caughtUp(cursor),
+      gap: (cursor) => this.#requestReplay(this.#connection.transport, cursor)
+    })
+    this.#connection = new Connection({
+      createTransport: async () => o.transportFactory({
+        url: o.url,
+        clientId: clientIdOf(o.userId, o.deviceId),
+        username: o.userId,
+        password: typeof o.token === 'string' ? o.token : await o.token(),
+        // A send-only device must not inherit the persistent session (and its u/<self>/#
+        // subscription) of a reading device with the same id: it would acknowledge, and so mark
+        // delivered, messages nobody reads.
+        clean: o.sendOnly,
+        keepaliveSeconds: o.keepaliveSeconds,
+        connectTimeoutMs: o.connectTimeoutMs,
+        will: OFFLINE_WILL
+      }),
+      message: (topic, payload) => this.#route(topic, payload),
+      opened: (transport) => this.#opened(transport),
+      lost: () => {
+        this.#outbox.connectionLost()
+        this.#sequencer.pause()
+      }
+    }, new Backoff(o.backoff, o.random), o.clock, status, typeof o.token === 'function')
+    status.on((s) => { if (s.type === 'closed') this.#shutDown(s.error) })
+  }
+
+  get cursor (): number {
+    return this.#sequencer.cursor
+  }
+
+  /** The open connection's transport; undefined while offline. */
+  get transport (): Transport | undefined {
+    return this.#connection.transport
+  }
+
+  connect (retry: boolean): Promise<void> {
+    return this.#connection.start(retry)
+  }
+
+  close (): Promise<void> {
+    return this.#connection.close()
+  }
+
+  /** Queues a send; it is published now if the window allows, or on the next connection. */
+  send (request: Omit<SendRequest, 'clientMsgId'>, conversation: Conversation): Promise<SendResult> {
+    const clientMsgId = newClientMsgId()
+    const result = this.#outbox.add(clientMsgIdKey(clientMsgId), clientMsgId, SendRequest.encode({ clientMsgId, ...request }), conversation)
+    this.#pump()
+    return result
+  }
+
+  /**
+   * Asks for the inbox after the cursor now rather than when a gap shows. The device that made a
+   * group change gets neither a copy nor a stored-ack of the system message announcing it, so
+   * that seq would otherwise stay unseen until a later entry opens a gap.
+   */
+  catchUp (): void {
+    if (!this.#options.sendOnly) this.#requestReplay(this.#connection.transport, this.#sequencer.cursor)
+  }
+
+  async #opened (transport: Transport): Promise<void> {
+    const self = this.#options.userId
+    if (this.#options.sendOnly) {
+      // Responses too: a send-only device (the CLI's `group` commands) may still make requests.
+      const subscribed = Promise.all([ackTopic(self), errorTopic(self), responseTopic(self)].map((topic) => transport.subscribe(topic, 0)))
+      this.#pump()
+      this.#events.opened(transport)
+      await subscribed
+      return
+    }
+    // Subscribe, resume and resend are pipelined: one round trip instead of three on a slow link.
+    // Should a live message slip between the replay and the subscription, the seq gap it leaves
+    // is noticed and replayed (see InboxSequencer).
+    const subscribed = transport.subscribe(userSubtree(self), 1)
+    this.#requestReplay(transport, this.#sequencer.cursor)
+    this.#sequencer.restart()
+    this.#pump()
+    this.#events.opened(transport)
+    await subscribed
+  }
+
+  #requestReplay (transport: Transport | undefined, cursor: number): void {
+    transport?.publish(COMMAND.resume, ResumeRequest.encode({ cursor }), 1)
+      .catch(() => { /* lost with the connection; the next one resumes */ })
+  }
+
+  /** Publishes what the outbox window allows on the open connection. */
+  #pump (): void {
+    const transport = this.#connection.transport
+    if (transport === undefined || this.#cancelRatePause !== undefined) return
+    for (const entry of this.#outbox.takeReady()) {
+      const attempt = entry.attempt
+      transport.publish(COMMAND.send, entry.payload, 1).then(() => {
+        this.#outbox.pubacked(entry.key, attempt)
+        this.#pump()
+      }, () => { /* lost with the connection: the outbox queues it again */ })
+    }
+  }
+
+  #route (topic: string, payload: Uint8Array): void {
+    const where = classifyUserTopic(topic)
+    if (where === undefined || where.userId !== this.#options.userId) return
+    if (this.#options.sendOnly && where.kind !== 'ack' && where.kind !== 'error' && where.kind !== 'response') return
+    try {
+      switch (where.kind) {
+        case 'inbox':
+        case 'echo': {
+          const message = InboxMessage.decode(payload)
+          return this.#sequencer.accept(message.seq, { type: 'message', message })
+        }
+        case 'ack': {
+          const ack = StoredAck.decode(payload)
+          this.#outbox.stored(clientMsgIdKey(ack.clientMsgId), ack)
+          if (!this.#options.sendOnly) this.#sequencer.accept(ack.seq, { type: 'sent' })
+          return
+        }
+        case 'receipt': {
+          const receipt = Receipt.decode(payload)
+          return this.#sequencer.accept(receipt.seq, { type: 'receipt', receipt })
+        }
+        case 'error':
+          return this.#noticed(ErrorNotice.decode(payload))
+        case 'synced':
+          return this.#sequencer.synced(Synced.decode(payload).seq)
+        case 'typing':
+          return this.#events.typing(TypingNotice.decode(payload))
+        case 'response':
+          return this.#events.response(Response.decode(payload))
+        case 'presence':
+          return this.#events.presence(where.contact!, PresenceUpdate.decode(payload))
+        default:
+          // A topic of a newer broker: ignored, as the protocol's unknown keys are.
+          return
+      }
+    } catch (error) {
+      this.#events.error(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  #noticed (notice: ErrorNotice): void {
+    const key = notice.clientMsgId === undefined ? undefined : clientMsgIdKey(notice.clientMsgId)
+    if (key === undefined || !this.#outbox.has(key)) return this.#events.error(errorFromNotice(notice))
+    if (notice.code !== ERROR_CODES.RATE_LIMITED.code) return this.#outbox.fail(key, errorFromNotice(notice))
+    // Slow down instead of failing: a backlog flushed after a reconnect can hit the rate limit.
+    this.#outbox.requeue(key)
+    this.#cancelRatePause ??= this.#options.clock.setTimer(this.#options.rateLimitPauseMs, () => {
+      this.#cancelRatePause = undefined
+      this.#pump()
+    })
+  }
+
+  #deliver (slot: Exclude<InboxSlot, { type: 'sent' }>): void {
+    if (slot.type === 'receipt') return this.#events.receipt(slot.receipt)
+    const message = slot.message
+    if (message.from === this.#options.userId && message.clientMsgId !== undefined) {
+      const key = clientMsgIdKey(message.clientMsgId)
+      // This device's own send, replayed before its stored-ack came: it confirms the send, and
+      // send() is where the application hears about it.
+      if (this.#outbox.has(key)) return this.#outbox.seen(key, { clientMsgId: message.clientMsgId, id: message.id, seq: message.seq, cseq: message.cseq, ts: message.ts })
+    }
+    if (!this.#recentIds.add(message.id)) return
+    this.#events.message(message)
+  }
+
+  #shutDown (error: Error | undefined): void {
+    this.#cancelRatePause?.()
+    this.#cancelRatePause = undefined
+    this.#sequencer.pause()
+    this.#outbox.failAll(new ClientClosedError({ cause: error }))
+  }
+}
