@@ -38,7 +38,7 @@ export class EmbeddedMessageStore implements MessageStore {
     const running = this.#inFlight.get(key)
     if (running !== undefined) return running.then((stored) => ({ ...stored, duplicate: true }))
     const work = (async () => {
-      const existingId = await this.#core.db.get(keys.dedup(key), { valueEncoding: 'utf8' }) as string | undefined
+      const existingId = this.#core.db.getSync(keys.dedup(key), { valueEncoding: 'utf8' }) as string | undefined
       const existing = existingId === undefined ? undefined : await this.#core.record(existingId)
       if (existing !== undefined) return { ...existing, duplicate: true }
       return { ...await append(keys.dedup(key)), duplicate: false }

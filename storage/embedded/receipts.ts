@@ -26,12 +26,12 @@ export class Receipts {
       const delivered = [{ owner: message.from, receipt: { peer: message.to, status: 1 as const, cseq: message.cseq, ts, ...(message.group === true ? { group: true } : {}) } }]
       if (message.group !== true) {
         if (message.to !== recipient || message.from === recipient) return []
-        if (await this.#core.db.get(keys.delivered(messageId)) !== undefined) return []
+        if (this.#core.get(keys.delivered(messageId)) !== undefined) return []
         if (await this.#core.watermark(message.conversation, recipient) >= message.cseq) return []
         return this.#core.appendReceipts(delivered, [put(keys.delivered(messageId), ts)])
       }
       if (record.recipients?.includes(recipient) !== true) return []
-      if (await this.#core.db.get(keys.memberDelivered(messageId, recipient)) !== undefined) return []
+      if (this.#core.get(keys.memberDelivered(messageId, recipient)) !== undefined) return []
       const count = await this.#core.number(keys.deliveredCount(messageId)) + 1
       const marks = [put(keys.memberDelivered(messageId, recipient), ts), put(keys.deliveredCount(messageId), count)]
       if (count < record.recipients.length) {
@@ -94,6 +94,6 @@ export class Receipts {
       ? message.cseq <= await this.#core.number(keys.readByAll(message.conversation))
       : message.cseq <= await this.#core.watermark(message.conversation, message.to)
     if (read) return 2
-    return await this.#core.db.get(keys.delivered(message.id)) !== undefined ? 1 : 0
+    return this.#core.get(keys.delivered(message.id)) !== undefined ? 1 : 0
   }
 }

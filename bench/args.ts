@@ -1,0 +1,56 @@
+export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile'] as const
+export type Section = typeof SECTIONS[number]
+
+export interface BenchArgs {
+  json: boolean
+  quick: boolean
+  only: readonly Section[]
+  /** Brokers to compare in throughput and memory (lowband is always measured). */
+  brokers: readonly ('aedes' | 'mosquitto')[]
+  /** Where to save lowband's .cpuprofile from the profile section. */
+  profileOut?: string
+  /** Print the table of a saved `--json` report instead of running. */
+  render?: string
+}
+
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--profile-out FILE] [--render FILE]
+  --json      print one JSON object instead of the table (progress goes to stderr either way)
+  --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages
+  --only      run just these sections (default: all)
+  --without   leave out reference brokers
+  --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)
+  --render    print the table of a report saved with --json, without running anything`
+
+/** Parses the arguments after `npm run bench --`; an unknown one prints the usage and exits 2. */
+export function parseArgs (argv: readonly string[]): BenchArgs {
+  const args: { -readonly [K in keyof BenchArgs]: BenchArgs[K] } = { json: false, quick: false, only: [...SECTIONS], brokers: ['aedes', 'mosquitto'] }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const value = (): string => {
+      const next = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i]
+      if (next === undefined) fail(`${arg} needs a value`)
+      return next
+    }
+    if (arg === '--json') args.json = true
+    else if (arg === '--quick') args.quick = true
+    else if (arg === '--help' || arg === '-h') { process.stdout.write(`${USAGE}\n`); process.exit(0) } else if (arg.startsWith('--only')) {
+      const names = value().split(',').map((s) => s.trim()).filter((s) => s !== '')
+      const unknown = names.find((name) => !(SECTIONS as readonly string[]).includes(name))
+      if (unknown !== undefined) fail(`unknown section ${unknown}`)
+      args.only = names as Section[]
+    } else if (arg.startsWith('--without')) {
+      const left = value().split(',').map((s) => s.trim())
+      args.brokers = args.brokers.filter((b) => !left.includes(b))
+    } else if (arg.startsWith('--render')) {
+      args.render = value()
+    } else if (arg.startsWith('--profile-out')) {
+      args.profileOut = value()
+    } else fail(`unknown argument ${arg}`)
+  }
+  return args
+}
+
+function fail (message: string): never {
+  process.stderr.write(`bench: ${message}\n${USAGE}\n`)
+  process.exit(2)
+}

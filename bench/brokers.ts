@@ -1,0 +1,104 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ensureMosquitto, writeMosquittoConfig } from './mosquitto.js'
+import { freePort, removeOnExit, spawnLimited, waitForLine, waitForPort, type Spawned } from './proc.js'
+
+export type BrokerKind = 'lowband' | 'aedes' | 'mosquitto'
+export const BROKER_KINDS: readonly BrokerKind[] = ['lowband', 'aedes', 'mosquitto']
+
+/** Signs every bench token; lowband is started with it. */
+export const JWT_SECRET = 'bench-secret-0123456789abcdef'
+
+const LOWBAND_CLI = fileURLToPath(new URL('../broker/cli.js', import.meta.url))
+const PLAIN_AEDES = fileURLToPath(new URL('./plain-aedes.js', import.meta.url))
+const GC_ON_SIGNAL = new URL('./gc-on-signal.js', import.meta.url).href
+
+export interface BrokerHandle {
+  readonly kind: BrokerKind
+  readonly pid: number
+  /** MQTT over TCP on 127.0.0.1. */
+  readonly port: number
+  /** Asks a Node broker for a full GC (memory section); a no-op for mosquitto. */
+  collectGarbage (): void
+  /** process.memoryUsage() as the broker reported it after its last requested GC. */
+  lastMemoryUsage (): NodeJS.MemoryUsage | undefined
+  /** Graceful stop (SIGTERM), so lowband drains and `--cpu-prof` writes its profile. */
+  stop (): Promise<void>
+  /** SIGKILL: after 100k connections nobody needs a graceful goodbye to each. */
+  kill (): Promise<void>
+}
+
+export interface BrokerOptions {
+  /** Extra flags for the node process of lowband or plain Aedes (e.g. --cpu-prof). */
+  nodeFlags?: readonly string[]
+  /** Load gc-on-signal.ts so `collectGarbage` works. */
+  gcOnSignal?: boolean
+}
+
+export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}): Promise<BrokerHandle> {
+  const flags = [...(options.nodeFlags ?? []), ...(options.gcOnSignal === true ? ['--expose-gc', `--import=${GC_ON_SIGNAL}`] : [])]
+  switch (kind) {
+    case 'lowband': return startLowband(flags)
+    case 'aedes': return startPlainAedes(flags)
+    case 'mosquitto': return startMosquitto()
+  }
+}
+
+/**
+ * lowband as its users run it (`lowband start`), with a fresh embedded store, a known JWT secret,
+ * and the per-connection rate limit raised far above any bench load so it measures the broker,
+ * not the limiter.
+ */
+async function startLowband (flags: string[]): Promise<BrokerHandle> {
+  const dataDir = removeOnExit(await mkdtemp(join(tmpdir(), 'lowband-bench-')))
+  const spawned = spawnLimited(process.execPath, [...flags, LOWBAND_CLI, 'start',
+    '--host', '127.0.0.1', '--port', '0', '--ws-port', '0', '--http-port', '0',
+    '--data-dir', dataDir, '--jwt-secret', JWT_SECRET,
+    '--rate-limit', '100000', '--rate-burst', '100000', '--max-group-size', '256', '--log-level', 'info'])
+  const port = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? (JSON.parse(line) as { tcp: number }).tcp : undefined)
+  return handle('lowband', spawned, port, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true }))
+}
+
+async function startPlainAedes (flags: string[]): Promise<BrokerHandle> {
+  const spawned = spawnLimited(process.execPath, [...flags, PLAIN_AEDES, '0'])
+  const port = await waitForLine(spawned, (line) => line.startsWith('{"ready"') ? (JSON.parse(line) as { port: number }).port : undefined)
+  return handle('aedes', spawned, port, flags.includes('--expose-gc'), async () => undefined)
+}
+
+async function startMosquitto (): Promise<BrokerHandle> {
+  const binary = ensureMosquitto()
+  const dir = removeOnExit(await mkdtemp(join(tmpdir(), 'mosquitto-bench-')))
+  const port = await freePort()
+  const spawned = spawnLimited(binary, ['-c', await writeMosquittoConfig(dir, port)])
+  try {
+    await waitForPort(port)
+  } catch (error) {
+    await spawned.stop()
+    throw new Error(`mosquitto did not start: ${(error as Error).message}: ${spawned.output()}`)
+  }
+  return handle('mosquitto', spawned, port, false, () => rm(dir, { recursive: true, force: true }))
+}
+
+function handle (kind: BrokerKind, spawned: Spawned, port: number, gc: boolean, cleanUp: () => Promise<void>): BrokerHandle {
+  return {
+    kind,
+    pid: spawned.pid,
+    port,
+    collectGarbage: () => { if (gc) process.kill(spawned.pid, 'SIGUSR2') },
+    lastMemoryUsage: () => {
+      const line = spawned.output().split('\n').reverse().find((l) => l.startsWith('{"benchMemory"'))
+      return line === undefined ? undefined : (JSON.parse(line) as { benchMemory: NodeJS.MemoryUsage }).benchMemory
+    },
+    async stop () {
+      await spawned.stop(20_000)
+      await cleanUp()
+    },
+    async kill () {
+      spawned.child.kill('SIGKILL')
+      await spawned.exited
+      await cleanUp()
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import type { BrokerHandle } from './brokers.js'
+import { makePair, type Pair } from './chat-traffic.js'
+import { ask } from './ipc.js'
+import { mergeHistograms, summarize, type LatencySummary } from './latency.js'
+import type { SetupMessage, StepDone, StepMessage } from './load-generator.js'
+import { cpuMs, machineTicks } from './proc.js'
+import { mintTokens } from './tokens.js'
+import { startWorker, stopWorker } from './workers.js'
+
+/** What one load step measured, summed over the generator processes. */
+export interface StepMeasure {
+  /** Offered load, messages per second. */
+  offeredRate: number
+  sentRate: number
+  deliveredRate: number
+  /** Messages due that a sender could not send: its window of unacknowledged publishes was full. */
+  blocked: number
+  /** Of the messages sent, the share delivered before the step's grace period ended. */
+  deliveredShare: number
+  latency: LatencySummary
+  /** CPU of the broker process while messages were offered, % of one core (LevelDB's threads count too). */
+  brokerCpuPct: number
+  /** CPU of the busiest generator process while offering, % of one core: near 100 means it, not the broker, limits. */
+  generatorCpuPct: number
+  /** All cores of the machine busy while offering, % (near 100: the machine is saturated, whoever uses it). */
+  machineCpuPct: number
+}
+
+/**
+ * The 1:1 chat load of the throughput section: `pairs` sender → recipient conversations (2 clients
+ * each) spread over `processes` generator processes, offered at a chosen rate.
+ */
+export class ChatLoad {
+  readonly #broker: BrokerHandle
+  readonly #workers: ReturnType<typeof startWorker>[]
+
+  private constructor (broker: BrokerHandle, workers: ReturnType<typeof startWorker>[]) {
+    this.#broker = broker
+    this.#workers = workers
+  }
+
+  static async open (broker: BrokerHandle, pairs: number, processes: number): Promise<ChatLoad> {
+    const ids = Array.from({ length: pairs }, (_, i) => i)
+    const tokens = broker.kind === 'lowband' ? await mintTokens(ids.flatMap((i) => [`s${i}`, `r${i}`])) : new Map<string, string>()
+    const all: Pair[] = ids.map((i) => makePair(broker.kind, i, (user) => tokens.get(user)))
+    const workers = Array.from({ length: processes }, () => startWorker('load-generator'))
+    const load = new ChatLoad(broker, workers)
+    try {
+      await Promise.all(workers.map((worker, w) => ask(worker.child, {
+        type: 'setup', kind: broker.kind, port: broker.port, pairs: all.filter((_, i) => i % processes === w)
+      } satisfies SetupMessage, 'ready', 120_000)))
+    } catch (error) {
+      await load.close()
+      throw error
+    }
+    return load
+  }
+
+  /** Offers `rate` messages/s in total for `durationMs`, then waits up to `graceMs` for stragglers. */
+  async step (rate: number, durationMs: number, graceMs: number): Promise<StepMeasure> {
+    const share = rate / this.#workers.length
+    // CPU is sampled over the offering window only, not the grace period after it.
+    const before = { broker: cpuMs(this.#broker.pid), machine: machineTicks(), at: performance.now() }
+    let during = { brokerPct: 0, machinePct: 0 }
+    const sampler = setTimeout(() => {
+      const machine = machineTicks()
+      during = {
+        brokerPct: (cpuMs(this.#broker.pid) - before.broker) / (performance.now() - before.at) * 100,
+        machinePct: (machine.busy - before.machine.busy) / Math.max(1, machine.total - before.machine.total) * 100
+      }
+    }, durationMs)
+    const results = await Promise.all(this.#workers.map((worker) =>
+      ask<StepDone, StepMessage>(worker.child, { type: 'step', rate: share, durationMs, graceMs } satisfies StepMessage, 'stepDone', durationMs + graceMs + 60_000)))
+    clearTimeout(sampler)
+    const sum = (field: 'sent' | 'delivered' | 'blocked'): number => results.reduce((total, r) => total + r[field], 0)
+    const histogram = mergeHistograms(results.map((r) => r.histogram))
+    const latency = summarize(histogram)
+    histogram.destroy()
+    const sent = sum('sent')
+    return {
+      offeredRate: rate,
+      sentRate: sent / durationMs * 1000,
+      deliveredRate: sum('delivered') / durationMs * 1000,
+      blocked: sum('blocked'),
+      deliveredShare: sent === 0 ? 1 : sum('delivered') / sent,
+      latency,
+      brokerCpuPct: Math.round(during.brokerPct),
+      generatorCpuPct: Math.round(Math.max(...results.map((r) => r.cpuMs / durationMs * 100))),
+      machineCpuPct: Math.round(during.machinePct)
+    }
+  }
+
+  async close (): Promise<void> {
+    await Promise.all(this.#workers.map(stopWorker))
+  }
+}

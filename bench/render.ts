@@ -1,0 +1,123 @@
+import type { Exchange } from './bytes-lowband.js'
+import type { CostLine } from './cpu-profile.js'
+import { describePacket, type WirePacket } from './packet-labels.js'
+import type { BenchReport } from './report.js'
+import { renderTable } from './table.js'
+
+/** The human-readable report: one heading and table per section, then the goals. */
+export function renderReport (report: BenchReport): string {
+  const m = report.machine
+  const out: string[] = [
+    `lowband bench — ${report.command}${report.quick ? ' (quick: smoke figures only)' : ''}`,
+    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB (${m.freeMemoryGiB} free), Linux ${m.kernel}, Node ${m.node}, aedes ${m.aedes}, ${m.mosquitto}`,
+    `load average at start: ${m.loadAverage1m} · ${m.date} · run took ${report.durationSeconds} s`
+  ]
+  if (report.throughput !== undefined) out.push('', ...throughput(report))
+  if (report.memory !== undefined) out.push('', ...memory(report))
+  if (report.bytes !== undefined) out.push('', ...bytes(report))
+  if (report.fanout !== undefined) out.push('', ...fanout(report))
+  if (report.profile !== undefined) out.push('', ...profile(report))
+  if (report.goals.length > 0) {
+    out.push('', '## Goals', renderTable(['goal', 'target', 'measured', 'met'], report.goals.map((g) => [g.name, g.target, g.value, g.met ? 'yes' : 'NO'])))
+  }
+  for (const { section, error } of report.errors) out.push('', `!! ${section} failed: ${error}`)
+  return out.join('\n')
+}
+
+function throughput (report: BenchReport): string[] {
+  const t = report.throughput!
+  const base = t.results.find((r) => r.kind === 'aedes')
+  const times = (value: number, of: number | undefined): string => of === undefined || of === 0 ? '–' : `${(value / of).toFixed(2)}×`
+  const summary = renderTable(
+    ['broker', 'max msg/s', 'vs aedes', 'limited by', 'p50 ms @50%', 'vs aedes', 'p99 ms @50%', 'vs aedes', 'broker CPU @max'],
+    t.results.map((r) => {
+      const max = r.steps.filter((s) => s.sustained).at(-1)
+      return [r.kind, r.maxSustained, times(r.maxSustained, base?.maxSustained), r.limitedBy,
+        r.atHalf.latency.p50Ms, times(r.atHalf.latency.p50Ms, base?.atHalf.latency.p50Ms),
+        r.atHalf.latency.p99Ms, times(r.atHalf.latency.p99Ms, base?.atHalf.latency.p99Ms), max === undefined ? '–' : `${max.brokerCpuPct} %`]
+    }))
+  const steps = renderTable(
+    ['broker', 'offered/s', 'delivered/s', 'delivered %', 'p50 ms', 'p99 ms', 'CPU broker %', 'generator %', 'machine %', 'step'],
+    t.results.flatMap((r) => r.steps.map((s) => [r.kind, s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
+      s.latency.p50Ms, s.latency.p99Ms, s.brokerCpuPct, s.generatorCpuPct, s.machineCpuPct, s.sustained ? 'sustained' : `failed: ${s.failure ?? ''}${s.retried === true ? ' (twice)' : ''}`])))
+  return [
+    `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes)`,
+    summary,
+    '',
+    `Load steps (${t.settings.stepMs} ms each; sustained = offered rate sent, ≥ 99 % delivered within ${t.settings.graceMs} ms after the step, p99 ≤ ${t.p99LimitMs} ms;`,
+    'CPU over the offering window: broker and busiest generator in % of one core, machine in % of all cores):',
+    steps
+  ]
+}
+
+function memory (report: BenchReport): string[] {
+  const r = report.memory!
+  const rows = r.results.flatMap((b) => b.levels.map((l) => [`${b.kind}${b.clean ? ' (clean sessions)' : ''}`, l.connections, (b.baselineRssBytes / 2 ** 20).toFixed(1), (l.rssBytes / 2 ** 20).toFixed(1),
+    (l.perConnectionBytes / 1024).toFixed(2), l.marginalBytes === undefined ? '–' : (l.marginalBytes / 1024).toFixed(2),
+    l.heapPerConnectionBytes === undefined ? '–' : (l.heapPerConnectionBytes / 1024).toFixed(2), l.connectSeconds, l.failed]))
+  return [
+    '## 2. Memory per idle authenticated connection (broker RSS growth ÷ connections; persistent sessions unless marked)',
+    renderTable(['broker', 'connections', 'RSS before MiB', 'RSS MiB', 'KiB per conn', 'KiB marginal', 'of it V8 heap KiB', 'connect s', 'failed'], rows),
+    ...(r.skipped === undefined ? [] : [`note: ${r.skipped}`])
+  ]
+}
+
+function bytes (report: BenchReport): string[] {
+  const b = report.bytes!
+  const row = (name: string, e: Exchange): Array<string | number> => [name, e.sender.up, e.sender.down, e.recipient.up, e.recipient.down, e.total]
+  const floorBy = (device: string, direction: string): number => b.floor.packets.filter((p) => p.device === device && p.direction === direction).reduce((s, p) => s + p.bytes, 0)
+  const table = renderTable(['figure', 'sender ↑', 'sender ↓', 'recipient ↑', 'recipient ↓', 'total B'], [
+    row('lowband: 20-byte text 1:1, end to end', b.lowband.message),
+    row('lowband: read watermark + receipt', b.lowband.read),
+    row('lowband: typing signal', b.lowband.typing),
+    row('seed JSON/WebSocket: send + response + delivery', b.json.message),
+    row('seed JSON/WebSocket: delivered status + response', b.json.deliveredStatus),
+    ['MQTT floor (computed)', floorBy('alice', 'up'), floorBy('alice', 'down'), floorBy('bob', 'up'), floorBy('bob', 'down'), b.floor.total]
+  ])
+  const list = (title: string, packets: readonly WirePacket[]): string[] => [title, ...packets.map((p) => `  - ${describePacket(p)}`)]
+  return [
+    `## 3. Bytes on the wire per message (counted at TCP proxies; ${b.textBytes}-byte text; ↑ = device → broker)`,
+    table,
+    '',
+    renderTable(['ratio', 'value', 'goal'], [
+      ['lowband message ÷ seed JSON (send + response + delivery)', `${b.ratios.messageVsJson}×`, '≤ 0.4×'],
+      ['lowband message ÷ seed JSON with its delivered status call', `${b.ratios.messageVsJsonWithStatus}×`, '–'],
+      [`lowband core 4 packets (${b.lowbandCore} B) ÷ MQTT floor`, `${b.ratios.coreVsFloor}×`, '≤ 1.3×'],
+      ['lowband message ÷ MQTT floor', `${b.ratios.messageVsFloor}×`, '–']
+    ]),
+    `every counted byte belongs to a parsed packet or frame: ${b.countsMatchPackets ? 'yes' : 'NO'}`,
+    '',
+    ...list('lowband message includes:', b.lowband.message.packets),
+    ...list('lowband read includes:', b.lowband.read.packets),
+    ...list('lowband typing includes:', b.lowband.typing.packets),
+    ...list('seed JSON message includes:', b.json.message.packets),
+    ...list('seed JSON delivered status includes:', b.json.deliveredStatus.packets),
+    ...list('MQTT floor includes:', b.floor.packets)
+  ]
+}
+
+function fanout (report: BenchReport): string[] {
+  const f = report.fanout!
+  return [
+    `## 4. Group fan-out: ${f.members} members online, ${f.messages} messages, one at a time`,
+    renderTable(['measured from', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms'], [
+      ['sender PUBACK → last member delivery', f.fromPuback.p50Ms, f.fromPuback.p99Ms, f.fromPuback.p999Ms, f.fromPuback.maxMs],
+      ['sender PUBLISH → last member delivery', f.fromPublish.p50Ms, f.fromPublish.p99Ms, f.fromPublish.p999Ms, f.fromPublish.maxMs]
+    ])
+  ]
+}
+
+function profile (report: BenchReport): string[] {
+  const p = report.profile!
+  const s = p.summary
+  const costs = (lines: readonly CostLine[], n: number): Array<Array<string | number>> => lines.slice(0, n).map((l) => [l.name, l.where, l.ms, l.pct])
+  return [
+    `## Profile: lowband at ${Math.round(p.rate)} msg/s for ${p.durationMs} ms (node --cpu-prof; main thread busy ${s.busyMs} of ${s.sampledMs} ms sampled; p99 ${p.measure.latency.p99Ms} ms)`,
+    renderTable(['area (self time)', 'ms', '% of busy'], s.byArea.slice(0, 10).map((l) => [l.name, l.ms, l.pct])),
+    '',
+    renderTable(['function (self time)', 'where', 'ms', '% of busy'], costs(s.topSelf, 12)),
+    '',
+    renderTable(['function (inclusive)', 'where', 'ms', '% of busy'], costs(s.topInclusive, 12)),
+    ...s.hotCallers.flatMap((h) => ['', renderTable([`callers of ${h.name} (${h.where})`, 'where', 'ms', '% of it'], costs(h.callers, 6))])
+  ]
+}

@@ -1,0 +1,64 @@
+import type { BytesReport } from './bytes.js'
+import type { FanoutReport } from './fanout.js'
+import type { Machine } from './machine.js'
+import type { MemoryReport } from './memory.js'
+import type { ProfileReport } from './profile.js'
+import type { BrokerThroughput, ThroughputSettings } from './throughput.js'
+
+export interface ThroughputReport {
+  pairs: number
+  clients: number
+  generatorProcesses: number
+  p99LimitMs: number
+  settings: ThroughputSettings
+  results: BrokerThroughput[]
+}
+
+/** Everything one run measured: the JSON of `--json`, and what the table is drawn from. */
+export interface BenchReport {
+  command: string
+  machine: Machine
+  quick: boolean
+  durationSeconds: number
+  throughput?: ThroughputReport
+  memory?: MemoryReport
+  bytes?: BytesReport
+  fanout?: FanoutReport
+  profile?: ProfileReport
+  goals: Goal[]
+  /** Sections that failed, with their error: the others still report. */
+  errors: Array<{ section: string, error: string }>
+}
+
+export interface Goal {
+  name: string
+  target: string
+  value: string
+  met: boolean
+}
+
+/** The issue's goals, checked against what was measured. */
+export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
+  const goals: Goal[] = []
+  const throughput = report.throughput?.results
+  const lowband = throughput?.find((r) => r.kind === 'lowband')
+  const aedes = throughput?.find((r) => r.kind === 'aedes')
+  if (lowband !== undefined && aedes !== undefined && aedes.maxSustained > 0) {
+    const ratio = lowband.maxSustained / aedes.maxSustained
+    goals.push({ name: 'durable 1:1 throughput vs plain Aedes', target: '≥ 0.6×', value: `${ratio.toFixed(2)}× (${lowband.maxSustained} vs ${aedes.maxSustained} msg/s)`, met: ratio >= 0.6 })
+  }
+  const memory = report.memory?.results.find((r) => r.kind === 'lowband' && !r.clean)?.levels.at(-1)
+  if (memory !== undefined) {
+    goals.push({ name: `memory per idle connection (${memory.connections})`, target: '≤ 8 KiB', value: `${(memory.perConnectionBytes / 1024).toFixed(1)} KiB`, met: memory.perConnectionBytes <= 8192 })
+  }
+  const bytes = report.bytes
+  if (bytes !== undefined) {
+    goals.push({ name: 'bytes per message vs seed JSON/WebSocket', target: '≤ 0.4×', value: `${bytes.ratios.messageVsJson}× (${bytes.lowband.message.total} vs ${bytes.json.message.total} B)`, met: bytes.ratios.messageVsJson <= 0.4 })
+    goals.push({ name: 'bytes per message vs MQTT floor', target: '≤ 1.3×', value: `${bytes.ratios.coreVsFloor}× (${bytes.lowbandCore} vs ${bytes.floor.total} B)`, met: bytes.ratios.coreVsFloor <= 1.3 })
+  }
+  if (report.fanout !== undefined) {
+    const p99 = report.fanout.fromPuback.p99Ms
+    goals.push({ name: `fan-out to ${report.fanout.members} members, p99`, target: '≤ 100 ms', value: `${p99} ms`, met: p99 <= 100 })
+  }
+  return goals
+}

@@ -1,0 +1,70 @@
+import { readFile } from 'node:fs/promises'
+import { parseArgs, type Section } from './args.js'
+import type { BrokerKind } from './brokers.js'
+import { measureBytes } from './bytes.js'
+import { measureFanout } from './fanout.js'
+import { describeMachine } from './machine.js'
+import { FULL_LEVELS, measureMemory, QUICK_LEVELS } from './memory.js'
+import { profileLowband } from './profile.js'
+import { renderReport } from './render.js'
+import { checkGoals, type BenchReport } from './report.js'
+import { FULL_THROUGHPUT, measureThroughput, P99_LIMIT_MS, PAIRS, QUICK_THROUGHPUT } from './throughput.js'
+
+/**
+ * `npm run bench -- [--json] [--quick] [--only …]`: lowband beside plain Aedes and mosquitto, every
+ * broker a child process on loopback. Progress goes to stderr; the table (or with --json one JSON
+ * object) to stdout. Never part of the test run.
+ */
+const args = parseArgs(process.argv.slice(2))
+if (args.render !== undefined) {
+  // The report is the one line that is a JSON object: `npm run` (without -s) prints banners around it.
+  const line = (await readFile(args.render, 'utf8')).split('\n').find((l) => l.startsWith('{'))
+  if (line === undefined) throw new Error(`${args.render} holds no report saved with --json`)
+  process.stdout.write(`${renderReport(JSON.parse(line) as BenchReport)}\n`)
+  process.exit(0)
+}
+const log = (line: string): void => { process.stderr.write(`bench: ${line}\n`) }
+const started = performance.now()
+const kinds: BrokerKind[] = ['lowband', ...args.brokers]
+const report: Omit<BenchReport, 'goals'> = {
+  command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
+  // Mosquitto's version only where it runs: describing the machine must not install it.
+  machine: describeMachine(args.brokers.includes('mosquitto') && args.only.some((s) => s === 'throughput' || s === 'memory')),
+  quick: args.quick,
+  durationSeconds: 0,
+  errors: []
+}
+log(`on ${report.machine.cpuModel} × ${report.machine.cores}, Node ${report.machine.node}, load average ${report.machine.loadAverage1m}`)
+
+/** Runs a section; a failure is recorded and the other sections still run. */
+async function section (name: Section, run: () => Promise<void>): Promise<void> {
+  if (!args.only.includes(name)) return
+  log(`— ${name}`)
+  try {
+    await run()
+  } catch (error) {
+    log(`${name} failed: ${(error as Error).stack ?? String(error)}`)
+    report.errors.push({ section: name, error: (error as Error).message })
+  }
+}
+
+// Cheapest first, so a broken environment shows early; memory (the longest) last.
+await section('bytes', async () => { report.bytes = await measureBytes() })
+await section('fanout', async () => { report.fanout = await measureFanout(args.quick ? 50 : 300, log) })
+await section('throughput', async () => {
+  const settings = args.quick ? QUICK_THROUGHPUT : FULL_THROUGHPUT
+  const results = []
+  for (const kind of kinds) results.push(await measureThroughput(kind, settings, log))
+  report.throughput = { pairs: PAIRS, clients: PAIRS * 2, generatorProcesses: 2, p99LimitMs: P99_LIMIT_MS, settings, results }
+})
+await section('profile', async () => {
+  // Busy but sustainable: 70 % of the maximum measured in this run, or a fixed rate without one.
+  const max = report.throughput?.results.find((r) => r.kind === 'lowband')?.maxSustained
+  report.profile = await profileLowband(max === undefined || max === 0 ? 1500 : Math.round(max * 0.7), args.quick ? 3000 : 10_000, log, args.profileOut)
+})
+await section('memory', async () => { report.memory = await measureMemory(kinds, args.quick ? QUICK_LEVELS : FULL_LEVELS, log) })
+
+report.durationSeconds = Math.round((performance.now() - started) / 1000)
+const full: BenchReport = { ...report, goals: checkGoals(report) }
+process.stdout.write(args.json ? `${JSON.stringify(full)}\n` : `${renderReport(full)}\n`)
+process.exitCode = full.errors.length > 0 ? 1 : 0
