@@ -6,6 +6,8 @@ import { NetemError } from './errors.js'
 import { execUnderProfile } from './exec.js'
 import { assertCanEmulate } from './preflight.js'
 import { getProfile, listProfiles, loadProfileFile, PROFILE_IDS, type Profile } from './profiles/index.js'
+import { runCommand, type RunFlags } from './run/command.js'
+import { SCENARIOS } from './run/types.js'
 
 /*
  * `lowband netem …`: emulated mobile links for testing. The broker's CLI
@@ -155,4 +157,17 @@ export function registerNetemCommands(program: Command): void {
         })
       )
     )
+
+  netem
+    .command('run')
+    .description('run chat scenarios (the broker behind an emulated link, SDK phones in front) and measure them')
+    .option('--profile <ids>', `link profile(s), comma-separated: ${PROFILE_IDS.join(', ')}`)
+    .option('--profile-file <path>', 'use a profile from a JSON file')
+    .option('--scenario <names>', `scenario(s), comma-separated (default: all): ${SCENARIOS.join(', ')}`)
+    .option('--matrix', 'every profile (unless --profile narrows it) × every scenario')
+    .option('--out <dir>', 'write report.md, results.json and SVG plots here')
+    .option('--json', 'print the runs as JSON instead of a table')
+    .option('--seed <n>', 'seed for loss and outages (the same seed replays the same link)', parseSeed, 1)
+    .option('--mode <mode>', 'auto, netem or linkemu', parseMode, 'auto')
+    .action((flags: RunFlags) => guarded(() => runCommand(flags)))
 }

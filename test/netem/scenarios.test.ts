@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { getProfile } from '../../netem/profiles/index.js'
+import { summarize } from '../../netem/run/metrics.js'
+import { planFor } from '../../netem/run/plan.js'
+import { runScenario } from '../../netem/run/runner.js'
+import type { ScenarioName, ScenarioPlan } from '../../netem/run/types.js'
+import { eventually, namespacesOf, skipReason } from './support.js'
+
+/*
+ * Chat over emulated mobile links, end to end: the real broker process in the
+ * server namespace, SDK phones in the client namespace, and the link between
+ * them. Two profiles (a clean 3G link and a lossy EDGE one) × a 1:1 burst and
+ * sending through an outage. Needs the project built (npm test builds first).
+ */
+
+const CLI = fileURLToPath(new URL('../../dist/broker/cli.js', import.meta.url))
+
+function runDirs(): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith('lowband-netem-'))
+}
+
+/** Processes whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
+
+const CASES: Array<[string, ScenarioName, number]> = [
+  ['3g-good', 'burst', 30_000],
+  ['edge-lossy', 'burst', 40_000],
+  ['3g-good', 'flap', 45_000],
+  ['edge-lossy', 'flap', 50_000]
+]
+
+describe.skipIf(skipReason !== null)(`chat scenarios over emulated links${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  let dirsBefore: string[] = []
+  beforeAll(() => {
+    dirsBefore = runDirs()
+  })
+
+  afterAll(() => {
+    // Whatever happened, no link, broker or data directory of ours survives the file.
+    expect(namespacesOf(process.pid)).toEqual([])
+    expect(runDirs().filter((d) => !dirsBefore.includes(d))).toEqual([])
+  })
+
+  for (const [profileId, scenario, timeout] of CASES) {
+    it(`${profileId} × ${scenario}: every message reaches the app once, in order`, async () => {
+      const profile = getProfile(profileId)
+      const run = await runScenario(profile, planFor(profile, scenario), { seed: 7 })
+      const m = summarize(run)
+      expect(m.expected).toBeGreaterThanOrEqual(scenario === 'burst' ? 50 : 40)
+      expect({ deliveredPct: m.deliveredPct, unconfirmed: m.unconfirmed, lost: m.lost, duplicates: m.duplicates, orderViolations: m.orderViolations }).toEqual({
+        deliveredPct: 100,
+        unconfirmed: 0,
+        lost: 0,
+        duplicates: 0,
+        orderViolations: 0
+      })
+      // Bytes are counted at the link, so they include at least each message's own PUBLISH both ways.
+      expect(m.bytesPerMessage?.up).toBeGreaterThan(40 + 47)
+      expect(m.bytesPerMessage?.down).toBeGreaterThan(40 + 67)
+      // Nothing crosses faster than the profile's delays.
+      expect(m.latency?.minMs).toBeGreaterThanOrEqual(profile.up.delayMs + profile.down.delayMs)
+      if (scenario === 'flap') {
+        expect(run.outages.map((o) => o.state)).toEqual(['down', 'up'])
+        const [down, up] = run.outages
+        // The outage really hit traffic: messages were sent while the link was down.
+        expect(run.report.sent.some((s) => s.sentMs > (down?.atMs ?? Infinity) && s.sentMs < (up?.atMs ?? -Infinity))).toBe(true)
+      }
+    }, timeout)
+  }
+
+  it('tears the link, the broker and its data down when the scenario fails', async () => {
+    const profile = getProfile('3g-good')
+    // A group of one cannot be run: the phone process reports the failure.
+    const broken: ScenarioPlan = { ...planFor(profile, 'group'), scenario: 'group', members: 1 }
+    await expect(runScenario(profile, broken)).rejects.toThrow(/group needs at least two phones/)
+    expect(namespacesOf(process.pid)).toEqual([])
+    expect(runDirs().filter((d) => !dirsBefore.includes(d))).toEqual([])
+  }, 20_000)
+
+  it('tears everything down when `lowband netem run` gets Ctrl-C mid-scenario', async () => {
+    const child = spawn(process.execPath, [CLI, 'netem', 'run', '--profile', '3g-good', '--scenario', 'flap'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+    let stderr = ''
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
+    const pid = child.pid ?? -1
+    // Wait until the broker runs inside the link and the scenario is under way.
+    expect(await eventually(() => namespacesOf(pid).length === 2 && processesMentioning('phones/main.js').length > 0, 15_000)).toBe(true)
+    const brokers = processesMentioning('lowband-netem-')
+    expect(brokers.length).toBeGreaterThan(0)
+    child.kill('SIGINT')
+    const [code, signal] = await exited
+    expect(signal ?? code).toBe('SIGINT')
+    expect(namespacesOf(pid)).toEqual([])
+    expect(await eventually(() => brokers.every((b) => !processesMentioning('lowband-netem-').includes(b)), 3_000)).toBe(true)
+    expect(runDirs().filter((d) => !dirsBefore.includes(d))).toEqual([])
+    expect(stderr).not.toMatch(/Error|at /)
+  }, 30_000)
+})
