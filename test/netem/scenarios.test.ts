@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,7 +9,7 @@ import { summarize } from '../../netem/run/metrics.js'
 import { planFor } from '../../netem/run/plan.js'
 import { runScenario } from '../../netem/run/runner.js'
 import type { ScenarioName, ScenarioPlan } from '../../netem/run/types.js'
-import { eventually, namespacesOf, skipReason } from './support.js'
+import { eventually, namespacesOf, processesMentioning, skipReason } from './support.js'
 
 /*
  * Chat over emulated mobile links, end to end: the real broker process in the
@@ -25,18 +25,6 @@ function runDirs(): string[] {
 }
 
 /** Processes whose command line mentions `text`. */
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
-    .filter((e) => {
-      try {
-        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-}
 
 const CASES: Array<[string, ScenarioName, number]> = [
   ['3g-good', 'burst', 30_000],

@@ -37,3 +37,17 @@ export async function eventually(check: () => boolean, ms = 3_000): Promise<bool
   }
   return check()
 }
+
+/** Pids (other than this test's) whose command line mentions `text`: left-behind processes. */
+export function processesMentioning (text: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}

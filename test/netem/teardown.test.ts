@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listOwnNamespaces } from '../../netem/namespaces.js'
 import { run } from '../../netem/system.js'
-import { eventually, skipReason } from './support.js'
+import { eventually, processesMentioning, skipReason } from './support.js'
 
 /*
  * A link must not outlive its process, however that process ends. Each case
@@ -33,18 +33,6 @@ function childScript(ending: string): string {
 }
 
 /** Processes whose command line mentions `text` (linkemu carries its namespace paths). */
-function processesMentioning(text: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
-}
 
 describe.skipIf(skipReason !== null)(`link teardown${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
   beforeAll(async () => {
