@@ -11,12 +11,15 @@ import { fanOut, pushFallback } from './fan-out.js'
  * of its moment. (Per broker process: several nodes would need the lock in shared storage.)
  */
 export function memberLocked<T> (ctx: HookContext, groupId: string, userId: string, work: (group: Group) => Promise<T>): Promise<T> {
-  return ctx.groupLocks.run(groupId, async () => {
-    const group = await ctx.storage.directory.group(groupId)
-    if (group === undefined) throw new LowbandError('UNKNOWN_GROUP', groupId)
-    if (!group.members.includes(userId)) throw new LowbandError('NOT_MEMBER', groupId)
-    return work(group)
-  })
+  return ctx.groupLocks.run(groupId, async () => work(await groupOfMember(ctx, groupId, userId)))
+}
+
+/** The group, if `userId` is a member; for reads, which need no lock and must not queue behind sends. */
+export async function groupOfMember (ctx: HookContext, groupId: string, userId: string): Promise<Group> {
+  const group = await ctx.storage.directory.group(groupId)
+  if (group === undefined) throw new LowbandError('UNKNOWN_GROUP', groupId)
+  if (!group.members.includes(userId)) throw new LowbandError('NOT_MEMBER', groupId)
+  return group
 }
 
 /**

@@ -5,7 +5,7 @@ import { GROUP_EVENT } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import type { Group } from '../../storage/contracts.js'
 import type { HookContext, Identity } from '../context.js'
-import { announce, memberLocked, newGroupId } from '../groups.js'
+import { announce, groupOfMember, memberLocked, newGroupId } from '../groups.js'
 
 type Handler = (ctx: HookContext, actor: Identity, args: unknown) => Promise<unknown>
 
@@ -93,7 +93,7 @@ export const groupHandlers = new Map<number, Handler>([
   }],
   [OP.groupInfo, async (ctx, actor, args) => {
     const { group: id } = GroupArgs.fromCbor(args)
-    return memberLocked(ctx, id, actor.userId, async (group) => info(group))
+    return info(await groupOfMember(ctx, id, actor.userId))
   }],
   [OP.listGroups, async (ctx, actor) => {
     const groups = await Promise.all((await ctx.storage.directory.groupsOf(actor.userId)).map((id) => ctx.storage.directory.group(id)))

@@ -3,7 +3,7 @@ import { LowbandError } from '../../protocol/errors.js'
 import { ContactArgs, HistoryArgs, HistoryItem, HistoryPage, OP, PrivacyArgs, Request, Response } from '../../protocol/requests.js'
 import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
-import { memberLocked } from '../groups.js'
+import { groupOfMember } from '../groups.js'
 import { groupHandlers } from './group-ops.js'
 
 const DEFAULT_PAGE = 50
@@ -13,7 +13,7 @@ type Handler = (ctx: HookContext, identity: Identity, args: unknown) => Promise<
 const handlers = new Map<number, Handler>([
   [OP.history, async (ctx, identity, args) => {
     const { peer, before, limit, group = false } = HistoryArgs.fromCbor(args)
-    if (group) await memberLocked(ctx, peer, identity.userId, async () => undefined)
+    if (group) await groupOfMember(ctx, peer, identity.userId)
     const page = await ctx.storage.messages.history(identity.userId, peer, before ?? 0, limit ?? DEFAULT_PAGE, group)
     return HistoryPage.toCbor({
       more: page.more,

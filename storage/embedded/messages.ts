@@ -1,6 +1,6 @@
 import {
   conversationOf, groupConversationOf, type AppendResult, type GroupAppendResult, type HistoryPage, type InboxEntry,
-  type MessageStatus, type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
+  type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
 } from '../contracts.js'
 import { dedupKey } from '../message-id.js'
 import { conversationCounter, inboxCounter, put, type InboxSlot, type Op, type StoreCore, type StoredRecord } from './core.js'
@@ -118,5 +118,3 @@ export class EmbeddedMessageStore implements MessageStore {
     return { items, more }
   }
 }
-
-export type { MessageStatus }
