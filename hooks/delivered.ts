@@ -22,8 +22,8 @@ export function watchDeliveries (ctx: HookContext, broker: Aedes): void {
       return
     }
     if (message.from === identity.userId) return
-    ctx.storage.messages.markDelivered(identity.userId, message.id, Math.floor(ctx.now() / 1000))
+    ctx.storage.messages.markDelivered(identity.userId, message.seq, Math.floor(ctx.now() / 1000))
       .then((entries) => Promise.all(entries.map((entry) => publishReceipt(ctx, entry))))
-      .catch((error: unknown) => ctx.log.error({ err: error, messageId: message.id }, 'could not record a delivery'))
+      .catch((error: unknown) => ctx.log.error({ err: error, user: identity.userId, seq: message.seq }, 'could not record a delivery'))
   })
 }

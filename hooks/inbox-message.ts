@@ -7,7 +7,6 @@ import type { StoredMessage } from '../storage/contracts.js'
  */
 export function encodeInboxMessage (message: StoredMessage, seq: number, forSender: boolean): Buffer {
   return Buffer.from(InboxMessage.encode({
-    id: message.id,
     from: message.from,
     body: message.body,
     ts: message.ts,

@@ -32,10 +32,10 @@ export type SendRequest = ReturnType<typeof SendRequest.decode>
 /**
  * u/<user>/m and u/<user>/o/<device> — broker → device: one message of the user's inbox.
  * `to` and `clientMsgId` only on the sender's own copies; `seq` is the inbox sequence of the
- * receiving user, the cursor a device resumes from. `ts` is server time in Unix seconds.
+ * receiving user, the cursor a device resumes from. `ts` is server time in Unix seconds. A message
+ * is identified by its conversation and `cseq`, so no server id is spent on the wire (key 1 is unused).
  */
-export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8, cseq: 9, group: 10 }, z.object({
-  id: z.string().min(1).max(32),
+export const InboxMessage = defineEnvelope({ from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8, cseq: 9, group: 10 }, z.object({
   from: id,
   to: id.optional(),
   body: bodySchema,
@@ -50,12 +50,14 @@ export const InboxMessage = defineEnvelope({ id: 1, from: 2, to: 3, body: 4, kin
 }))
 export type InboxMessage = ReturnType<typeof InboxMessage.decode>
 
-/** u/<user>/a — broker → sending device: stored (✓), with the server's id, sender-inbox seq and cseq. */
-export const StoredAck = defineEnvelope({ clientMsgId: 1, id: 2, seq: 3, ts: 4, cseq: 5 }, z.object({
+/**
+ * u/<user>/a — broker → sending device: stored (✓), with the message's seq in the sender's inbox
+ * and its cseq (which, with the conversation, identifies it). No server time: the sending device
+ * has its own clock; the sender's other devices and history get the server's `ts`.
+ */
+export const StoredAck = defineEnvelope({ clientMsgId: 1, seq: 3, cseq: 5 }, z.object({
   clientMsgId: clientMsgIdSchema,
-  id: z.string().min(1).max(32),
   seq: uint,
-  ts: uint,
   cseq: uint
 }))
 export type StoredAck = ReturnType<typeof StoredAck.decode>

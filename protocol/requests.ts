@@ -51,9 +51,8 @@ export const HistoryArgs = defineEnvelope({ peer: 1, before: 2, limit: 3, group:
 }))
 export type HistoryArgs = ReturnType<typeof HistoryArgs.decode>
 
-/** One message of a history page, with its status as the requester sees it. */
-export const HistoryItem = defineEnvelope({ id: 1, from: 2, body: 3, kind: 4, cseq: 5, ts: 6, status: 7 }, z.object({
-  id: z.string(),
+/** One message of a history page, with its status as the requester sees it; identified by its `cseq` (key 1 is unused). */
+export const HistoryItem = defineEnvelope({ from: 2, body: 3, kind: 4, cseq: 5, ts: 6, status: 7 }, z.object({
   from: id,
   body: z.union([z.string(), z.custom<Uint8Array>((v) => v instanceof Uint8Array)]),
   kind: uint.optional(),

@@ -106,12 +106,13 @@ export interface MessageStore {
   /** The highest seq of the user's inbox (0 when empty). */
   inboxHead (userId: UserId): Promise<number>
   /**
-   * A device of `recipient` acknowledged message `messageId`. The first acknowledgement of a 1:1
+   * A device of `recipient` acknowledged the message at `seq` in its inbox (what the delivery
+   * carries; the wire has no server id). The first acknowledgement of a 1:1
    * message marks it delivered and appends a delivered receipt to the sender's inbox; a group
    * message is delivered when the last of its members acknowledges it, with one receipt then.
    * Anything else — a later acknowledgement, one after the read — changes nothing ([]).
    */
-  markDelivered (recipient: UserId, messageId: string, ts: number): Promise<ReceiptEntry[]>
+  markDelivered (recipient: UserId, seq: number, ts: number): Promise<ReceiptEntry[]>
   /**
    * `reader` has read the conversation with `peer` (a user, or a group when `group`) up to `cseq`,
    * clamped to the conversation's head. Only forward: a watermark at or below the stored one

@@ -1,10 +1,11 @@
 import { KIND, RECEIPT, type Body, type ClientMsgId, type InboxMessage, type Receipt } from '../../protocol/envelopes.js'
 import { conversationWith, type Conversation } from './conversation.js'
 import { decodeSystemNotice, type SystemNotice } from './group-events.js'
+import { messageId } from './message-id.js'
 
 /** A message of the user's inbox, as the application sees it. */
 export interface ChatMessage {
-  /** The broker's id. */
+  /** Its conversation and cseq as one string: the same on every device of every member. */
   readonly id: string
   readonly from: string
   /** The recipient user; for a group message, the group. */
@@ -48,17 +49,24 @@ export interface ChatReceipt {
   readonly conversation: Conversation
 }
 
+/** Where a message of `self`'s inbox belongs: its group, or the other user, whoever sent it. */
+export function conversationOfMessage (message: InboxMessage, self: string): Conversation {
+  if (message.group !== undefined) return { group: message.group }
+  // Messages to me omit `to` on the wire (invariant 7: no field sent twice).
+  return { user: message.from === self ? message.to ?? self : message.from }
+}
+
 export function toChatMessage (message: InboxMessage, self: string): ChatMessage {
   const own = message.from === self
-  // Messages to me omit `to` on the wire (invariant 7: no field sent twice).
   const to = message.to ?? message.group ?? self
   const system = message.kind === KIND.system && message.group !== undefined ? decodeSystemNotice(message.body, self) : undefined
+  const conversation = conversationOfMessage(message, self)
   return {
-    id: message.id,
+    id: messageId(self, conversation, message.cseq),
     from: message.from,
     to,
     ...(message.group === undefined ? {} : { group: message.group }),
-    conversation: message.group !== undefined ? { group: message.group } : { user: own ? to : message.from },
+    conversation,
     seq: message.seq,
     cseq: message.cseq,
     body: message.body,

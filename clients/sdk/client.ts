@@ -86,7 +86,7 @@ export class LowbandClient {
     this.#session = new Session(o, this.#status, {
       message: (message) => this.#received(message),
       receipt: (receipt) => this.#receipted(receipt),
-      stored: (conversation, ack) => { this.#statuses.track(ack.id, conversation, ack.cseq, 'sent', true) },
+      stored: (conversation, result) => { this.#statuses.track(result.id, conversation, result.cseq, 'sent', true) },
       cursor: (cursor) => this.#cursors.emit(cursor),
       caughtUp: (cursor) => {
         this.#resolveFirstSync(cursor)

@@ -3,6 +3,7 @@ import { LowbandError } from '../../protocol/errors.js'
 import { HistoryArgs, HistoryItem, HistoryPage } from '../../protocol/requests.js'
 import { peerOf, type Conversation } from './conversation.js'
 import { decodeSystemNotice, type SystemNotice } from './group-events.js'
+import { messageId } from './message-id.js'
 import type { MessageStatus, MessageStatuses } from './message-status.js'
 import type { Requests } from './requests.js'
 
@@ -46,8 +47,9 @@ export async function fetchHistory (requests: Requests, statuses: MessageStatuse
     const own = item.from === self
     const reported = STATUS[item.status]!
     const system = group && item.kind === 2 ? decodeSystemNotice(item.body, self) : undefined
+    const id = messageId(self, conversation, item.cseq)
     return {
-      id: item.id,
+      id,
       from: item.from,
       body: item.body,
       ...(typeof item.body === 'string' ? { text: item.body } : {}),
@@ -55,7 +57,7 @@ export async function fetchHistory (requests: Requests, statuses: MessageStatuse
       cseq: item.cseq,
       ts: item.ts,
       // System messages carry no receipts: tracking them would only fill the tracker.
-      status: own && system === undefined ? statuses.track(item.id, conversation, item.cseq, reported, false) : reported,
+      status: own && system === undefined ? statuses.track(id, conversation, item.cseq, reported, false) : reported,
       own,
       ...(system === undefined ? {} : { system })
     }

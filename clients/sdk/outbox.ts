@@ -1,14 +1,25 @@
-import type { StoredAck } from '../../protocol/envelopes.js'
 import type { Conversation } from './conversation.js'
 import { UnconfirmedSendError } from './errors.js'
+import { messageId } from './message-id.js'
 
-/** What send() resolves with: the server's id, seqs in the sender's inbox and the conversation, server time (Unix s). */
+/**
+ * What send() resolves with: the message's id (its conversation and cseq), its seqs in the sender's
+ * inbox and in the conversation, and its time (Unix s): this device's clock when the broker
+ * confirmed it, or the server's time when a replay confirmed it.
+ */
 export interface SendResult {
   readonly id: string
   readonly seq: number
   readonly cseq: number
   readonly ts: number
   readonly clientMsgId: Uint8Array
+}
+
+/** How the broker confirmed a send: a stored-ack (`ts` then comes from this device) or the replayed message. */
+export interface Confirmation {
+  readonly seq: number
+  readonly cseq: number
+  readonly ts?: number
 }
 
 /** A send not yet confirmed. `attempt` tells a stale PUBACK (of an earlier publish) from the current one. */
@@ -21,7 +32,7 @@ export interface OutboxEntry {
   attempt: number
   /** PUBACKs that came without a stored-ack or error. */
   unconfirmed: number
-  ack?: StoredAck
+  result?: SendResult
   readonly resolve: (result: SendResult) => void
   readonly reject: (error: Error) => void
 }
@@ -37,11 +48,13 @@ const MAX_UNCONFIRMED = 3
  */
 export class Outbox {
   readonly #entries = new Map<string, OutboxEntry>()
+  readonly #self: string
   readonly #maxInFlight: number
-  readonly #onStored: (conversation: Conversation, ack: StoredAck) => void
+  readonly #onStored: (conversation: Conversation, result: SendResult) => void
 
-  /** `onStored`: once per send, as soon as it is known to be stored (its ✓, before the send settles). */
-  constructor (maxInFlight: number, onStored: (conversation: Conversation, ack: StoredAck) => void = () => {}) {
+  /** `self`: the sending user. `onStored`: once per send, as soon as it is known to be stored (its ✓, before the send settles). */
+  constructor (self: string, maxInFlight: number, onStored: (conversation: Conversation, result: SendResult) => void = () => {}) {
+    this.#self = self
     this.#maxInFlight = maxInFlight
     this.#onStored = onStored
   }
@@ -76,7 +89,7 @@ export class Outbox {
   }
 
   /** A stored-ack: the message is durable. The send settles on its PUBACK (or on a lost connection). */
-  stored (key: string, ack: StoredAck): void {
+  stored (key: string, ack: Confirmation): void {
     const entry = this.#entries.get(key)
     if (entry !== undefined) this.#acknowledged(entry, ack)
   }
@@ -85,7 +98,7 @@ export class Outbox {
   pubacked (key: string, attempt: number): void {
     const entry = this.#entries.get(key)
     if (entry === undefined || entry.attempt !== attempt || entry.state !== 'published') return
-    if (entry.ack !== undefined) return this.#settle(entry)
+    if (entry.result !== undefined) return this.#settle(entry)
     // The broker answers every send with a stored-ack or an error before the PUBACK; neither
     // came (a lost QoS 0 reply). Publishing again is safe: the broker deduplicates.
     entry.unconfirmed++
@@ -94,7 +107,7 @@ export class Outbox {
   }
 
   /** The message is in the inbox (a replay carried it): as good as a stored-ack and PUBACK. */
-  seen (key: string, ack: StoredAck): void {
+  seen (key: string, ack: Confirmation): void {
     const entry = this.#entries.get(key)
     if (entry === undefined) return
     this.#acknowledged(entry, ack)
@@ -121,7 +134,7 @@ export class Outbox {
    */
   connectionLost (): void {
     for (const entry of [...this.#entries.values()]) {
-      if (entry.ack !== undefined) this.#settle(entry)
+      if (entry.result !== undefined) this.#settle(entry)
       else entry.state = 'queued'
     }
   }
@@ -132,16 +145,16 @@ export class Outbox {
     for (const entry of entries) entry.reject(error)
   }
 
-  #acknowledged (entry: OutboxEntry, ack: StoredAck): void {
+  #acknowledged (entry: OutboxEntry, ack: Confirmation): void {
     // A resend is acknowledged again (the broker deduplicates): the first ✓ is the one to report.
-    const first = entry.ack === undefined
-    entry.ack = ack
-    if (first) this.#onStored(entry.conversation, ack)
+    if (entry.result !== undefined) return
+    const ts = ack.ts ?? Math.floor(Date.now() / 1000)
+    entry.result = { id: messageId(this.#self, entry.conversation, ack.cseq), seq: ack.seq, cseq: ack.cseq, ts, clientMsgId: entry.clientMsgId }
+    this.#onStored(entry.conversation, entry.result)
   }
 
   #settle (entry: OutboxEntry): void {
-    const ack = entry.ack!
     this.#entries.delete(entry.key)
-    entry.resolve({ id: ack.id, seq: ack.seq, cseq: ack.cseq, ts: ack.ts, clientMsgId: entry.clientMsgId })
+    entry.resolve(entry.result!)
   }
 }

@@ -4,12 +4,14 @@ import { clientIdOf } from '../../protocol/ids.js'
 import { Response } from '../../protocol/requests.js'
 import { ackTopic, classifyUserTopic, COMMAND, errorTopic, responseTopic, userSubtree } from '../../protocol/topics.js'
 import { Backoff } from './backoff.js'
+import { conversationOfMessage } from './chat-message.js'
 import { clientMsgIdKey, newClientMsgId } from './client-msg-id.js'
 import type { CancelTimer } from './clock.js'
 import { Connection } from './connection.js'
 import type { Conversation } from './conversation.js'
 import { ClientClosedError, errorFromNotice } from './errors.js'
 import { InboxSequencer, type InboxSlot } from './inbox-sequencer.js'
+import { messageId } from './message-id.js'
 import type { ResolvedOptions } from './options.js'
 import { Outbox, type SendResult } from './outbox.js'
 import { RecentIds } from './recent-ids.js'
@@ -22,7 +24,7 @@ export interface SessionEvents {
   message (message: InboxMessage): void
   receipt (receipt: Receipt): void
   /** A send of this device is stored (✓), once per send. */
-  stored (conversation: Conversation, ack: StoredAck): void
+  stored (conversation: Conversation, result: SendResult): void
   cursor (cursor: number): void
   caughtUp (cursor: number): void
   typing (notice: TypingNotice): void
@@ -56,7 +58,7 @@ export class Session {
     this.#options = options
     this.#events = events
     const o = options
-    this.#outbox = new Outbox(o.maxInFlight, (conversation, ack) => events.stored(conversation, ack))
+    this.#outbox = new Outbox(o.userId, o.maxInFlight, (conversation, result) => events.stored(conversation, result))
     this.#recentIds = new RecentIds(o.recentIds)
     this.#sequencer = new InboxSequencer(o.cursor, o.clock, o.gapTimeoutMs, {
       deliver: (slot) => this.#deliver(slot),
@@ -220,9 +222,9 @@ export class Session {
       const key = clientMsgIdKey(message.clientMsgId)
       // This device's own send, replayed before its stored-ack came: it confirms the send, and
       // send() is where the application hears about it.
-      if (this.#outbox.has(key)) return this.#outbox.seen(key, { clientMsgId: message.clientMsgId, id: message.id, seq: message.seq, cseq: message.cseq, ts: message.ts })
+      if (this.#outbox.has(key)) return this.#outbox.seen(key, { seq: message.seq, cseq: message.cseq, ts: message.ts })
     }
-    if (!this.#recentIds.add(message.id)) return
+    if (!this.#recentIds.add(messageId(this.#options.userId, conversationOfMessage(message, this.#options.userId), message.cseq))) return
     this.#events.message(message)
   }
 

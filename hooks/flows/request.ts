@@ -18,7 +18,7 @@ const handlers = new Map<number, Handler>([
     return HistoryPage.toCbor({
       more: page.more,
       items: page.items.map(({ message, status }) => HistoryItem.toCbor({
-        id: message.id, from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status,
+        from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status,
         ...(message.kind === 0 ? {} : { kind: message.kind })
       }))
     })

@@ -62,13 +62,13 @@ function measure ({ ctx, stored }: SendState, started: number): void {
 }
 
 /**
- * ✓ for the sending device: the server id and its own inbox seq. QoS 0 and written before the
+ * ✓ for the sending device: its own inbox seq and the cseq. QoS 0 and written before the
  * PUBACK, so a client holding the PUBACK already holds the ack; if both are lost, the resend is
  * deduplicated and acked again.
  */
 async function acknowledge ({ ctx, client, sender, stored }: SendState): Promise<void> {
   const { message, seqs } = stored!
-  const ack = StoredAck.encode({ clientMsgId: message.clientMsgId, id: message.id, seq: seqs[sender.userId]!, ts: message.ts, cseq: message.cseq })
+  const ack = StoredAck.encode({ clientMsgId: message.clientMsgId, seq: seqs[sender.userId]!, cseq: message.cseq })
   await publishTo(ctx, client, { topic: ackTopic(sender.userId), payload: Buffer.from(ack), qos: 0, retain: false })
 }
 

@@ -4,6 +4,7 @@ import { ErrorNotice, SendRequest, StoredAck, TypingSignal } from '../../protoco
 import { errorName } from '../../protocol/errors.js'
 import { CreateGroupArgs, GroupInfo, OP, Request, Response } from '../../protocol/requests.js'
 import { classifyUserTopic, COMMAND, userSubtree } from '../../protocol/topics.js'
+import { messageId } from '../../clients/sdk/message-id.js'
 import type { Stored } from './recorder.js'
 
 /**
@@ -15,7 +16,7 @@ import type { Stored } from './recorder.js'
 export class RawDevice {
   readonly userId: string
   readonly #client: MqttClient
-  readonly #acks = new Map<string, { resolve: (ack: Stored) => void; reject: (error: Error) => void }>()
+  readonly #acks = new Map<string, { group: string; resolve: (ack: Stored) => void; reject: (error: Error) => void }>()
   readonly #responses = new Map<number, (response: Response) => void>()
   #nextRid = 1
 
@@ -61,7 +62,7 @@ export class RawDevice {
     const clientMsgId = randomBytes(8)
     const key = clientMsgId.toString('hex')
     return new Promise((resolve, reject) => {
-      this.#acks.set(key, { resolve, reject })
+      this.#acks.set(key, { group, resolve, reject })
       this.#client.publish(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId, group, body })), { qos: 1 }, (error) => {
         if (error) {
           this.#acks.delete(key)
@@ -98,7 +99,8 @@ export class RawDevice {
     if (where.kind === 'ack') {
       const ack = StoredAck.decode(payload)
       const key = idKey(ack.clientMsgId)
-      this.#acks.get(key)?.resolve({ id: ack.id, cseq: ack.cseq })
+      const waiting = this.#acks.get(key)
+      waiting?.resolve({ id: messageId(this.userId, { group: waiting.group }, ack.cseq), cseq: ack.cseq })
       this.#acks.delete(key)
     } else if (where.kind === 'response') {
       const response = Response.decode(payload)

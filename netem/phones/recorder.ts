@@ -2,7 +2,7 @@ import type { ChatMessage } from '../../clients/sdk/index.js'
 import type { DeliveryRecord, SentRecord } from '../run/types.js'
 import { settlesWithin } from '../run/wait.js'
 
-/** What a send resolves with, whichever client sent it: the broker's id and the conversation seq. */
+/** What a send resolves with, whichever client sent it: the message id (as the SDK derives it) and the conversation seq. */
 export interface Stored {
   id: string
   cseq: number

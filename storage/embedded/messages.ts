@@ -93,8 +93,10 @@ export class EmbeddedMessageStore implements MessageStore {
     return this.#core.sequences.head(inboxCounter(userId))
   }
 
-  markDelivered (recipient: string, messageId: string, ts: number): Promise<ReceiptEntry[]> {
-    return this.#receipts.markDelivered(recipient, messageId, ts)
+  markDelivered (recipient: string, seq: number, ts: number): Promise<ReceiptEntry[]> {
+    const slot = this.#core.get(keys.inbox(recipient, seq))
+    const messageId = slot === undefined ? undefined : decodeRecord<InboxSlot>(slot).m
+    return messageId === undefined ? Promise.resolve([]) : this.#receipts.markDelivered(recipient, messageId, ts)
   }
 
   markRead (reader: string, peer: string, cseq: number, ts: number, group = false): Promise<ReceiptEntry[]> {

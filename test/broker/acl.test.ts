@@ -31,7 +31,7 @@ describe('topic ACL (policy deny)', () => {
     const bobInbox = new Inbox(bob)
     const alice = await broker.device('alice', 'laptop')
     const aliceInbox = new Inbox(alice)
-    const fake = InboxMessage.encode({ id: 'x', from: 'carol', body: 'spoofed', seq: 99, cseq: 1, ts: 1 })
+    const fake = InboxMessage.encode({ from: 'carol', body: 'spoofed', seq: 99, cseq: 1, ts: 1 })
     await alice.publishAsync('u/bob/m', Buffer.from(fake), { qos: 1 })
     const [error] = await aliceInbox.wait('/e')
     expect(ErrorNotice.decode(error!.payload).code).toBe(ERROR_CODES.FORBIDDEN_TOPIC.code)

@@ -32,9 +32,9 @@ describe('requests (fake transport, fake clock)', () => {
     clock.advance(1)
     expect(requests(transport).map((r) => r.rid)).toEqual([request!.rid, request!.rid])
     transport.deliver('u/alice/q', Response.encode({ rid: request!.rid + 1, result: [] }))
-    const item = HistoryItem.toCbor({ id: 'm9', from: 'bob', body: 'nine', cseq: 9, ts: 1_700_000_000, status: 2 })
+    const item = HistoryItem.toCbor({ from: 'bob', body: 'nine', cseq: 9, ts: 1_700_000_000, status: 2 })
     transport.deliver('u/alice/q', Response.encode({ rid: request!.rid, result: HistoryPage.toCbor({ items: [item], more: true }) }))
-    await expect(page).resolves.toEqual({ more: true, items: [{ id: 'm9', from: 'bob', body: 'nine', text: 'nine', kind: 0, cseq: 9, ts: 1_700_000_000, status: 'read', own: false }] })
+    await expect(page).resolves.toEqual({ more: true, items: [{ id: 'u:alice:bob:9', from: 'bob', body: 'nine', text: 'nine', kind: 0, cseq: 9, ts: 1_700_000_000, status: 'read', own: false }] })
     expect(clock.pending).toEqual([])
   })
 
@@ -97,8 +97,8 @@ describe('statuses, read watermarks and presence (fake transport)', () => {
     expect(changes.map((c) => c.status)).toEqual(['sent', 'read'])
     expect(client.messageStatus(sent.id)).toBe('read')
     // A message of mine from another device, below the read watermark, is read at once.
-    transport.deliver('u/alice/m', inboxMessage(4, { id: 'other', from: 'alice', to: 'bob', cseq: 1 }))
-    expect(client.messageStatus('other')).toBe('read')
+    transport.deliver('u/alice/m', inboxMessage(4, { from: 'alice', to: 'bob', cseq: 1 }))
+    expect(client.messageStatus('u:alice:bob:1')).toBe('read')
     expect(client.messageStatus('never-seen')).toBeUndefined()
   })
 

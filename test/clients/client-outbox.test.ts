@@ -19,7 +19,7 @@ describe('LowbandClient outbox and inbox order (fake transport)', () => {
 
     transport.deliver('u/alice/a', storedAck(request!.clientMsgId as Uint8Array, 1))
     transport.published('c/s')[0]!.resolve()
-    await expect(sending).resolves.toMatchObject({ id: 's1', seq: 1, cseq: 1 })
+    await expect(sending).resolves.toMatchObject({ id: 'u:alice:bob:1', seq: 1, cseq: 1 })
     expect(client.cursor).toBe(1)
   })
 
@@ -125,14 +125,14 @@ describe('LowbandClient outbox and inbox order (fake transport)', () => {
     await expect(client.synced()).resolves.toBe(3)
   })
 
-  it('drops a message id seen before even under a new seq (the second guard)', async () => {
+  it('drops a message seen before even under a new seq (the second guard)', async () => {
     const { client, transport } = await connectedFake()
     const ids: string[] = []
     client.onMessage((m) => ids.push(m.id))
-    transport.deliver('u/alice/m', inboxMessage(1, { id: 'same' }))
-    transport.deliver('u/alice/m', inboxMessage(2, { id: 'same' }))
-    transport.deliver('u/alice/m', inboxMessage(3))
-    expect(ids).toEqual(['same', 'm3'])
+    transport.deliver('u/alice/m', inboxMessage(1, { cseq: 7 }))
+    transport.deliver('u/alice/m', inboxMessage(2, { cseq: 7 }))
+    transport.deliver('u/alice/m', inboxMessage(3, { from: 'carol', cseq: 7 }))
+    expect(ids).toEqual(['u:alice:bob:7', 'u:alice:carol:7'])
     expect(client.cursor).toBe(3)
   })
 
@@ -143,8 +143,8 @@ describe('LowbandClient outbox and inbox order (fake transport)', () => {
     const sending = client.send('bob', 'mine')
     await transport.until(() => transport.published('c/s').length === 1)
     const [request] = sendRequests(transport.published('c/s'))
-    transport.deliver('u/alice/m', inboxMessage(1, { id: 'x1', from: 'alice', to: 'bob', body: 'mine', clientMsgId: request!.clientMsgId }))
-    await expect(sending).resolves.toMatchObject({ id: 'x1', seq: 1 })
+    transport.deliver('u/alice/m', inboxMessage(1, { from: 'alice', to: 'bob', body: 'mine', clientMsgId: request!.clientMsgId, cseq: 4, ts: 1_700_000_004 }))
+    await expect(sending).resolves.toMatchObject({ id: 'u:alice:bob:4', seq: 1, cseq: 4, ts: 1_700_000_004 })
     expect(messages).toEqual([])
   })
 })

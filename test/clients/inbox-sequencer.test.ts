@@ -4,7 +4,7 @@ import { InboxSequencer, type InboxSlot } from '../../clients/sdk/inbox-sequence
 import { FakeClock } from './helpers/fake-clock.js'
 
 function message (seq: number): InboxSlot {
-  const m: InboxMessage = { id: `m${seq}`, from: 'bob', body: `#${seq}`, seq, cseq: seq, ts: 1 }
+  const m: InboxMessage = { from: 'bob', body: `#${seq}`, seq, cseq: seq, ts: 1 }
   return { type: 'message', message: m }
 }
 

@@ -25,20 +25,19 @@ describe('docs/PROTOCOL.md', () => {
   it('states the exact bytes of every packet of a 20-byte text message', () => {
     const text = 'x'.repeat(20)
     const clientMsgId = new Uint8Array(8)
-    const id = 'mws1nq6m00ky'
     const ts = Math.floor(Date.now() / 1000)
     expect(row(1)).toBe(publishBytes('c/s', 1, SendRequest.encode({ clientMsgId, to: 'bob', body: text })))
-    expect(row(2)).toBe(publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, id, seq: 1, ts, cseq: 1 })))
+    expect(row(2)).toBe(publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, seq: 1, cseq: 1 })))
     expect(row(3)).toBe(mqttPacket.generate({ cmd: 'puback', messageId: 1 }).length)
-    expect(row(4)).toBe(publishBytes('u/bob/m', 1, InboxMessage.encode({ id, from: 'alice', body: text, seq: 1, cseq: 1, ts })))
+    expect(row(4)).toBe(publishBytes('u/bob/m', 1, InboxMessage.encode({ from: 'alice', body: text, seq: 1, cseq: 1, ts })))
     expect(row(5)).toBe(4)
   })
 
   it('states the exact bytes of receipts, a watermark, typing and presence', () => {
     const ts = Math.floor(Date.now() / 1000)
-    expect(row(6)).toBe(publishBytes('u/alice/r', 1, Receipt.encode({ seq: 5, peer: 'bob', status: 1, cseq: 1, ts })))
+    expect(row(6)).toBe(publishBytes('u/alice/r', 0, Receipt.encode({ seq: 5, peer: 'bob', status: 1, cseq: 1, ts })))
     expect(row(7)).toBe(publishBytes('c/d', 1, ReadWatermark.encode({ peer: 'alice', cseq: 1 })))
-    expect(row(8)).toBe(publishBytes('u/alice/r', 1, Receipt.encode({ seq: 6, peer: 'bob', status: 2, cseq: 1, ts })))
+    expect(row(8)).toBe(publishBytes('u/alice/r', 0, Receipt.encode({ seq: 6, peer: 'bob', status: 2, cseq: 1, ts })))
     expect(row(9)).toBe(publishBytes('c/t', 0, TypingSignal.encode({ to: 'bob', state: 1 })))
     expect(row(10)).toBe(publishBytes('u/bob/t', 0, TypingNotice.encode({ from: 'alice', state: 1 })))
     expect(row(11)).toBe(publishBytes('u/carol/p/alice', 0, PresenceUpdate.encode({ online: true })))

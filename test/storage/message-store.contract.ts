@@ -92,11 +92,12 @@ export function messageStoreContract (name: string, open: () => Promise<{ storag
       const { storage } = await open()
       const members = ['alice', 'bob', 'carol']
       const sent = await storage.messages.appendGroup(draft({ from: 'alice', to: 'g1', clientMsgId: 'x' }), members)
-      const id = sent.message.id
-      expect(await storage.messages.markDelivered('bob', id, 1)).toEqual([])
-      expect(await storage.messages.markDelivered('bob', id, 1)).toEqual([])
-      expect(await storage.messages.markDelivered('dave', id, 1)).toEqual([]) // not a member
-      const delivered = await storage.messages.markDelivered('carol', id, 2)
+      const seqOf = (member: string): number => sent.seqs[member]!
+      expect(await storage.messages.markDelivered('bob', seqOf('bob'), 1)).toEqual([])
+      expect(await storage.messages.markDelivered('bob', seqOf('bob'), 1)).toEqual([])
+      expect(await storage.messages.markDelivered('dave', 1, 1)).toEqual([]) // not a member: nothing at that seq
+      expect(await storage.messages.markDelivered('carol', seqOf('carol') + 1, 1)).toEqual([]) // nothing there yet
+      const delivered = await storage.messages.markDelivered('carol', seqOf('carol'), 2)
       expect(delivered.map((e) => [e.owner, e.receipt.status, e.receipt.peer, e.receipt.group])).toEqual([['alice', 1, 'g1', true]])
       const second = await storage.messages.appendGroup(draft({ from: 'bob', to: 'g1', clientMsgId: 'y' }), members)
       // bob read everything: only his own read-by-me entry, nobody's messages are read by all yet.

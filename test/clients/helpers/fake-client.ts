@@ -40,11 +40,11 @@ export function resumeCursors (transport: FakeTransport): number[] {
 }
 
 export function inboxMessage (seq: number, extra: Partial<InboxMessage> = {}): Uint8Array {
-  return InboxMessage.encode({ id: `m${seq}`, from: 'bob', body: `#${seq}`, seq, cseq: seq, ts: 1_700_000_000, ...extra })
+  return InboxMessage.encode({ from: 'bob', body: `#${seq}`, seq, cseq: seq, ts: 1_700_000_000, ...extra })
 }
 
 export function storedAck (clientMsgId: Uint8Array, seq: number): Uint8Array {
-  return StoredAck.encode({ clientMsgId, id: `s${seq}`, seq, cseq: seq, ts: 1_700_000_000 })
+  return StoredAck.encode({ clientMsgId, seq, cseq: seq })
 }
 
 export function synced (seq: number): Uint8Array {
