@@ -26,6 +26,9 @@ export class RunnerControl {
       },
       (line) => process.stderr.write(`phones: ignored a line from the runner: ${line}\n`)
     )
+    // The runner never closes this pipe while it runs: its end means the runner is gone (killed,
+    // Ctrl-C), and a phone left behind would hold sockets in a namespace that no longer exists.
+    process.stdin.once('end', () => process.exit(1))
   }
 
   config(): Promise<PhoneConfig> {

@@ -44,8 +44,10 @@ function exited(child: ChildProcess): boolean {
  */
 export async function startBrokerOnLink(link: Link, dataDir: string, jwtSecret: string): Promise<BrokerOnLink> {
   const args = ['start', '--host', link.serverAddr, '--port', '0', '--ws-port', '0', '--http-port', '0', '--data-dir', dataDir]
-  // info, not warn: the ready line the port is read from is an info line.
-  const [cmd, ...argv] = link.command('server', [process.execPath, brokerCli(), ...args, '--log-level', 'info'])
+  // info, not warn: the ready line the port is read from is an info line. setpriv (util-linux) asks
+  // the kernel for a SIGTERM when the runner dies, even by SIGKILL: no broker outlives its run.
+  const broker = [process.execPath, brokerCli(), ...args, '--log-level', 'info']
+  const [cmd, ...argv] = link.command('server', ['setpriv', '--pdeathsig', 'TERM', '--', ...broker])
   const child = spawn(cmd ?? 'ip', argv, { stdio: ['ignore', 'pipe', 'pipe'], env: brokerEnv(jwtSecret) })
   let output = ''
   const keep = (chunk: Buffer): void => {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync } from 'node:fs'
+import { readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { getProfile } from '../../netem/profiles/index.js'
@@ -81,6 +82,24 @@ describe.skipIf(skipReason !== null)(`chat scenarios over emulated links${skipRe
     expect(runDirs().filter((d) => !dirsBefore.includes(d))).toEqual([])
   }, 20_000)
 
+  it('leaves no phone or broker process behind when `lowband netem run` is killed (SIGKILL) mid-scenario', async () => {
+    const child = spawn(process.execPath, [CLI, 'netem', 'run', '--profile', '3g-good', '--scenario', 'flap'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = once(child, 'exit')
+    const pid = child.pid ?? -1
+    expect(await eventually(() => namespacesOf(pid).length === 2 && processesMentioning('phones/main.js').length > 0, 15_000)).toBe(true)
+    const phones = processesMentioning('phones/main.js')
+    const brokers = processesMentioning('lowband-netem-')
+    child.kill('SIGKILL')
+    await exited
+    // No handler runs on SIGKILL: the phones see their pipe to the runner close, the broker gets
+    // its parent-death signal, linkemu removes the namespaces.
+    expect(await eventually(() => phones.every((p) => !processesMentioning('phones/main.js').includes(p)), 5_000)).toBe(true)
+    expect(await eventually(() => brokers.every((b) => !processesMentioning('lowband-netem-').includes(b)), 5_000)).toBe(true)
+    expect(await eventually(() => namespacesOf(pid).length === 0, 5_000)).toBe(true)
+    // Only the broker's data directory stays (nobody is left to remove it): the test does.
+    for (const dir of runDirs().filter((d) => !dirsBefore.includes(d))) rmSync(join(tmpdir(), dir), { recursive: true, force: true })
+  }, 30_000)
+
   it('tears everything down when `lowband netem run` gets Ctrl-C mid-scenario', async () => {
     const child = spawn(process.execPath, [CLI, 'netem', 'run', '--profile', '3g-good', '--scenario', 'flap'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
@@ -93,11 +112,13 @@ describe.skipIf(skipReason !== null)(`chat scenarios over emulated links${skipRe
     expect(await eventually(() => namespacesOf(pid).length === 2 && processesMentioning('phones/main.js').length > 0, 15_000)).toBe(true)
     const brokers = processesMentioning('lowband-netem-')
     expect(brokers.length).toBeGreaterThan(0)
+    const phones = processesMentioning('phones/main.js')
     child.kill('SIGINT')
     const [code, signal] = await exited
     expect(signal ?? code).toBe('SIGINT')
     expect(namespacesOf(pid)).toEqual([])
     expect(await eventually(() => brokers.every((b) => !processesMentioning('lowband-netem-').includes(b)), 3_000)).toBe(true)
+    expect(await eventually(() => phones.every((p) => !processesMentioning('phones/main.js').includes(p)), 3_000)).toBe(true)
     expect(runDirs().filter((d) => !dirsBefore.includes(d))).toEqual([])
     expect(stderr).not.toMatch(/Error|at /)
   }, 30_000)
