@@ -1,4 +1,5 @@
 import type { Aedes, Client, PublishPacket } from 'aedes'
+import mqttPacket from 'mqtt-packet'
 import type { Logger } from 'pino'
 import type { DeviceId, UserId } from '../protocol/ids.js'
 import type { Storage } from '../storage/contracts.js'
@@ -82,4 +83,16 @@ export function publishTo (ctx: Pick<HookContext, 'broker'>, client: Client, pac
   return new Promise((resolve, reject) => {
     client.publish({ cmd: 'publish', dup: false, ...packet, brokerId } as PublishPacket, (error) => error ? reject(error) : resolve())
   })
+}
+
+/**
+ * Writes a QoS 0 PUBLISH to one client's socket now. Aedes defers its own QoS 0 writes by a turn of
+ * the event loop (`setImmediate` in deliver0), so a reply published through it leaves in a separate
+ * segment — and a separate writev, the broker's largest single cost — from the PUBACK written
+ * right after the hook returns. Written here, it is in the same corked batch as that PUBACK, and
+ * still before it. For replies to the client's own publish only: nothing is routed or filtered.
+ */
+export function writeTo (client: Client, topic: string, payload: Buffer): void {
+  if (client.closed || !client.conn.writable) return
+  mqttPacket.writeToStream({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, client.conn)
 }

@@ -3,7 +3,7 @@ import { SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { ackTopic } from '../../protocol/topics.js'
 import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
-import { publishTo, type HookContext, type Identity } from '../context.js'
+import { writeTo, type HookContext, type Identity } from '../context.js'
 import { fanOut, pushFallback } from '../fan-out.js'
 import { memberLocked } from '../groups.js'
 
@@ -63,13 +63,13 @@ function measure ({ ctx, stored }: SendState, started: number): void {
 
 /**
  * ✓ for the sending device: its own inbox seq and the cseq. QoS 0 and written before the
- * PUBACK, so a client holding the PUBACK already holds the ack; if both are lost, the resend is
- * deduplicated and acked again.
+ * PUBACK — in the same segment — so a client holding the PUBACK already holds the ack; if both
+ * are lost, the resend is deduplicated and acked again.
  */
-async function acknowledge ({ ctx, client, sender, stored }: SendState): Promise<void> {
+function acknowledge ({ client, sender, stored }: SendState): void {
   const { message, seqs } = stored!
   const ack = StoredAck.encode({ clientMsgId: message.clientMsgId, seq: seqs[sender.userId]!, cseq: message.cseq })
-  await publishTo(ctx, client, { topic: ackTopic(sender.userId), payload: Buffer.from(ack), qos: 0, retain: false })
+  writeTo(client, ackTopic(sender.userId), Buffer.from(ack))
 }
 
 /**

@@ -1,3 +1,4 @@
+import mqttPacket from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InboxMessage, ResumeRequest, StoredAck, Synced } from '../../protocol/envelopes.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
@@ -31,6 +32,22 @@ describe('1:1 messaging', () => {
     expect(InboxMessage.decode(copy!.payload)).toMatchObject({ cseq: stored.cseq, from: 'alice', to: 'bob', seq: stored.seq, clientMsgId: 'c-1' })
     // The sending device gets the compact ack instead of its own message back.
     expect(alicePhone.received.filter((r) => !r.topic.endsWith('/a'))).toEqual([])
+  })
+
+  it('sends the stored-ack and the PUBACK in one segment, the ack first', async () => {
+    const ivan = await broker.device('ivan', 'phone')
+    await broker.device('judy', 'phone')
+    // What arrives in each read from the socket: one chunk holding both means one write.
+    const chunks: string[][] = []
+    ivan.stream.on('data', (chunk: Buffer) => {
+      const parser = mqttPacket.parser({ protocolVersion: 4 })
+      const packets: string[] = []
+      parser.on('packet', (packet) => packets.push(packet.cmd === 'publish' ? packet.topic : packet.cmd))
+      parser.parse(chunk)
+      chunks.push(packets)
+    })
+    await sendRaw(ivan, 'judy', 'one segment')
+    expect(chunks).toContainEqual(['u/ivan/a', 'puback'])
   })
 
   it('stores and delivers a resend with the same client message id once', async () => {
