@@ -7,6 +7,7 @@ import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
+import { limitedHandle } from './packet-limit.js'
 
 export interface Listener {
   readonly name: 'tcp' | 'tls' | 'ws' | 'http'
@@ -39,12 +40,13 @@ export async function startMqttListeners (broker: Aedes, config: Config): Promis
     await listen(server, config.host, port, option)
     listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
   }
-  // No Nagle: a stored-ack and its PUBACK are two small writes, and Nagle would hold the second
-  // until the peer's delayed ACK (~40 ms) — a latency no chat user should pay.
-  await add('tcp', createNetServer({ noDelay: true }, broker.handle), config.port, '--port (LOWBAND_PORT)')
+  const handle = limitedHandle(broker, config.maxPayload)
+  // No Nagle: small replies (a receipt, a delivery) must not wait for the peer's delayed ACK
+  // (~40 ms) behind an earlier unacknowledged segment — a latency no chat user should pay.
+  await add('tcp', createNetServer({ noDelay: true }, handle), config.port, '--port (LOWBAND_PORT)')
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
-    const tls = createTlsServer({ cert, key }, broker.handle)
+    const tls = createTlsServer({ cert, key }, handle)
     tls.on('secureConnection', (socket) => socket.setNoDelay(true))
     await add('tls', tls, config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
   }
@@ -56,7 +58,7 @@ export async function startMqttListeners (broker: Aedes, config: Config): Promis
   wss.on('connection', (socket, req) => {
     const stream = createWebSocketStream(socket)
     stream.on('error', () => stream.destroy())
-    broker.handle(stream, req)
+    handle(stream, req)
   })
   return listeners
 }
