@@ -21,8 +21,11 @@ export interface TestBroker extends RunningBroker {
   close (): Promise<void>
 }
 
-/** A real broker on ephemeral loopback ports with a fresh data directory. */
-export async function startTestBroker (flags: Record<string, unknown> = {}, dataDir?: string): Promise<TestBroker> {
+/**
+ * A real broker on ephemeral loopback ports with a fresh data directory — or `dataDir`, which
+ * close() keeps (a test restarts a broker on it) unless `removeDataDir`.
+ */
+export async function startTestBroker (flags: Record<string, unknown> = {}, dataDir?: string, options: { removeDataDir?: boolean } = {}): Promise<TestBroker> {
   const dir = dataDir ?? await mkdtemp(join(tmpdir(), 'lowband-test-'))
   const logs: string[] = []
   const sink = new Writable({ write (chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done() } })
@@ -47,7 +50,7 @@ export async function startTestBroker (flags: Record<string, unknown> = {}, data
     async close () {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)))
       await running.stop()
-      if (dataDir === undefined) await rm(dir, { recursive: true, force: true })
+      if (dataDir === undefined || options.removeDataDir === true) await rm(dir, { recursive: true, force: true })
     }
   }
   return broker

@@ -1,40 +1,43 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig } from '../../../broker/config.js'
-import { createLogger } from '../../../broker/logger.js'
-import { startBroker, type RunningBroker } from '../../../broker/server.js'
-import { mintToken } from '../../../broker/token.js'
+import type { RunningBroker } from '../../../broker/server.js'
 import { LowbandClient, type ClientOptions } from '../../../clients/sdk/index.js'
+import { SECRET, startTestBroker, type TestBroker as RawTestBroker } from '../../helpers/broker.js'
 
-export const JWT_SECRET = 'test-secret-'.padEnd(32, 'x')
+export const JWT_SECRET = SECRET
 
-/** An in-process broker on ephemeral ports with its own data directory, and clients for it. */
+/** The broker of test/helpers/broker.ts, with SDK clients for it instead of raw MQTT devices. */
 export class TestBroker {
-  readonly dataDir: string
-  readonly broker: RunningBroker
+  readonly #base: RawTestBroker
   readonly #clients = new Set<LowbandClient>()
 
-  private constructor (dataDir: string, broker: RunningBroker) {
-    this.dataDir = dataDir
-    this.broker = broker
+  private constructor (base: RawTestBroker) {
+    this.#base = base
   }
 
   /** With `tls`, also a TLS listener with a self-signed certificate for 127.0.0.1 (`<dataDir>/cert.pem`). */
   static async start (options: { tls?: boolean } = {}): Promise<TestBroker> {
     const dataDir = await mkdtemp(join(tmpdir(), 'lowband-clients-'))
-    const tls = options.tls === true ? await selfSignedCertificate(dataDir) : {}
-    const config = loadConfig({ host: '127.0.0.1', port: 0, wsPort: 0, httpPort: 0, tlsPort: 0, dataDir, jwtSecret: JWT_SECRET, logLevel: 'silent', ...tls }, {})
-    return new TestBroker(dataDir, await startBroker(config, createLogger('silent')))
+    const tls = options.tls === true ? { tlsPort: 0, ...await selfSignedCertificate(dataDir) } : {}
+    return new TestBroker(await startTestBroker(tls, dataDir, { removeDataDir: true }))
+  }
+
+  get broker (): RunningBroker {
+    return this.#base
+  }
+
+  get dataDir (): string {
+    return this.#base.dataDir
   }
 
   get url (): string {
-    return `mqtt://127.0.0.1:${this.broker.ports.tcp}`
+    return this.#base.url
   }
 
   token (userId: string): Promise<string> {
-    return mintToken({ userId, ttl: '1h', jwtSecret: JWT_SECRET, dataDir: this.dataDir })
+    return this.#base.token(userId)
   }
 
   /** A client (not yet connected) that is closed by stop(). */
@@ -54,8 +57,7 @@ export class TestBroker {
 
   async stop (): Promise<void> {
     await Promise.all([...this.#clients].map((client) => client.close()))
-    await this.broker.stop()
-    await rm(this.dataDir, { recursive: true, force: true })
+    await this.#base.close()
   }
 }
 
