@@ -1,0 +1,80 @@
+import { Duplex } from 'node:stream'
+import { Aedes, type Client } from 'aedes'
+import mqttPacket, { type Packet } from 'mqtt-packet'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { leanClient } from '../../broker/lean-connections.js'
+
+/** An in-memory connection: bytes pushed in reach the broker; what it writes is parsed into `received`. */
+function memoryConnection () {
+  const received: Packet[] = []
+  const parser = mqttPacket.parser({ protocolVersion: 4 })
+  parser.on('packet', (packet: Packet) => received.push(packet))
+  const conn = new Duplex({ read () {}, write (chunk: Buffer, _encoding, done) { parser.parse(chunk); done() } })
+  const waitFor = async (cmd: Packet['cmd']): Promise<Packet> => {
+    for (let i = 0; i < 200; i++) {
+      const packet = received.find((p) => p.cmd === cmd)
+      if (packet !== undefined) return packet
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    throw new Error(`no ${cmd}`)
+  }
+  return { conn, received, waitFor }
+}
+
+interface ParserView { settings: Record<string, unknown>, _list: object }
+const parserOf = (client: Client): ParserView => (client as unknown as { _parser: ParserView })._parser
+
+const CONNECT = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'ann/phone', clean: false, keepalive: 60, username: 'ann', password: Buffer.from('a.jwt.token') })
+const SUBSCRIBE = mqttPacket.generate({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'u/ann/#', qos: 1 }] })
+
+describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
+  let broker: Aedes
+  beforeEach(async () => { broker = await Aedes.createBroker() })
+  afterEach(() => new Promise<void>((resolve) => broker.close(() => resolve())))
+
+  it('finds every internal it replaces in the installed Aedes and mqtt-packet', () => {
+    const { conn } = memoryConnection()
+    expect(leanClient(broker.handle(conn))).toEqual({ byteList: true, connectPacket: true, endOfStream: true })
+  })
+
+  it('parses packets packed into one read and split across reads, and forgets the CONNECT password', async () => {
+    const { conn, waitFor } = memoryConnection()
+    const client = broker.handle(conn)
+    leanClient(client)
+    const bytes = Buffer.concat([CONNECT, SUBSCRIBE])
+    // CONNECT and the start of SUBSCRIBE in one read, the rest one byte at a time.
+    const cut = CONNECT.length + 3
+    conn.push(bytes.subarray(0, cut))
+    for (let i = cut; i < bytes.length; i++) conn.push(bytes.subarray(i, i + 1))
+    expect(await waitFor('connack')).toMatchObject({ returnCode: 0 })
+    expect(await waitFor('suback')).toMatchObject({ messageId: 7, granted: [1] })
+    const parser = parserOf(client)
+    expect(parser.settings).toEqual({ protocolVersion: 4 })
+    expect(parser._list).not.toBeInstanceOf(Duplex)
+  })
+
+  it('keeps the parser state mqtt-packet resets after each packet', async () => {
+    const plain = mqttPacket.parser()
+    plain.parse(SUBSCRIBE)
+    const { conn, waitFor } = memoryConnection()
+    const client = broker.handle(conn)
+    leanClient(client)
+    conn.push(CONNECT)
+    await waitFor('connack')
+    const own = (o: object) => Object.keys(o).filter((k) => !['_resetState', '_parseConnect', 'client', '_queue'].includes(k)).sort()
+    expect(own(parserOf(client))).toEqual(own(plain))
+  })
+
+  it('closes the client when its connection closes without an end or an error', async () => {
+    const { conn, waitFor } = memoryConnection()
+    const client = broker.handle(conn)
+    leanClient(client)
+    conn.push(CONNECT)
+    await waitFor('connack')
+    const gone = new Promise<Client>((resolve) => broker.once('clientDisconnect', resolve))
+    conn.destroy()
+    expect(await gone).toBe(client)
+    expect(client.closed).toBe(true)
+    expect(broker.connectedClients).toBe(0)
+  })
+})
