@@ -34,7 +34,7 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
 
   it('finds every internal it replaces in the installed Aedes and mqtt-packet', () => {
     const { conn } = memoryConnection()
-    expect(leanClient(broker.handle(conn))).toEqual({ byteList: true, connectPacket: true, endOfStream: true })
+    expect(leanClient(broker.handle(conn))).toEqual({ byteList: true, connectPacket: true, endOfStream: true, inflight: true, duplicates: true })
   })
 
   it('parses packets packed into one read and split across reads, and forgets the CONNECT password', async () => {
@@ -63,6 +63,36 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
     await waitFor('connack')
     const own = (o: object) => Object.keys(o).filter((k) => !['_resetState', '_parseConnect', 'client', '_queue'].includes(k)).sort()
     expect(own(parserOf(client))).toEqual(own(plain))
+  })
+
+  it('completes an inbound QoS 2 publish and frees its slot', async () => {
+    const { conn, received, waitFor } = memoryConnection()
+    const client = broker.handle(conn)
+    leanClient(client)
+    conn.push(Buffer.concat([CONNECT, SUBSCRIBE]))
+    await waitFor('suback')
+    const inflight = (client as unknown as { _inboundInflight: { size: number } })._inboundInflight
+    conn.push(mqttPacket.generate({ cmd: 'publish', topic: 'u/ann/x', payload: Buffer.from('hi'), qos: 2, messageId: 9, retain: false, dup: false }))
+    expect(await waitFor('pubrec')).toMatchObject({ messageId: 9 })
+    expect(inflight.size).toBe(1)
+    conn.push(mqttPacket.generate({ cmd: 'pubrel', messageId: 9 }))
+    expect(await waitFor('pubcomp')).toMatchObject({ messageId: 9 })
+    expect(inflight.size).toBe(0)
+    expect(received.find((p) => p.cmd === 'publish')).toMatchObject({ topic: 'u/ann/x' })
+  })
+
+  it('drops an older packet from the same broker id, and takes any broker id as a key', async () => {
+    const { conn, received, waitFor } = memoryConnection()
+    const client = broker.handle(conn)
+    leanClient(client)
+    conn.push(Buffer.concat([CONNECT, SUBSCRIBE]))
+    await waitFor('suback')
+    const send = (brokerId: string, brokerCounter: number, text: string) => new Promise<void>((resolve, reject) => {
+      client.publish({ cmd: 'publish', topic: 'u/ann/x', payload: Buffer.from(text), qos: 0, retain: false, dup: false, brokerId, brokerCounter } as never, (error?: Error) => error ? reject(error) : resolve())
+    })
+    for (const [id, counter, text] of [['node-a', 2, 'a2'], ['node-a', 1, 'a1'], ['constructor', 1, 'c1'], ['__proto__', 1, 'p1']] as const) await send(id, counter, text)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(received.filter((p) => p.cmd === 'publish').map((p) => String((p as { payload: Buffer }).payload))).toEqual(['a2', 'c1', 'p1'])
   })
 
   it('closes the client when its connection closes without an end or an error', async () => {
