@@ -32,15 +32,27 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
   beforeEach(async () => { broker = await Aedes.createBroker() })
   afterEach(() => new Promise<void>((resolve) => broker.close(() => resolve())))
 
+  /** A broker client on an in-memory connection, leaned before any byte arrives (as leanConnections does). */
+  const leanConnection = () => {
+    const connection = memoryConnection()
+    const client = broker.handle(connection.conn)
+    leanClient(client)
+    return { ...connection, client }
+  }
+  const subscribed = async () => {
+    const connection = leanConnection()
+    connection.conn.push(Buffer.concat([CONNECT, SUBSCRIBE]))
+    await connection.waitFor('suback')
+    return connection
+  }
+
   it('finds every internal it replaces in the installed Aedes and mqtt-packet', () => {
     const { conn } = memoryConnection()
     expect(leanClient(broker.handle(conn))).toEqual({ byteList: true, connectPacket: true, endOfStream: true, inflight: true, duplicates: true })
   })
 
   it('parses packets packed into one read and split across reads, and forgets the CONNECT password', async () => {
-    const { conn, waitFor } = memoryConnection()
-    const client = broker.handle(conn)
-    leanClient(client)
+    const { conn, client, waitFor } = leanConnection()
     const bytes = Buffer.concat([CONNECT, SUBSCRIBE])
     // CONNECT and the start of SUBSCRIBE in one read, the rest one byte at a time.
     const cut = CONNECT.length + 3
@@ -56,9 +68,7 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
   it('keeps the parser state mqtt-packet resets after each packet', async () => {
     const plain = mqttPacket.parser()
     plain.parse(SUBSCRIBE)
-    const { conn, waitFor } = memoryConnection()
-    const client = broker.handle(conn)
-    leanClient(client)
+    const { conn, client, waitFor } = leanConnection()
     conn.push(CONNECT)
     await waitFor('connack')
     const own = (o: object) => Object.keys(o).filter((k) => !['_resetState', '_parseConnect', 'client', '_queue'].includes(k)).sort()
@@ -66,11 +76,7 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
   })
 
   it('completes an inbound QoS 2 publish and frees its slot', async () => {
-    const { conn, received, waitFor } = memoryConnection()
-    const client = broker.handle(conn)
-    leanClient(client)
-    conn.push(Buffer.concat([CONNECT, SUBSCRIBE]))
-    await waitFor('suback')
+    const { conn, client, received, waitFor } = await subscribed()
     const inflight = (client as unknown as { _inboundInflight: { size: number } })._inboundInflight
     conn.push(mqttPacket.generate({ cmd: 'publish', topic: 'u/ann/x', payload: Buffer.from('hi'), qos: 2, messageId: 9, retain: false, dup: false }))
     expect(await waitFor('pubrec')).toMatchObject({ messageId: 9 })
@@ -82,11 +88,7 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
   })
 
   it('drops an older packet from the same broker id, and takes any broker id as a key', async () => {
-    const { conn, received, waitFor } = memoryConnection()
-    const client = broker.handle(conn)
-    leanClient(client)
-    conn.push(Buffer.concat([CONNECT, SUBSCRIBE]))
-    await waitFor('suback')
+    const { client, received } = await subscribed()
     const send = (brokerId: string, brokerCounter: number, text: string) => new Promise<void>((resolve, reject) => {
       client.publish({ cmd: 'publish', topic: 'u/ann/x', payload: Buffer.from(text), qos: 0, retain: false, dup: false, brokerId, brokerCounter } as never, (error?: Error) => error ? reject(error) : resolve())
     })
@@ -96,9 +98,7 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
   })
 
   it('closes the client when its connection closes without an end or an error', async () => {
-    const { conn, waitFor } = memoryConnection()
-    const client = broker.handle(conn)
-    leanClient(client)
+    const { conn, client, waitFor } = leanConnection()
     conn.push(CONNECT)
     await waitFor('connack')
     const gone = new Promise<Client>((resolve) => broker.once('clientDisconnect', resolve))
