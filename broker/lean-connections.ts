@@ -10,7 +10,8 @@ import type { Duplex } from 'node:stream'
  *
  * - **The parser's byte list.** mqtt-packet keeps unparsed bytes in a `bl` BufferListStream, a full
  *   Duplex stream (two stream states, an event table) used only as a list. bl's plain BufferList is
- *   the same list without the stream, and once empty it drops its grown array (≈ 0.8 KiB).
+ *   the same list without the stream, and once empty it drops its grown array; the parser's list of
+ *   state names is shared (≈ 0.9 KiB).
  * - **The CONNECT packet.** The parser keeps the whole CONNECT as its settings for the rest of the
  *   connection — password (the device's JWT) and will included — though it only reads the protocol
  *   version and bridge flag from it afterwards. A shared record of those two replaces it (≈ 0.4 KiB,
@@ -46,6 +47,7 @@ interface ParserInternals {
   settings: Readonly<{ protocolVersion?: number, bridgeMode?: boolean }>
   _resetState: () => void
   _parseConnect: () => unknown
+  _states: readonly string[]
 }
 
 /** The parts of Aedes 1.2's Client (lib/client.js) changed here. */
@@ -80,17 +82,21 @@ class ByteList extends bl.BufferList {
 }
 
 /** Which changes applied to a client; the test reads it to notice an upgrade that moved internals. */
-export interface Leaned { byteList: boolean, connectPacket: boolean, endOfStream: boolean, inflight: boolean, duplicates: boolean }
+export interface Leaned { byteList: boolean, parserStates: boolean, connectPacket: boolean, endOfStream: boolean, inflight: boolean, duplicates: boolean }
 
 export function leanClient (client: Client): Leaned {
   const internals = client as unknown as Partial<ClientInternals>
   const parser = internals._parser
   const conn = internals.conn
-  const leaned: Leaned = { byteList: false, connectPacket: false, endOfStream: false, inflight: false, duplicates: false }
+  const leaned: Leaned = { byteList: false, parserStates: false, connectPacket: false, endOfStream: false, inflight: false, duplicates: false }
   if (parser !== undefined && typeof parser._resetState === 'function' && parser._stateCounter === 0 && isEmptyList(parser._list)) {
     parser._resetState = resetState
     parser._list = new ByteList()
     leaned.byteList = true
+  }
+  if (parser !== undefined && sameStates(parser._states)) {
+    parser._states = PARSER_STATES
+    leaned.parserStates = true
   }
   if (parser !== undefined && typeof parser._parseConnect === 'function') {
     parser._parseConnect = parseConnect
@@ -119,6 +125,13 @@ function resetState (this: ParserInternals): void {
   this.error = null
   this._list = new ByteList()
   this._stateCounter = 0
+}
+
+/** The parser's state names, which it only reads: one array for every connection instead of one each. */
+const PARSER_STATES: readonly string[] = Object.freeze(['_parseHeader', '_parseLength', '_parsePayload', '_newPacket'])
+
+function sameStates (states: unknown): boolean {
+  return Array.isArray(states) && states.length === PARSER_STATES.length && states.every((state, i) => state === PARSER_STATES[i])
 }
 
 /** The settings later packets are parsed by, one record per protocol version, shared by every connection. */
