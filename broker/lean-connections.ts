@@ -1,5 +1,6 @@
 import type { Aedes, Client } from 'aedes'
 import bl from 'bl'
+import mqttPacket from 'mqtt-packet'
 import type { Duplex } from 'node:stream'
 
 /**
@@ -25,11 +26,16 @@ import type { Duplex } from 'node:stream'
  *   fast-mode record instead of a hash table (`Object.create(null)`), still with no inherited keys
  *   (≈ 0.25 KiB).
  *
+ * And one for the broker as a whole: mqtt-packet's writer builds, on its first packet, a cache of
+ * 65 536 two-byte Buffers, one per packet id (≈ 7 MiB of V8 heap for the broker's life). Without it,
+ * writing an id takes two bytes from Node's buffer pool (its documented `cacheNumbers` switch).
+ *
  * Each change checks that the internals it replaces are there; if an Aedes or mqtt-packet upgrade
  * moves them, that change is skipped (the broker works as before, only larger) and
  * test/broker/lean-connections.test.ts fails.
  */
 export function leanConnections (broker: Aedes): void {
+  mqttPacket.writeToStream.cacheNumbers = false
   const handle = broker.handle
   broker.handle = (conn, req) => {
     const client = handle(conn, req)

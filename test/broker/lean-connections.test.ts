@@ -2,7 +2,7 @@ import { Duplex } from 'node:stream'
 import { Aedes, type Client } from 'aedes'
 import mqttPacket, { type Packet } from 'mqtt-packet'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { leanClient } from '../../broker/lean-connections.js'
+import { leanClient, leanConnections } from '../../broker/lean-connections.js'
 
 /** An in-memory connection: bytes pushed in reach the broker; what it writes is parsed into `received`. */
 function memoryConnection () {
@@ -45,6 +45,21 @@ describe('lean connections (patch points in Aedes 1.2 / mqtt-packet 9)', () => {
     await connection.waitFor('suback')
     return connection
   }
+
+  it('leans every client the broker handles, and turns off the writer\'s cache of 65 536 packet-id buffers', async () => {
+    const before = mqttPacket.writeToStream.cacheNumbers
+    try {
+      leanConnections(broker)
+      expect(mqttPacket.writeToStream.cacheNumbers).toBe(false)
+      const { conn, waitFor } = memoryConnection()
+      const client = broker.handle(conn)
+      conn.push(Buffer.concat([CONNECT, SUBSCRIBE]))
+      expect(await waitFor('suback')).toMatchObject({ messageId: 7 })
+      expect(parserOf(client).settings).toEqual({ protocolVersion: 4 })
+    } finally {
+      mqttPacket.writeToStream.cacheNumbers = before
+    }
+  })
 
   it('finds every internal it replaces in the installed Aedes and mqtt-packet', () => {
     const { conn } = memoryConnection()
