@@ -55,10 +55,12 @@ export async function startMqttListeners (broker: Aedes, config: Config): Promis
   await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
   // Attached once listening: ws re-emits a listen error on its own emitter, where nobody waits for it.
   const wss = new WebSocketServer({ server: http, path: '/mqtt' })
-  wss.on('connection', (socket, req) => {
+  wss.on('connection', (socket) => {
     const stream = createWebSocketStream(socket)
     stream.on('error', () => stream.destroy())
-    handle(stream, req)
+    // Without the upgrade request: Aedes would keep it as `client.req` for the connection's life
+    // (≈ 1.2 KiB per WebSocket device), and no hook reads it.
+    handle(stream)
   })
   return listeners
 }

@@ -6,6 +6,7 @@ import type { Storage } from '../storage/contracts.js'
 import { KeyedLock } from '../storage/keyed-lock.js'
 import type { Config } from './config.js'
 import { createHttpServer } from './http.js'
+import { leanConnections } from './lean-connections.js'
 import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
@@ -42,6 +43,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     now: Date.now
   }
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
+  leanConnections(broker)
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 

@@ -1,3 +1,4 @@
+import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorNotice, InboxMessage } from '../../protocol/envelopes.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
@@ -82,6 +83,21 @@ describe('topic ACL (policy open, anonymous allowed)', () => {
     const [reading] = await inbox.wait('sensors/temp')
     expect(reading!.payload.toString()).toBe('21.5')
     await Promise.all([sensor.endAsync(), display.endAsync()])
+  })
+
+  it('queues QoS 1 messages for an offline persistent session and sends them when it returns', async () => {
+    const display = await connectMqtt(broker.url, { clientId: 'display-2', clean: false })
+    expect(await granted(display, 'alerts/+')).toBe(1)
+    await display.endAsync()
+    const sensor = await connectMqtt(broker.url, { clientId: 'sensor-2' })
+    await sensor.publishAsync('alerts/door', Buffer.from('open'), { qos: 1 })
+    await sensor.publishAsync('alerts/window', Buffer.from('shut'), { qos: 1 })
+    // Listening before the CONNACK: the queued messages follow it at once.
+    const back = mqtt.connect(broker.url, { clientId: 'display-2', clean: false, reconnectPeriod: 0 })
+    const inbox = new Inbox(back)
+    await inbox.until(() => inbox.received.length >= 2)
+    expect(inbox.received.map((r) => `${r.topic} ${r.payload.toString()}`)).toEqual(['alerts/door open', 'alerts/window shut'])
+    await Promise.all([sensor.endAsync(), back.endAsync()])
   })
 
   it('assigns an id to a zero-length client id with a clean session [MQTT-3.1.3-6]', async () => {
