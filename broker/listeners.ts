@@ -7,7 +7,6 @@ import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
-import { limitedHandle } from './packet-limit.js'
 
 export interface Listener {
   readonly name: 'tcp' | 'tls' | 'ws' | 'http'
@@ -40,13 +39,12 @@ export async function startMqttListeners (broker: Aedes, config: Config): Promis
     await listen(server, config.host, port, option)
     listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
   }
-  const handle = limitedHandle(broker, config.maxPayload)
   // No Nagle: small replies (a receipt, a delivery) must not wait for the peer's delayed ACK
   // (~40 ms) behind an earlier unacknowledged segment — a latency no chat user should pay.
-  await add('tcp', createNetServer({ noDelay: true }, handle), config.port, '--port (LOWBAND_PORT)')
+  await add('tcp', createNetServer({ noDelay: true }, broker.handle), config.port, '--port (LOWBAND_PORT)')
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
-    const tls = createTlsServer({ cert, key }, handle)
+    const tls = createTlsServer({ cert, key }, broker.handle)
     tls.on('secureConnection', (socket) => socket.setNoDelay(true))
     await add('tls', tls, config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
   }
@@ -60,7 +58,7 @@ export async function startMqttListeners (broker: Aedes, config: Config): Promis
     stream.on('error', () => stream.destroy())
     // Without the upgrade request: Aedes would keep it as `client.req` for the connection's life
     // (≈ 1.2 KiB per WebSocket device), and no hook reads it.
-    handle(stream)
+    broker.handle(stream)
   })
   return listeners
 }

@@ -36,12 +36,13 @@ function install (): void {
   }
 }
 
-/** Aedes' connection handler, with a packet size limit derived from the largest accepted payload. */
-export function limitedHandle (broker: Aedes, maxPayload: number): Aedes['handle'] {
+/** Every connection `broker.handle` takes gets a packet length limit derived from the largest accepted payload. */
+export function limitPacketLength (broker: Aedes, maxPayload: number): void {
   install()
   const maxLength = maxPayload + HEADER_ROOM
-  return (stream, request) => {
-    const client = broker.handle(stream, request)
+  const handle = broker.handle
+  broker.handle = (stream, request) => {
+    const client = handle(stream, request)
     ;(client as unknown as { _parser: Parser })._parser.maxLength = maxLength
     return client
   }

@@ -7,6 +7,7 @@ import { KeyedLock } from '../storage/keyed-lock.js'
 import type { Config } from './config.js'
 import { createHttpServer } from './http.js'
 import { leanConnections } from './lean-connections.js'
+import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
@@ -44,6 +45,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   }
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
   leanConnections(broker)
+  limitPacketLength(broker, config.maxPayload)
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 
