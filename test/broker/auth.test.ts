@@ -1,9 +1,12 @@
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectMqtt, SECRET, startTestBroker, type TestBroker } from '../helpers/broker.js'
+import { tempDirs } from '../helpers/temp-dirs.js'
 
 const refusal = (promise: Promise<unknown>): Promise<number | undefined> =>
   promise.then(() => undefined, (error: { code?: number }) => error.code)
+
+const tempDir = tempDirs('lowband-key-')
 
 describe('authentication', () => {
   let broker: TestBroker
@@ -73,12 +76,11 @@ describe('authentication', () => {
 describe('authentication with an Ed25519 public key', () => {
   it('accepts EdDSA tokens signed by the matching private key and refuses others', async () => {
     const { generateKeyPairSync } = await import('node:crypto')
-    const { writeFile, mkdtemp } = await import('node:fs/promises')
-    const { tmpdir } = await import('node:os')
+    const { writeFile } = await import('node:fs/promises')
     const { join } = await import('node:path')
     const { publicKey, privateKey } = generateKeyPairSync('ed25519')
     const other = generateKeyPairSync('ed25519').privateKey
-    const dir = await mkdtemp(join(tmpdir(), 'lowband-key-'))
+    const dir = await tempDir()
     const file = join(dir, 'pub.pem')
     await writeFile(file, publicKey.export({ type: 'spki', format: 'pem' }))
     const broker = await startTestBroker({ jwtSecret: undefined, jwtPublicKey: file })

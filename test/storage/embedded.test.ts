@@ -1,10 +1,10 @@
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { openEmbeddedStorage } from '../../storage/embedded/index.js'
+import { tempDirs } from '../helpers/temp-dirs.js'
 import { messageStoreContract } from './message-store.contract.js'
 
+const tempDir = tempDirs('lowband-store-')
+
 messageStoreContract('embedded (LevelDB)', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'lowband-store-'))
+  const dir = await tempDir()
   return { storage: await openEmbeddedStorage(dir), reopen: () => openEmbeddedStorage(dir) }
 })
