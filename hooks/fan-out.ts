@@ -12,16 +12,21 @@ const BATCH = 64
  * topic with its own inbox seq, and to the sender's other devices on the echo topic (the sending
  * device got its StoredAck instead). A system message ("alice added bob") has no StoredAck, so it
  * goes to every device of its actor too, like to any member.
+ *
+ * Holders with no connected device, and the echo when the sender has no other device connected, are
+ * not published at all: nothing would receive them (chat traffic is never queued for an offline
+ * session; those devices resume from the store), and each publish costs a trip through Aedes.
+ * A device counts as connected from Aedes' `client` event, before it can subscribe.
  */
 export async function fanOut (ctx: HookContext, message: StoredMessage, seqs: Record<string, number>): Promise<void> {
   const system = message.kind === KIND.system
-  const holders = Object.keys(seqs).filter((user) => system || user !== message.from)
+  const holders = Object.keys(seqs).filter((user) => (system || user !== message.from) && ctx.presence.isOnline(user))
   for (let i = 0; i < holders.length; i += BATCH) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
     await Promise.all(holders.slice(i, i + BATCH).map((user) =>
       publish(ctx, { topic: inboxTopic(user), payload: encodeInboxMessage(message, seqs[user]!, false), qos: 1, retain: false })))
   }
-  if (system) return
+  if (system || !ctx.presence.hasOtherDevice(message.from, message.fromDevice)) return
   const own = encodeInboxMessage(message, seqs[message.from]!, true)
   await publish(ctx, { topic: echoTopic(message.from, message.fromDevice), payload: own, qos: 1, retain: false })
 }

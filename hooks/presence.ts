@@ -1,7 +1,7 @@
 import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
 import { PresenceUpdate } from '../protocol/envelopes.js'
-import type { UserId } from '../protocol/ids.js'
+import type { DeviceId, UserId } from '../protocol/ids.js'
 import { presenceTopic } from '../protocol/topics.js'
 import type { Directory } from '../storage/contracts.js'
 import { publishTo } from './context.js'
@@ -33,6 +33,15 @@ export class Presence {
 
   isOnline (userId: UserId): boolean {
     return (this.#devices.get(userId)?.size ?? 0) > 0
+  }
+
+  /** Whether a device of `userId` other than `deviceId` is connected (client ids are `<user>/<device>`). */
+  hasOtherDevice (userId: UserId, deviceId: DeviceId): boolean {
+    const devices = this.#devices.get(userId)
+    if (devices === undefined) return false
+    const self = `${userId}/${deviceId}`
+    for (const client of devices) if (client.id !== self) return true
+    return false
   }
 
   async connected (client: Client, userId: UserId): Promise<void> {
