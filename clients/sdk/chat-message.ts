@@ -50,7 +50,7 @@ export interface ChatReceipt {
 }
 
 /** Where a message of `self`'s inbox belongs: its group, or the other user, whoever sent it. */
-export function conversationOfMessage (message: InboxMessage, self: string): Conversation {
+function conversationOfMessage (message: InboxMessage, self: string): Conversation {
   if (message.group !== undefined) return { group: message.group }
   // Messages to me omit `to` on the wire (invariant 7: no field sent twice).
   return { user: message.from === self ? message.to ?? self : message.from }

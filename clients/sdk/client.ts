@@ -1,7 +1,7 @@
-import { KIND, type Body, type InboxMessage, type Receipt } from '../../protocol/envelopes.js'
+import { KIND, type Body, type Receipt } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { isValidId } from '../../protocol/ids.js'
-import { toChatMessage, toChatReceipt, type ChatMessage, type ChatReceipt } from './chat-message.js'
+import { toChatReceipt, type ChatMessage, type ChatReceipt } from './chat-message.js'
 import { Contacts, type PresencePrivacy } from './contacts.js'
 import { toConversation, type ConversationRef } from './conversation.js'
 import { ClientClosedError } from './errors.js'
@@ -237,8 +237,7 @@ export class LowbandClient {
     return this.#session.send(request, conversation)
   }
 
-  #received (message: InboxMessage): void {
-    const chat = toChatMessage(message, this.#options.userId)
+  #received (chat: ChatMessage): void {
     const system = chat.kind === KIND.system
     if (chat.own) {
       if (!system) this.#statuses.track(chat.id, chat.conversation, chat.cseq, 'sent', true)

@@ -4,14 +4,13 @@ import { clientIdOf } from '../../protocol/ids.js'
 import { Response } from '../../protocol/requests.js'
 import { ackTopic, classifyUserTopic, COMMAND, errorTopic, responseTopic, userSubtree } from '../../protocol/topics.js'
 import { Backoff } from './backoff.js'
-import { conversationOfMessage } from './chat-message.js'
+import { toChatMessage, type ChatMessage } from './chat-message.js'
 import { clientMsgIdKey, newClientMsgId } from './client-msg-id.js'
 import type { CancelTimer } from './clock.js'
 import { Connection } from './connection.js'
 import type { Conversation } from './conversation.js'
 import { ClientClosedError, errorFromNotice } from './errors.js'
 import { InboxSequencer, type InboxSlot } from './inbox-sequencer.js'
-import { messageId } from './message-id.js'
 import type { ResolvedOptions } from './options.js'
 import { Outbox, type SendResult } from './outbox.js'
 import { RecentIds } from './recent-ids.js'
@@ -21,7 +20,7 @@ import type { Transport } from './transport.js'
 /** What the session hands to the client above it. Inbox events come in inbox order, once each. */
 export interface SessionEvents {
   /** A message of the inbox (this device's own sends excepted: they settle send() instead). */
-  message (message: InboxMessage): void
+  message (message: ChatMessage): void
   receipt (receipt: Receipt): void
   /** A send of this device is stored (✓), once per send. */
   stored (conversation: Conversation, result: SendResult): void
@@ -224,8 +223,9 @@ export class Session {
       // send() is where the application hears about it.
       if (this.#outbox.has(key)) return this.#outbox.seen(key, { seq: message.seq, cseq: message.cseq, ts: message.ts })
     }
-    if (!this.#recentIds.add(messageId(this.#options.userId, conversationOfMessage(message, this.#options.userId), message.cseq))) return
-    this.#events.message(message)
+    const chat = toChatMessage(message, this.#options.userId)
+    if (!this.#recentIds.add(chat.id)) return
+    this.#events.message(chat)
   }
 
   #shutDown (error: Error | undefined): void {
