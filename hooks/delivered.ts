@@ -1,4 +1,5 @@
 import type { Aedes, Client, PublishPacket, PubrelPacket } from 'aedes'
+import { decodeCbor } from '../protocol/cbor.js'
 import { InboxMessage } from '../protocol/envelopes.js'
 import { inboxTopic } from '../protocol/topics.js'
 import type { HookContext } from './context.js'
@@ -15,15 +16,27 @@ export function watchDeliveries (ctx: HookContext, broker: Aedes): void {
     if (packet?.cmd !== 'publish') return
     const identity = ctx.identities.get(client)
     if (identity === undefined || packet.topic !== inboxTopic(identity.userId)) return
-    let message: InboxMessage
-    try {
-      message = InboxMessage.decode(packet.payload as Buffer)
-    } catch {
-      return
-    }
-    if (message.from === identity.userId) return
-    ctx.storage.messages.markDelivered(identity.userId, message.seq, Math.floor(ctx.now() / 1000))
+    const seq = inboxSeqOf(packet.payload as Buffer)
+    if (seq === undefined) return
+    // The store ignores a seq that holds no message of someone else to this user (a replayed own
+    // message, a receipt): nothing is marked for those.
+    ctx.storage.messages.markDelivered(identity.userId, seq, Math.floor(ctx.now() / 1000))
       .then((entries) => Promise.all(entries.map((entry) => publishReceipt(ctx, entry))))
-      .catch((error: unknown) => ctx.log.error({ err: error, user: identity.userId, seq: message.seq }, 'could not record a delivery'))
+      .catch((error: unknown) => ctx.log.error({ err: error, user: identity.userId, seq }, 'could not record a delivery'))
   })
+}
+
+/**
+ * The inbox seq of an InboxMessage the broker encoded itself (the acknowledged packet comes from
+ * its own session store): read from the CBOR map, without validating the whole envelope again.
+ */
+function inboxSeqOf (payload: Buffer): number | undefined {
+  let fields: unknown
+  try {
+    fields = decodeCbor(payload)
+  } catch {
+    return undefined
+  }
+  const seq = fields instanceof Map ? fields.get(InboxMessage.keys.seq) : undefined
+  return typeof seq === 'number' ? seq : undefined
 }
