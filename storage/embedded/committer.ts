@@ -42,7 +42,7 @@ export class Committer {
       const batch = this.#queue
       this.#queue = []
       try {
-        await this.#db.batch(batch.flatMap((p) => p.ops), { sync: true })
+        await this.#batch(batch.length === 1 ? batch[0]!.ops : batch.flatMap((p) => p.ops))
         for (const p of batch) p.resolve()
       } catch (error) {
         for (const p of batch) p.reject(error)
@@ -50,4 +50,19 @@ export class Committer {
     }
     this.#running = undefined
   }
+
+  /**
+   * One synced LevelDB batch. While the database is open it goes straight to classic-level's
+   * `_batch` (abstract-level's documented interface for implementations): every key here is
+   * already a string and every value a Uint8Array, which is what the store's utf8/view encodings
+   * would produce, and no hooks or write listeners are used. The public `batch()` would clone,
+   * validate and re-encode each operation first — about half of the main thread's cost of a write
+   * (docs/BENCH.md, profile). Anything but an open database takes the public path and its errors.
+   */
+  #batch (ops: Op[]): Promise<void> {
+    const db = this.#db as ClassicLevel<string, Uint8Array> & { _batch?: (ops: Op[], options: { sync: boolean }) => Promise<void> }
+    return db.status === 'open' && typeof db._batch === 'function' ? db._batch(ops, SYNC) : db.batch(ops, SYNC)
+  }
 }
+
+const SYNC = { sync: true }
