@@ -46,7 +46,7 @@ export function createSessionPersistence (): AedesMemoryPersistence {
   patched.outgoingEnqueueCombi = (subs, packet) => isChatTopic(packet.topic) ? Promise.resolve() : enqueueCombi(subs, packet)
   patched.outgoingUpdate = async (client, packet) => {
     try {
-      await update(client, packet)
+      await (isChatTopic(packet.topic) ? withoutStackTrace(() => update(client, packet)) : update(client, packet))
     } catch (error) {
       if (!isChatTopic(packet.topic)) throw error
       await enqueue({ clientId: client.id }, packet)
@@ -57,4 +57,19 @@ export function createSessionPersistence (): AedesMemoryPersistence {
   const queues = (persistence as unknown as { asyncPersistence: Pick<Patchable, 'outgoingStream'> }).asyncPersistence
   patched.outgoingStream = (client) => queues.outgoingStream(client)
   return persistence
+}
+
+/**
+ * A live chat PUBLISH is never in the queue yet, so the store's update throws "no such packet" for
+ * each one before it is added. Its stack trace is never read; capturing it cost more than the
+ * lookup. The store throws synchronously inside the call, which is all this window covers.
+ */
+function withoutStackTrace<T> (call: () => T): T {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return call()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
 }
