@@ -21,8 +21,11 @@ export type Op = { type: 'put', key: string, value: Uint8Array }
 
 /** Entries of the read cache: recent message records, delivery marks and watermarks. */
 const CACHE_ENTRIES = 100_000
-/** Keys worth caching: read on every receipt (records, delivery marks, watermarks), not inbox slots or dedup keys. */
-const CACHED_PREFIXES = ['m!', 'v!', 'vc!', 'w!', 'ra!']
+/**
+ * Keys worth caching: read on every delivery (records, inbox slots, delivery marks, watermarks),
+ * not dedup keys, which are only read to find a resend.
+ */
+const CACHED_PREFIXES = ['m!', 'i!', 'v!', 'vc!', 'w!', 'ra!']
 const cacheable = (key: string): boolean => CACHED_PREFIXES.some((prefix) => key.startsWith(prefix))
 
 export const inboxCounter = (userId: string): string => `i:${userId}`
@@ -94,6 +97,11 @@ export class StoreCore {
       throw error
     }
     for (const op of ops) if (cacheable(op.key)) this.#cache.set(op.key, op.value)
+  }
+
+  /** Records that cacheable keys hold nothing, as for the marks of a message just stored. */
+  knownAbsent (absentKeys: string[]): void {
+    for (const key of absentKeys) if (cacheable(key)) this.#cache.set(key, null)
   }
 }
 

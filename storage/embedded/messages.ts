@@ -70,6 +70,8 @@ export class EmbeddedMessageStore implements MessageStore {
       ...users.map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
     ]
     await this.#core.write(ops, counters)
+    // Its recipient's PUBACK asks next whether it was delivered: no need to ask LevelDB.
+    this.#core.knownAbsent(group ? [keys.deliveredCount(message.id)] : [keys.delivered(message.id)])
     return record
   }
 
