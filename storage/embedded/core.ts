@@ -25,8 +25,8 @@ const CACHE_ENTRIES = 100_000
  * Keys worth caching: read on every delivery (records, inbox slots, delivery marks, watermarks),
  * not dedup keys, which are only read to find a resend.
  */
-const CACHED_PREFIXES = ['m!', 'i!', 'v!', 'vc!', 'w!', 'ra!']
-const cacheable = (key: string): boolean => CACHED_PREFIXES.some((prefix) => key.startsWith(prefix))
+const CACHED_PREFIXES = /^(?:m|i|v|vc|w|ra)!/
+const cacheable = (key: string): boolean => CACHED_PREFIXES.test(key)
 
 export const inboxCounter = (userId: string): string => `i:${userId}`
 export const conversationCounter = (conversation: string): string => `c:${conversation}`

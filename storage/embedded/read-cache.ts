@@ -1,35 +1,27 @@
+import { LRUCache } from 'lru-cache'
+
+/** Stands for a known absence: lru-cache holds no null. */
+const ABSENT = new Uint8Array(0)
+
 /**
- * A bounded least-recently-used cache of values by key, for the embedded store's hot small reads.
- * `null` records a known absence. Map iteration order is insertion order, so re-inserting on use
- * keeps the oldest entry first, where eviction takes it.
+ * A bounded least-recently-used cache of values by key, for the embedded store's hot small reads;
+ * `null` records a known absence. lru-cache keeps its order in typed arrays: a hit or an eviction
+ * costs a few array writes. (A Map re-inserted on every hit, as this was, slowed down as it filled:
+ * V8 skips the deleted entries one by one to find the oldest, up to ~80 µs per message at 100 000.)
  */
 export class ReadCache {
-  readonly #entries = new Map<string, Uint8Array | null>()
-  readonly #capacity: number
+  readonly #entries: LRUCache<string, Uint8Array>
 
   constructor (capacity: number) {
-    this.#capacity = capacity
-  }
-
-  has (key: string): boolean {
-    return this.#entries.has(key)
+    this.#entries = new LRUCache({ max: capacity })
   }
 
   get (key: string): Uint8Array | null | undefined {
     const value = this.#entries.get(key)
-    if (value !== undefined) {
-      this.#entries.delete(key)
-      this.#entries.set(key, value)
-    }
-    return value
+    return value === ABSENT ? null : value
   }
 
   set (key: string, value: Uint8Array | null): void {
-    this.#entries.delete(key)
-    this.#entries.set(key, value)
-    if (this.#entries.size > this.#capacity) {
-      const oldest = this.#entries.keys().next()
-      if (oldest.done !== true) this.#entries.delete(oldest.value)
-    }
+    this.#entries.set(key, value ?? ABSENT)
   }
 }
