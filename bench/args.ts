@@ -1,4 +1,4 @@
-export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile'] as const
+export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile', 'soak'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface BenchArgs {
@@ -15,7 +15,7 @@ export interface BenchArgs {
 
 const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--profile-out FILE] [--render FILE]
   --json      print one JSON object instead of the table (progress goes to stderr either way)
-  --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages
+  --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak
   --only      run just these sections (default: all)
   --without   leave out reference brokers
   --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)

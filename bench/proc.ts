@@ -88,9 +88,13 @@ export function rssBytes (pid: number): number {
   return Number(match[1]) * 1024
 }
 
-/** User + system CPU time of a process so far, in milliseconds (fields 14 and 15 of /proc/<pid>/stat). */
-export function cpuMs (pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+/**
+ * User + system CPU time of a process so far, in milliseconds (fields 14 and 15 of /proc/<pid>/stat);
+ * with `mainThread`, of its main thread only (a Node process's JavaScript, without libuv's and V8's
+ * helper threads).
+ */
+export function cpuMs (pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
   // The command name (field 2) may contain spaces; fields are counted after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) * 1000 / TICKS_PER_SECOND

@@ -3,6 +3,7 @@ import type { FanoutReport } from './fanout.js'
 import type { Machine } from './machine.js'
 import type { MemoryReport } from './memory.js'
 import type { ProfileReport } from './profile.js'
+import type { SoakReport } from './soak.js'
 import type { BrokerThroughput, ThroughputSettings } from './throughput.js'
 
 export interface ThroughputReport {
@@ -25,6 +26,7 @@ export interface BenchReport {
   bytes?: BytesReport
   fanout?: FanoutReport
   profile?: ProfileReport
+  soak?: SoakReport
   goals: Goal[]
   /** Sections that failed, with their error: the others still report. */
   errors: Array<{ section: string, error: string }>
@@ -47,9 +49,11 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
     const ratio = lowband.maxSustained / aedes.maxSustained
     goals.push({ name: 'durable 1:1 throughput vs plain Aedes', target: '≥ 0.6×', value: `${ratio.toFixed(2)}× (${lowband.maxSustained} vs ${aedes.maxSustained} msg/s)`, met: ratio >= 0.6 })
   }
-  const memory = report.memory?.results.find((r) => r.kind === 'lowband' && !r.clean)?.levels.at(-1)
+  // The worst of the counts measured: a smaller count carries more of the broker's fixed growth.
+  const memory = report.memory?.results.find((r) => r.kind === 'lowband' && !r.clean)?.levels
+    .reduce<{ connections: number, perConnectionBytes: number } | undefined>((worst, l) => worst === undefined || l.perConnectionBytes > worst.perConnectionBytes ? l : worst, undefined)
   if (memory !== undefined) {
-    goals.push({ name: `memory per idle connection (${memory.connections})`, target: '≤ 8 KiB', value: `${(memory.perConnectionBytes / 1024).toFixed(1)} KiB`, met: memory.perConnectionBytes <= 8192 })
+    goals.push({ name: `memory per idle connection (worst: ${memory.connections})`, target: '≤ 8 KiB', value: `${(memory.perConnectionBytes / 1024).toFixed(1)} KiB`, met: memory.perConnectionBytes <= 8192 })
   }
   const bytes = report.bytes
   if (bytes !== undefined) {

@@ -8,6 +8,7 @@ import { FULL_LEVELS, measureMemory, QUICK_LEVELS } from './memory.js'
 import { profileLowband } from './profile.js'
 import { renderReport } from './render.js'
 import { checkGoals, type BenchReport } from './report.js'
+import { measureSoak } from './soak.js'
 import { FULL_THROUGHPUT, measureThroughput, P99_LIMIT_MS, PAIRS, QUICK_THROUGHPUT } from './throughput.js'
 
 /**
@@ -61,6 +62,12 @@ await section('profile', async () => {
   // Busy but sustainable: 70 % of the maximum measured in this run, or a fixed rate without one.
   const max = report.throughput?.results.find((r) => r.kind === 'lowband')?.maxSustained
   report.profile = await profileLowband(max === undefined || max === 0 ? 1500 : Math.round(max * 0.7), args.quick ? 3000 : 10_000, log, args.profileOut)
+})
+await section('soak', async () => {
+  // Half the maximum measured in this run (where latency is still flat), or a fixed rate without one.
+  const max = report.throughput?.results.find((r) => r.kind === 'lowband')?.maxSustained
+  const rate = max === undefined || max === 0 ? 2500 : Math.round(max / 2)
+  report.soak = await measureSoak(rate, args.quick ? 3 : 12, args.quick ? 3000 : 10_000, log)
 })
 await section('memory', async () => { report.memory = await measureMemory(kinds, args.quick ? QUICK_LEVELS : FULL_LEVELS, log) })
 
