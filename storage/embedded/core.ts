@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { ClassicLevel } from 'classic-level'
 import type { ReceiptEntry, StoredMessage, StoredReceipt, UserIdSeqs } from './types.js'
 import type { Committer } from './committer.js'
@@ -19,13 +20,16 @@ export interface StoredRecord {
 export interface InboxSlot { m?: string, r?: StoredReceipt }
 export type Op = { type: 'put', key: string, value: Uint8Array }
 
-/** Entries of the read cache: recent message records, delivery marks and watermarks. */
+/** Entries of the read cache: recent inbox slots, delivery marks and watermarks. */
 const CACHE_ENTRIES = 100_000
+/** Decoded records kept: the messages of the last seconds to minutes, awaiting delivery or reads. */
+const RECORD_ENTRIES = 20_000
 /**
- * Keys worth caching: read on every delivery (records, inbox slots, delivery marks, watermarks),
- * not dedup keys, which are only read to find a resend.
+ * Keys whose bytes are worth caching: read on every delivery (inbox slots, delivery marks,
+ * watermarks), not dedup keys, which are only read to find a resend. Message records are cached
+ * decoded, apart.
  */
-const CACHED_PREFIXES = /^(?:m|i|v|vc|w|ra)!/
+const CACHED_PREFIXES = /^(?:i|v|vc|w|ra)!/
 const cacheable = (key: string): boolean => CACHED_PREFIXES.test(key)
 
 export const inboxCounter = (userId: string): string => `i:${userId}`
@@ -38,6 +42,11 @@ export class StoreCore {
   readonly #committer: Committer
   /** Every write goes through write(), which keeps this cache exact; a miss reads LevelDB. */
   readonly #cache = new ReadCache(CACHE_ENTRIES)
+  /**
+   * Recent message records, decoded: every delivery reads the record its message was stored with a
+   * moment before. Records are written once and never changed, and nothing changes what it reads.
+   */
+  readonly #records = new LRUCache<string, StoredRecord>({ max: RECORD_ENTRIES })
 
   constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
     this.db = db
@@ -60,8 +69,18 @@ export class StoreCore {
   }
 
   async record (id: string): Promise<StoredRecord | undefined> {
-    const bytes = this.get(keys.message(id))
-    return bytes === undefined ? undefined : decodeRecord<StoredRecord>(bytes)
+    const cached = this.#records.get(id)
+    if (cached !== undefined) return cached
+    const bytes = this.db.getSync(keys.message(id))
+    if (bytes === undefined) return undefined
+    const record = decodeRecord<StoredRecord>(bytes)
+    this.#records.set(id, record)
+    return record
+  }
+
+  /** A record just stored by this process, for the reads its delivery will make. */
+  rememberRecord (id: string, record: StoredRecord): void {
+    this.#records.set(id, record)
   }
 
   async number (key: string): Promise<number> {

@@ -70,7 +70,8 @@ export class EmbeddedMessageStore implements MessageStore {
       ...users.map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
     ]
     await this.#core.write(ops, counters)
-    // Its recipient's PUBACK asks next whether it was delivered: no need to ask LevelDB.
+    // Its recipient's PUBACK asks next for it and whether it was delivered: no need to ask LevelDB.
+    this.#core.rememberRecord(message.id, record)
     this.#core.knownAbsent(group ? [keys.deliveredCount(message.id)] : [keys.delivered(message.id)])
     return record
   }
