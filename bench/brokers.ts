@@ -5,8 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { ensureMosquitto, writeMosquittoConfig } from './mosquitto.js'
 import { freePort, removeOnExit, spawnLimited, waitForLine, waitForPort, type Spawned } from './proc.js'
 
-export type BrokerKind = 'lowband' | 'aedes' | 'mosquitto'
-export const BROKER_KINDS: readonly BrokerKind[] = ['lowband', 'aedes', 'mosquitto']
+export type BrokerKind = 'lowband' | 'aedes' | 'aedes-durable' | 'mosquitto'
 
 /** Signs every bench token; lowband is started with it. */
 export const JWT_SECRET = 'bench-secret-0123456789abcdef'
@@ -42,6 +41,7 @@ export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}
   switch (kind) {
     case 'lowband': return startLowband(flags)
     case 'aedes': return startPlainAedes(flags)
+    case 'aedes-durable': return startPlainAedes(flags, true)
     case 'mosquitto': return startMosquitto()
   }
 }
@@ -61,10 +61,13 @@ async function startLowband (flags: string[]): Promise<BrokerHandle> {
   return handle('lowband', spawned, port, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true }))
 }
 
-async function startPlainAedes (flags: string[]): Promise<BrokerHandle> {
-  const spawned = spawnLimited(process.execPath, [...flags, PLAIN_AEDES, '0'])
+/** Plain Aedes; `durable`: with a fresh LevelDB it stores every QoS 1 payload in before the PUBACK. */
+async function startPlainAedes (flags: string[], durable = false): Promise<BrokerHandle> {
+  const dataDir = durable ? removeOnExit(await mkdtemp(join(tmpdir(), 'aedes-durable-bench-'))) : undefined
+  const spawned = spawnLimited(process.execPath, [...flags, PLAIN_AEDES, '0', ...(dataDir === undefined ? [] : [dataDir])])
   const port = await waitForLine(spawned, (line) => line.startsWith('{"ready"') ? (JSON.parse(line) as { port: number }).port : undefined)
-  return handle('aedes', spawned, port, flags.includes('--expose-gc'), async () => undefined)
+  return handle(durable ? 'aedes-durable' : 'aedes', spawned, port, flags.includes('--expose-gc'),
+    async () => { if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true }) })
 }
 
 async function startMosquitto (): Promise<BrokerHandle> {
