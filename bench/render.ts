@@ -127,11 +127,12 @@ function soak (report: BenchReport): string[] {
   const k = report.soak!
   const first = k.windows[0]
   const last = k.windows.at(-1)
+  const drift = first === undefined || last === undefined ? undefined : last.measure.brokerCpuPct - first.measure.brokerCpuPct
   return [
     `## Sustained load: lowband at ${k.rate} msg/s for ${k.windows.length} windows of ${k.windowMs / 1000} s (one broker, its store growing throughout)`,
     renderTable(['at s', 'delivered/s', 'delivered %', 'p50 ms', 'p99 ms', 'CPU broker %', 'main thread %', 'RSS MiB'],
       k.windows.map((w) => [w.atSeconds, w.measure.deliveredRate, (w.measure.deliveredShare * 100).toFixed(1), w.measure.latency.p50Ms, w.measure.latency.p99Ms, w.measure.brokerCpuPct, w.mainThreadCpuPct, w.rssMiB])),
     'CPU broker: the process (LevelDB compactions included) while offering; main thread: its JavaScript over the window and its 1 s drain.',
-    ...(first === undefined || last === undefined ? [] : [`last window vs first: CPU ${last.measure.brokerCpuPct - first.measure.brokerCpuPct >= 0 ? '+' : ''}${last.measure.brokerCpuPct - first.measure.brokerCpuPct} points, p50 ${first.measure.latency.p50Ms} → ${last.measure.latency.p50Ms} ms`])
+    ...(drift === undefined ? [] : [`last window vs first: CPU ${drift >= 0 ? '+' : ''}${drift} points, p50 ${first!.measure.latency.p50Ms} → ${last!.measure.latency.p50Ms} ms`])
   ]
 }
