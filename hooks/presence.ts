@@ -1,7 +1,7 @@
 import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
 import { PresenceUpdate } from '../protocol/envelopes.js'
-import type { DeviceId, UserId } from '../protocol/ids.js'
+import { clientIdOf, type DeviceId, type UserId } from '../protocol/ids.js'
 import { presenceTopic } from '../protocol/topics.js'
 import type { Directory } from '../storage/contracts.js'
 import { publishTo } from './context.js'
@@ -35,11 +35,11 @@ export class Presence {
     return (this.#devices.get(userId)?.size ?? 0) > 0
   }
 
-  /** Whether a device of `userId` other than `deviceId` is connected (client ids are `<user>/<device>`). */
+  /** Whether a device of `userId` other than `deviceId` is connected. */
   hasOtherDevice (userId: UserId, deviceId: DeviceId): boolean {
     const devices = this.#devices.get(userId)
     if (devices === undefined) return false
-    const self = `${userId}/${deviceId}`
+    const self = clientIdOf(userId, deviceId)
     for (const client of devices) if (client.id !== self) return true
     return false
   }
