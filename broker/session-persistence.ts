@@ -45,10 +45,10 @@ export function createSessionPersistence (): AedesMemoryPersistence {
   const clear = patched.outgoingClearMessageId.bind(persistence)
   patched.outgoingEnqueueCombi = (subs, packet) => isChatTopic(packet.topic) ? Promise.resolve() : enqueueCombi(subs, packet)
   patched.outgoingUpdate = async (client, packet) => {
+    if (!isChatTopic(packet.topic)) return update(client, packet)
     try {
-      await (isChatTopic(packet.topic) ? withoutStackTrace(() => update(client, packet)) : update(client, packet))
-    } catch (error) {
-      if (!isChatTopic(packet.topic)) throw error
+      await withoutStackTrace(() => update(client, packet))
+    } catch {
       await enqueue({ clientId: client.id }, packet)
       await update(client, packet)
     }
