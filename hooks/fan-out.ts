@@ -1,5 +1,6 @@
 import { KIND } from '../protocol/envelopes.js'
 import { echoTopic, inboxTopic } from '../protocol/topics.js'
+import type { UserId } from '../protocol/ids.js'
 import type { StoredMessage } from '../storage/contracts.js'
 import { publish, type HookContext } from './context.js'
 import { encodeInboxMessage } from './inbox-message.js'
@@ -16,14 +17,14 @@ const BATCH = 64
  * Holders with no connected device, and the echo when the sender has no other device connected, are
  * not published at all: nothing would receive them (chat traffic is never queued for an offline
  * session; those devices resume from the store), and each publish costs a trip through Aedes.
- * A device counts as connected from Aedes' `client` event, before it can subscribe.
+ * A device counts as connected from Aedes' `client` event, before it can subscribe. `online` is
+ * holdersByPresence's list, for a caller that has asked presence already.
  */
-export async function fanOut (ctx: HookContext, message: StoredMessage, seqs: Record<string, number>): Promise<void> {
+export async function fanOut (ctx: HookContext, message: StoredMessage, seqs: Record<string, number>, online = holdersByPresence(ctx, message, seqs).online): Promise<void> {
   const system = message.kind === KIND.system
-  const holders = Object.keys(seqs).filter((user) => (system || user !== message.from) && ctx.presence.isOnline(user))
-  for (let i = 0; i < holders.length; i += BATCH) {
+  for (let i = 0; i < online.length; i += BATCH) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
-    await Promise.all(holders.slice(i, i + BATCH).map((user) =>
+    await Promise.all(online.slice(i, i + BATCH).map((user) =>
       publish(ctx, { topic: inboxTopic(user), payload: encodeInboxMessage(message, seqs[user]!, false), qos: 1, retain: false })))
   }
   if (system || !ctx.presence.hasOtherDevice(message.from, message.fromDevice)) return
@@ -32,10 +33,27 @@ export async function fanOut (ctx: HookContext, message: StoredMessage, seqs: Re
 }
 
 /**
+ * The holders of a stored message, asked of presence once: `online`, whom fanOut publishes to (the
+ * sender only for a system message), and `offline`, whom a push would wake (never the sender).
+ */
+export function holdersByPresence (ctx: Pick<HookContext, 'presence'>, message: StoredMessage, seqs: Record<string, number>): { online: UserId[], offline: UserId[] } {
+  const system = message.kind === KIND.system
+  const online: UserId[] = []
+  const offline: UserId[] = []
+  for (const user of Object.keys(seqs)) {
+    if (ctx.presence.isOnline(user)) {
+      if (system || user !== message.from) online.push(user)
+    } else if (user !== message.from) {
+      offline.push(user)
+    }
+  }
+  return { online, offline }
+}
+
+/**
  * The push-fallback place in the flows: holders with no connected device are the ones a
  * content-free push would wake. Counted now; the push issue sends the pushes from here.
  */
-export function pushFallback (ctx: HookContext, message: StoredMessage, seqs: Record<string, number>): void {
-  const offline = Object.keys(seqs).filter((user) => user !== message.from && !ctx.presence.isOnline(user))
+export function pushFallback (ctx: Pick<HookContext, 'metrics'>, offline: readonly UserId[]): void {
   if (offline.length > 0) ctx.metrics.pushCandidates(offline.length)
 }

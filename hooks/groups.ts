@@ -3,7 +3,7 @@ import { KIND, SystemEvent } from '../protocol/envelopes.js'
 import { LowbandError } from '../protocol/errors.js'
 import type { Group } from '../storage/contracts.js'
 import type { HookContext, Identity } from './context.js'
-import { fanOut, pushFallback } from './fan-out.js'
+import { fanOut, holdersByPresence, pushFallback } from './fan-out.js'
 
 /**
  * Runs `work` under the group's lock with the group as it is now, if `userId` is a member. Sends and
@@ -37,7 +37,8 @@ export async function announce (ctx: HookContext, actor: Identity, group: Group,
     clientMsgId: randomBytes(8)
   }, holders)
   // Like a send: stored before the answer, delivered without waiting for the slowest member.
-  ctx.inFlight.track(fanOut(ctx, stored.message, stored.seqs)).then(() => pushFallback(ctx, stored.message, stored.seqs), (error: unknown) => {
+  const { online, offline } = holdersByPresence(ctx, stored.message, stored.seqs)
+  ctx.inFlight.track(fanOut(ctx, stored.message, stored.seqs, online)).then(() => pushFallback(ctx, offline), (error: unknown) => {
     ctx.log.error({ err: error, group: group.id }, 'system message fan-out failed')
   })
 }

@@ -4,7 +4,7 @@ import { LowbandError } from '../../protocol/errors.js'
 import { ackTopic } from '../../protocol/topics.js'
 import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
 import { writeTo, type HookContext, type Identity } from '../context.js'
-import { fanOut, pushFallback } from '../fan-out.js'
+import { fanOut, holdersByPresence, pushFallback } from '../fan-out.js'
 import { memberLocked } from '../groups.js'
 
 interface SendState {
@@ -73,23 +73,23 @@ function acknowledge ({ client, sender, stored }: SendState): void {
 }
 
 /**
- * Every connected device of the recipients, and the sender's other devices. Not awaited: the PUBACK
- * promises storage, not delivery, and must not wait for the slowest recipient's 2G socket. A resend
- * fans out nothing (whoever missed it resumes from the store).
+ * Every connected device of the recipients, and the sender's other devices; recipients with none
+ * go to the push fallback. Not awaited: the PUBACK promises storage, not delivery, and must not wait
+ * for the slowest recipient's 2G socket. A resend fans out nothing (whoever missed it resumes from
+ * the store).
  */
 function deliver ({ ctx, stored }: SendState): void {
   if (stored!.duplicate) return
-  ctx.inFlight.track(fanOut(ctx, stored!.message, stored!.seqs))
-    .catch((error: unknown) => ctx.log.error({ err: error, messageId: stored!.message.id }, 'fan-out failed'))
-}
-
-function wakeOffline ({ ctx, stored }: SendState): void {
-  if (!stored!.duplicate) pushFallback(ctx, stored!.message, stored!.seqs)
+  const { message, seqs } = stored!
+  const { online, offline } = holdersByPresence(ctx, message, seqs)
+  ctx.inFlight.track(fanOut(ctx, message, seqs, online))
+    .catch((error: unknown) => ctx.log.error({ err: error, messageId: message.id }, 'fan-out failed'))
+  pushFallback(ctx, offline)
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkRecipient, stamp, persist, acknowledge, deliver, wakeOffline]
-export const groupSendSteps: readonly Step[] = [stamp, persistToGroup, acknowledge, deliver, wakeOffline]
+export const directSendSteps: readonly Step[] = [checkRecipient, stamp, persist, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [stamp, persistToGroup, acknowledge, deliver]
 
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: Buffer): Promise<void> {
   const request = SendRequest.decode(payload)
