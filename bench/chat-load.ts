@@ -94,3 +94,17 @@ export class ChatLoad {
     await Promise.all(this.#workers.map(stopWorker))
   }
 }
+
+/**
+ * Runs `work` under the 1:1 load on `broker` (`pairs` pairs over 2 generator processes), after the
+ * throughput section's warm-up at half `rate`, and closes the load afterwards.
+ */
+export async function withWarmLoad<T> (broker: BrokerHandle, pairs: number, rate: number, work: (load: ChatLoad) => Promise<T>): Promise<T> {
+  const load = await ChatLoad.open(broker, pairs, 2)
+  try {
+    await load.step(rate / 2, 1000, 2000)
+    return await work(load)
+  } finally {
+    await load.close()
+  }
+}

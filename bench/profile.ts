@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startBroker } from './brokers.js'
-import { ChatLoad, type StepMeasure } from './chat-load.js'
+import { withWarmLoad, type StepMeasure } from './chat-load.js'
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js'
 import { removeOnExit } from './proc.js'
 import { PAIRS } from './throughput.js'
@@ -25,13 +25,7 @@ export async function profileLowband (rate: number, durationMs: number, log: (li
     const broker = await startBroker('lowband', { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] })
     let measure: StepMeasure
     try {
-      const load = await ChatLoad.open(broker, PAIRS, 2)
-      try {
-        await load.step(rate / 2, 1000, 2000) // warm-up, as in the throughput section
-        measure = await load.step(rate, durationMs, 3000)
-      } finally {
-        await load.close()
-      }
+      measure = await withWarmLoad(broker, PAIRS, rate, (load) => load.step(rate, durationMs, 3000))
     } finally {
       await broker.stop()
     }

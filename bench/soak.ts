@@ -1,5 +1,5 @@
 import { startBroker } from './brokers.js'
-import { ChatLoad, type StepMeasure } from './chat-load.js'
+import { withWarmLoad, type StepMeasure } from './chat-load.js'
 import { cpuMs, rssBytes } from './proc.js'
 import { PAIRS } from './throughput.js'
 
@@ -28,9 +28,7 @@ export async function measureSoak (rate: number, windows: number, windowMs: numb
   const broker = await startBroker('lowband')
   const result: SoakWindow[] = []
   try {
-    const load = await ChatLoad.open(broker, PAIRS, 2)
-    try {
-      await load.step(rate / 2, 1000, 2000) // warm-up, as in the throughput section
+    await withWarmLoad(broker, PAIRS, rate, async (load) => {
       const started = performance.now()
       for (let i = 0; i < windows; i++) {
         const mainBefore = cpuMs(broker.pid, true)
@@ -41,9 +39,7 @@ export async function measureSoak (rate: number, windows: number, windowMs: numb
         log(`soak ${rate}/s window ${i + 1}/${windows}: p50 ${measure.latency.p50Ms} ms, p99 ${measure.latency.p99Ms} ms, cpu ${measure.brokerCpuPct} % (main ${mainThreadCpuPct} %), rss ${window.rssMiB} MiB`)
         result.push(window)
       }
-    } finally {
-      await load.close()
-    }
+    })
   } finally {
     await broker.stop()
   }
