@@ -1,3 +1,5 @@
+import { isStoredBaseline, STORED_BASELINES, type StoredBaseline } from './brokers.js'
+
 export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile', 'soak'] as const
 export type Section = typeof SECTIONS[number]
 
@@ -5,20 +7,22 @@ export interface BenchArgs {
   json: boolean
   quick: boolean
   only: readonly Section[]
-  /** Brokers to compare in throughput and memory (lowband is always measured; aedes-durable only in throughput). */
-  brokers: readonly ('aedes' | 'mosquitto' | 'aedes-durable')[]
+  /** Brokers to compare in throughput and memory (lowband is always measured; the stored baselines only in throughput). */
+  brokers: ReadonlyArray<'aedes' | 'mosquitto' | StoredBaseline>
   /** Where to save lowband's .cpuprofile from the profile section. */
   profileOut?: string
   /** Print the table of a saved `--json` report instead of running. */
   render?: string
 }
 
-const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable] [--profile-out FILE] [--render FILE]
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE]
   --json      print one JSON object instead of the table (progress goes to stderr either way)
   --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak
   --only      run just these sections (default: all)
   --without   leave out reference brokers
-  --with aedes-durable  also measure plain Aedes storing each QoS 1 payload in LevelDB before its PUBACK (throughput only)
+  --with      also measure stored baselines (throughput only): aedes-durable, plain Aedes storing each
+              QoS 1 payload in LevelDB before its PUBACK; aedes-protocol, plain Aedes doing lowband's
+              wire and disk round trips (stored-ack, second put, receipt) and nothing else
   --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)
   --render    print the table of a report saved with --json, without running anything`
 
@@ -44,9 +48,9 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
       args.brokers = args.brokers.filter((b) => !left.includes(b))
     } else if (arg.startsWith('--with')) {
       const added = value().split(',').map((s) => s.trim())
-      const unknown = added.find((name) => name !== 'aedes-durable')
-      if (unknown !== undefined) fail(`unknown broker ${unknown} for --with (only aedes-durable)`)
-      if (!args.brokers.includes('aedes-durable')) args.brokers = [...args.brokers, 'aedes-durable']
+      const unknown = added.find((name) => !isStoredBaseline(name))
+      if (unknown !== undefined) fail(`unknown broker ${unknown} for --with (${STORED_BASELINES.join(', ')})`)
+      args.brokers = [...new Set([...args.brokers, ...added as StoredBaseline[]])]
     } else if (arg.startsWith('--render')) {
       args.render = value()
     } else if (arg.startsWith('--profile-out')) {

@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url'
 import { ensureMosquitto, writeMosquittoConfig } from './mosquitto.js'
 import { freePort, removeOnExit, spawnLimited, waitForLine, waitForPort, type Spawned } from './proc.js'
 
-export type BrokerKind = 'lowband' | 'aedes' | 'aedes-durable' | 'mosquitto'
+/** Plain Aedes with a store: throughput only (bench/baseline-hooks.ts). */
+export const STORED_BASELINES = ['aedes-durable', 'aedes-protocol'] as const
+export type StoredBaseline = typeof STORED_BASELINES[number]
+export const isStoredBaseline = (name: string): name is StoredBaseline => (STORED_BASELINES as readonly string[]).includes(name)
+export type BrokerKind = 'lowband' | 'aedes' | StoredBaseline | 'mosquitto'
 
 /** Signs every bench token; lowband is started with it. */
 export const JWT_SECRET = 'bench-secret-0123456789abcdef'
@@ -41,7 +45,8 @@ export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}
   switch (kind) {
     case 'lowband': return startLowband(flags)
     case 'aedes': return startPlainAedes(flags)
-    case 'aedes-durable': return startPlainAedes(flags, true)
+    case 'aedes-durable':
+    case 'aedes-protocol': return startPlainAedes(flags, kind)
     case 'mosquitto': return startMosquitto()
   }
 }
@@ -61,12 +66,12 @@ async function startLowband (flags: string[]): Promise<BrokerHandle> {
   return handle('lowband', spawned, port, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true }))
 }
 
-/** Plain Aedes; `durable`: with a fresh LevelDB it stores every QoS 1 payload in before the PUBACK. */
-async function startPlainAedes (flags: string[], durable = false): Promise<BrokerHandle> {
-  const dataDir = durable ? removeOnExit(await mkdtemp(join(tmpdir(), 'aedes-durable-bench-'))) : undefined
-  const spawned = spawnLimited(process.execPath, [...flags, PLAIN_AEDES, '0', ...(dataDir === undefined ? [] : [dataDir])])
+/** Plain Aedes; a stored baseline gets a fresh LevelDB (bench/baseline-hooks.ts). */
+async function startPlainAedes (flags: string[], stored?: StoredBaseline): Promise<BrokerHandle> {
+  const dataDir = stored === undefined ? undefined : removeOnExit(await mkdtemp(join(tmpdir(), `${stored}-bench-`)))
+  const spawned = spawnLimited(process.execPath, [...flags, PLAIN_AEDES, '0', ...(stored === undefined || dataDir === undefined ? [] : [stored, dataDir])])
   const port = await waitForLine(spawned, (line) => line.startsWith('{"ready"') ? (JSON.parse(line) as { port: number }).port : undefined)
-  return handle(durable ? 'aedes-durable' : 'aedes', spawned, port, flags.includes('--expose-gc'),
+  return handle(stored ?? 'aedes', spawned, port, flags.includes('--expose-gc'),
     async () => { if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true }) })
 }
 

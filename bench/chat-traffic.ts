@@ -1,6 +1,7 @@
 import { decodeCbor } from '../protocol/cbor.js'
 import { InboxMessage, SendRequest } from '../protocol/envelopes.js'
 import { inboxTopic, userSubtree } from '../protocol/topics.js'
+import { senderTopicOf } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
 
 /** How one device signs in: lowband needs a user, device and token; plain brokers ignore all but the id. */
@@ -34,7 +35,8 @@ export function makePair (kind: BrokerKind, index: number, tokenOf: (userId: str
     return { sender, recipient, sendTopic: 'c/s', senderFilter: userSubtree(sender.userId), recipientFilter: userSubtree(recipient.userId) }
   }
   const topic = `bench/${index}`
-  return { sender, recipient, sendTopic: topic, recipientFilter: topic }
+  // The protocol floor sends the sender its stored-acks and receipts (bench/baseline-hooks.ts).
+  return { sender, recipient, sendTopic: topic, ...(kind === 'aedes-protocol' ? { senderFilter: senderTopicOf(topic) } : {}), recipientFilter: topic }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs, type Section } from './args.js'
-import type { BrokerKind } from './brokers.js'
+import { isStoredBaseline, type BrokerKind } from './brokers.js'
 import { measureBytes } from './bytes.js'
 import { measureFanout } from './fanout.js'
 import { describeMachine } from './machine.js'
@@ -69,8 +69,8 @@ await section('soak', async () => {
   const rate = max === undefined || max === 0 ? 2500 : Math.round(max / 2)
   report.soak = await measureSoak(rate, args.quick ? 3 : 12, args.quick ? 3000 : 10_000, log)
 })
-// Idle connections cost the durable baseline what they cost plain Aedes: it is not measured twice.
-await section('memory', async () => { report.memory = await measureMemory(kinds.filter((k) => k !== 'aedes-durable'), args.quick ? QUICK_LEVELS : FULL_LEVELS, log) })
+// Idle connections cost the stored baselines what they cost plain Aedes: they are not measured again.
+await section('memory', async () => { report.memory = await measureMemory(kinds.filter((k) => !isStoredBaseline(k)), args.quick ? QUICK_LEVELS : FULL_LEVELS, log) })
 
 report.durationSeconds = Math.round((performance.now() - started) / 1000)
 const full: BenchReport = { ...report, goals: checkGoals(report) }
