@@ -1,6 +1,6 @@
 import { measureJsonBytes, type JsonBytes } from './bytes-json.js'
 import { measureLowbandBytes, TEXT, type Exchange, type LowbandBytes } from './bytes-lowband.js'
-import { mqttFloor, type MqttFloor } from './mqtt-floor.js'
+import { leastEncodings, mqttFloor, type LeastEncoding, type MqttFloor } from './mqtt-floor.js'
 
 export interface BytesReport {
   textBytes: number
@@ -9,6 +9,8 @@ export interface BytesReport {
   lowbandCore: number
   json: JsonBytes
   floor: MqttFloor
+  /** What the floor goal would take: the promised fields at their most compact (computed; absent from older saved reports). */
+  leastEncodings?: LeastEncoding[]
   /** Whether every counted byte belongs to a parsed packet or frame (the labels account for the counts). */
   countsMatchPackets: boolean
   ratios: {
@@ -41,6 +43,7 @@ export async function measureBytes (): Promise<BytesReport> {
     lowbandCore,
     json,
     floor,
+    leastEncodings: leastEncodings(Buffer.byteLength(TEXT)),
     countsMatchPackets: exchanges.every((e) => e.total === e.packets.reduce((sum, p) => sum + p.bytes, 0)),
     ratios: {
       messageVsJson: ratio(lowband.message.total, json.message.total),

@@ -1,4 +1,5 @@
 import { generate } from 'mqtt-packet'
+import { encodeCbor } from '../protocol/cbor.js'
 import type { WirePacket } from './packet-labels.js'
 
 export interface MqttFloor {
@@ -23,4 +24,38 @@ export function mqttFloor (textBytes: number): MqttFloor {
     { device: 'bob', direction: 'up', what: 'PUBACK', bytes: puback }
   ]
   return { total: packets.reduce((sum, p) => sum + p.bytes, 0), packets }
+}
+
+/** The least the four core packets could spend on the fields lowband's protocol promises, one encoding choice per row. */
+export interface LeastEncoding {
+  clientMsgId: string
+  sequences: string
+  send: number
+  delivery: number
+  total: number
+}
+
+/**
+ * The core packets of a 1:1 text with every field the protocol promises (client message id for
+ * dedup, sender, inbox seq, server time, conversation seq) in the most compact form CBOR allows:
+ * positional arrays instead of keyed maps, the recipient in the send topic (`s/bob`), the inbox
+ * topic cut to `u/bob`. Computed, like the floor, to show which choices 1.3× of it would take.
+ */
+export function leastEncodings (textBytes: number, now = Date.now()): LeastEncoding[] {
+  const text = 'a'.repeat(textBytes)
+  const ts = Math.floor(now / 1000)
+  const publish = (topic: string, fields: unknown[]): number =>
+    generate({ cmd: 'publish', topic, payload: Buffer.from(encodeCbor(fields)), qos: 1, messageId: 1, retain: false, dup: false }).length
+  const puback = generate({ cmd: 'puback', messageId: 1 }).length
+  const variants: Array<[string, unknown, string, number, number]> = [
+    ['8 random bytes (the SDK\'s)', Buffer.alloc(8, 1), '< 24 (the bench\'s)', 5, 3],
+    ['4 random bytes', Buffer.alloc(4, 1), '< 24', 5, 3],
+    ['a per-device counter < 24', 9, '< 24', 5, 3],
+    ['a per-device counter < 24', 9, '1000 / 300', 1000, 300]
+  ]
+  return variants.map(([clientMsgId, id, sequences, seq, cseq]) => {
+    const send = publish('s/bob', [id, text])
+    const delivery = publish('u/bob', ['alice', text, seq, ts, cseq])
+    return { clientMsgId, sequences, send, delivery, total: send + puback + delivery + puback }
+  })
 }

@@ -88,6 +88,12 @@ function bytes (report: BenchReport): string[] {
     ]),
     `every counted byte belongs to a parsed packet or frame: ${b.countsMatchPackets ? 'yes' : 'NO'}`,
     '',
+    ...(b.leastEncodings === undefined
+      ? []
+      : ['The least the 4 core packets could spend on the fields the protocol promises (positional CBOR, recipient in the topic `s/bob`, inbox topic `u/bob`; computed):',
+          renderTable(['client message id', 'seq / cseq', 'send B', 'delivery B', '4 core packets B', '÷ floor'],
+            b.leastEncodings.map((e) => [e.clientMsgId, e.sequences, e.send, e.delivery, e.total, `${Math.round(e.total / b.floor.total * 100) / 100}×`])),
+          '']),
     ...list('lowband message includes:', b.lowband.message.packets),
     ...list('lowband read includes:', b.lowband.read.packets),
     ...list('lowband typing includes:', b.lowband.typing.packets),
