@@ -1,4 +1,4 @@
-import { isStoredBaseline, STORED_BASELINES, type StoredBaseline } from './brokers.js'
+import { isStoredBaseline, STORED_BASELINES, type StoredBaseline } from './baseline-hooks.js'
 
 export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile', 'soak'] as const
 export type Section = typeof SECTIONS[number]
@@ -49,7 +49,7 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
     } else if (arg.startsWith('--with')) {
       const added = value().split(',').map((s) => s.trim())
       const unknown = added.find((name) => !isStoredBaseline(name))
-      if (unknown !== undefined) fail(`unknown broker ${unknown} for --with (${STORED_BASELINES.join(', ')})`)
+      if (unknown !== undefined) fail(`unknown broker ${unknown} for --with (${Object.keys(STORED_BASELINES).join(', ')})`)
       args.brokers = [...new Set([...args.brokers, ...added as StoredBaseline[]])]
     } else if (arg.startsWith('--render')) {
       args.render = value()

@@ -65,3 +65,11 @@ export function protocolFloorHooks (committer: Committer): BaselineHooks {
     }
   }
 }
+
+/** The stored baselines by name (`--with`): plain Aedes with a LevelDB store, throughput only. */
+export const STORED_BASELINES = {
+  'aedes-durable': durableHooks,
+  'aedes-protocol': protocolFloorHooks
+} as const satisfies Record<string, (committer: Committer) => BaselineHooks>
+export type StoredBaseline = keyof typeof STORED_BASELINES
+export const isStoredBaseline = (name: string): name is StoredBaseline => Object.hasOwn(STORED_BASELINES, name)

@@ -2,13 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { StoredBaseline } from './baseline-hooks.js'
 import { ensureMosquitto, writeMosquittoConfig } from './mosquitto.js'
 import { freePort, removeOnExit, spawnLimited, waitForLine, waitForPort, type Spawned } from './proc.js'
 
-/** Plain Aedes with a store: throughput only (bench/baseline-hooks.ts). */
-export const STORED_BASELINES = ['aedes-durable', 'aedes-protocol'] as const
-export type StoredBaseline = typeof STORED_BASELINES[number]
-export const isStoredBaseline = (name: string): name is StoredBaseline => (STORED_BASELINES as readonly string[]).includes(name)
 export type BrokerKind = 'lowband' | 'aedes' | StoredBaseline | 'mosquitto'
 
 /** Signs every bench token; lowband is started with it. */
@@ -68,11 +65,11 @@ async function startLowband (flags: string[]): Promise<BrokerHandle> {
 
 /** Plain Aedes; a stored baseline gets a fresh LevelDB (bench/baseline-hooks.ts). */
 async function startPlainAedes (flags: string[], stored?: StoredBaseline): Promise<BrokerHandle> {
-  const dataDir = stored === undefined ? undefined : removeOnExit(await mkdtemp(join(tmpdir(), `${stored}-bench-`)))
-  const spawned = spawnLimited(process.execPath, [...flags, PLAIN_AEDES, '0', ...(stored === undefined || dataDir === undefined ? [] : [stored, dataDir])])
+  const store = stored === undefined ? undefined : { baseline: stored, dir: removeOnExit(await mkdtemp(join(tmpdir(), `${stored}-bench-`))) }
+  const spawned = spawnLimited(process.execPath, [...flags, PLAIN_AEDES, '0', ...(store === undefined ? [] : [store.baseline, store.dir])])
   const port = await waitForLine(spawned, (line) => line.startsWith('{"ready"') ? (JSON.parse(line) as { port: number }).port : undefined)
   return handle(stored ?? 'aedes', spawned, port, flags.includes('--expose-gc'),
-    async () => { if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true }) })
+    async () => { if (store !== undefined) await rm(store.dir, { recursive: true, force: true }) })
 }
 
 async function startMosquitto (): Promise<BrokerHandle> {

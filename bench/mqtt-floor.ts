@@ -2,6 +2,11 @@ import { generate } from 'mqtt-packet'
 import { encodeCbor } from '../protocol/cbor.js'
 import type { WirePacket } from './packet-labels.js'
 
+/** A QoS 1 PUBLISH's size, header included, as mqtt-packet encodes it. */
+const publishBytes = (topic: string, payload: Buffer): number =>
+  generate({ cmd: 'publish', topic, payload, qos: 1, messageId: 1, retain: false, dup: false }).length
+const PUBACK_BYTES = generate({ cmd: 'puback', messageId: 1 }).length
+
 export interface MqttFloor {
   total: number
   packets: WirePacket[]
@@ -15,13 +20,11 @@ export interface MqttFloor {
  */
 export function mqttFloor (textBytes: number): MqttFloor {
   const payload = Buffer.alloc(textBytes, 0x61)
-  const publish = (topic: string): number => generate({ cmd: 'publish', topic, payload, qos: 1, messageId: 1, retain: false, dup: false }).length
-  const puback = generate({ cmd: 'puback', messageId: 1 }).length
   const packets: WirePacket[] = [
-    { device: 'alice', direction: 'up', what: `PUBLISH bob q1 (${textBytes} B payload)`, bytes: publish('bob') },
-    { device: 'alice', direction: 'down', what: 'PUBACK', bytes: puback },
-    { device: 'bob', direction: 'down', what: `PUBLISH alice q1 (${textBytes} B payload)`, bytes: publish('alice') },
-    { device: 'bob', direction: 'up', what: 'PUBACK', bytes: puback }
+    { device: 'alice', direction: 'up', what: `PUBLISH bob q1 (${textBytes} B payload)`, bytes: publishBytes('bob', payload) },
+    { device: 'alice', direction: 'down', what: 'PUBACK', bytes: PUBACK_BYTES },
+    { device: 'bob', direction: 'down', what: `PUBLISH alice q1 (${textBytes} B payload)`, bytes: publishBytes('alice', payload) },
+    { device: 'bob', direction: 'up', what: 'PUBACK', bytes: PUBACK_BYTES }
   ]
   return { total: packets.reduce((sum, p) => sum + p.bytes, 0), packets }
 }
@@ -44,9 +47,7 @@ export interface LeastEncoding {
 export function leastEncodings (textBytes: number, now = Date.now()): LeastEncoding[] {
   const text = 'a'.repeat(textBytes)
   const ts = Math.floor(now / 1000)
-  const publish = (topic: string, fields: unknown[]): number =>
-    generate({ cmd: 'publish', topic, payload: Buffer.from(encodeCbor(fields)), qos: 1, messageId: 1, retain: false, dup: false }).length
-  const puback = generate({ cmd: 'puback', messageId: 1 }).length
+  const publish = (topic: string, fields: unknown[]): number => publishBytes(topic, Buffer.from(encodeCbor(fields)))
   const variants: Array<[string, unknown, string, number, number]> = [
     ['8 random bytes (the SDK\'s)', Buffer.alloc(8, 1), '< 24 (the bench\'s)', 5, 3],
     ['4 random bytes', Buffer.alloc(4, 1), '< 24', 5, 3],
@@ -56,6 +57,6 @@ export function leastEncodings (textBytes: number, now = Date.now()): LeastEncod
   return variants.map(([clientMsgId, id, sequences, seq, cseq]) => {
     const send = publish('s/bob', [id, text])
     const delivery = publish('u/bob', ['alice', text, seq, ts, cseq])
-    return { clientMsgId, sequences, send, delivery, total: send + puback + delivery + puback }
+    return { clientMsgId, sequences, send, delivery, total: send + PUBACK_BYTES + delivery + PUBACK_BYTES }
   })
 }

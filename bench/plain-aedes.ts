@@ -2,15 +2,15 @@ import { createServer, type AddressInfo } from 'node:net'
 import { Aedes } from 'aedes'
 import { ClassicLevel } from 'classic-level'
 import { Committer } from '../storage/embedded/committer.js'
-import { durableHooks, protocolFloorHooks, type BaselineHooks } from './baseline-hooks.js'
+import { isStoredBaseline, STORED_BASELINES, type BaselineHooks } from './baseline-hooks.js'
 
 /**
  * The baseline: Aedes 1.2 with no hooks and its default in-memory persistence, on TCP with Nagle
  * off like lowband's listener. Started as its own process so it gets a core the way lowband and
  * mosquitto do. Prints one JSON line with its port when ready; SIGTERM stops it.
  *
- * `plain-aedes.js <port> [aedes-durable|aedes-protocol <data-dir>]`: with a baseline's name and a
- * directory it is that stored baseline of baseline-hooks.ts (`--with aedes-durable,aedes-protocol`).
+ * `plain-aedes.js <port> [<baseline> <data-dir>]`: with the name of a stored baseline of
+ * baseline-hooks.ts and a directory it is that baseline (`--with aedes-durable,aedes-protocol`).
  */
 const port = Number(process.argv[2] ?? '0')
 const mode = process.argv[3]
@@ -18,11 +18,10 @@ const dataDir = process.argv[4]
 
 async function hooksFor (): Promise<BaselineHooks> {
   if (mode === undefined) return { options: {} }
-  if (dataDir === undefined || (mode !== 'aedes-durable' && mode !== 'aedes-protocol')) throw new Error(`usage: plain-aedes.js <port> [aedes-durable|aedes-protocol <data-dir>], not ${mode}`)
+  if (dataDir === undefined || !isStoredBaseline(mode)) throw new Error(`usage: plain-aedes.js <port> [${Object.keys(STORED_BASELINES).join('|')} <data-dir>], not ${mode}`)
   const db = new ClassicLevel<string, Uint8Array>(dataDir, { keyEncoding: 'utf8', valueEncoding: 'view' })
   await db.open()
-  const committer = new Committer(db)
-  return mode === 'aedes-durable' ? durableHooks(committer) : protocolFloorHooks(committer)
+  return STORED_BASELINES[mode](new Committer(db))
 }
 
 const hooks = await hooksFor()

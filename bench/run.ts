@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs, type Section } from './args.js'
-import { isStoredBaseline, type BrokerKind } from './brokers.js'
+import { isStoredBaseline } from './baseline-hooks.js'
+import type { BrokerKind } from './brokers.js'
 import { measureBytes } from './bytes.js'
 import { measureFanout } from './fanout.js'
 import { describeMachine } from './machine.js'
