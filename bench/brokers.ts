@@ -11,7 +11,7 @@ export type BrokerKind = 'lowband' | 'aedes' | StoredBaseline | 'mosquitto'
 /** Signs every bench token; lowband is started with it. */
 export const JWT_SECRET = 'bench-secret-0123456789abcdef'
 
-const LOWBAND_CLI = fileURLToPath(new URL('../broker/cli.js', import.meta.url))
+const LOWBAND_CLI = fileURLToPath(new URL('../bin/lowband.js', import.meta.url))
 const PLAIN_AEDES = fileURLToPath(new URL('./plain-aedes.js', import.meta.url))
 const GC_ON_SIGNAL = new URL('./gc-on-signal.js', import.meta.url).href
 

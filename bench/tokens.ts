@@ -1,4 +1,4 @@
-import { mintToken } from '../broker/token.js'
+import { mintDeviceToken, secretFromText } from '../protocol/token.js'
 import { JWT_SECRET } from './brokers.js'
 
 /**
@@ -8,7 +8,7 @@ import { JWT_SECRET } from './brokers.js'
 export async function mintTokens (userIds: readonly string[]): Promise<Map<string, string>> {
   const tokens = new Map<string, string>()
   for (const userId of userIds) {
-    tokens.set(userId, await mintToken({ userId, ttl: '6h', jwtSecret: JWT_SECRET, dataDir: '.' }))
+    tokens.set(userId, await mintDeviceToken({ userId, ttl: '6h', secret: secretFromText(JWT_SECRET) }))
   }
   return tokens
 }

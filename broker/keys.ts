@@ -1,9 +1,8 @@
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DEV_SECRET_FILE, parseDevSecret, secretFromText } from '../protocol/token.js'
 import { ConfigError } from './config-error.js'
-
-export const DEV_SECRET_FILE = 'dev-jwt-secret'
 
 export interface VerificationKey {
   key: Uint8Array | KeyObject
@@ -14,9 +13,9 @@ export interface VerificationKey {
 
 /** The key that verifies device tokens: a shared secret, a public key file, or the data directory's development secret. */
 export async function loadVerificationKey (options: { jwtSecret?: string | undefined, jwtPublicKey?: string | undefined, dataDir: string }): Promise<VerificationKey> {
-  if (options.jwtSecret !== undefined) return { key: new TextEncoder().encode(options.jwtSecret), algorithms: ['HS256'] }
+  if (options.jwtSecret !== undefined) return { key: secretFromText(options.jwtSecret), algorithms: ['HS256'] }
   if (options.jwtPublicKey !== undefined) return loadPublicKey(options.jwtPublicKey)
-  const { secret, created } = await devSecret(options.dataDir, true)
+  const { secret, created } = await devSecret(options.dataDir)
   return { key: secret, algorithms: ['HS256'], ...(created ? { createdDevSecret: join(options.dataDir, DEV_SECRET_FILE) } : {}) }
 }
 
@@ -38,13 +37,14 @@ async function loadPublicKey (file: string): Promise<VerificationKey> {
  * The development secret: 32 random bytes in `<dataDir>/dev-jwt-secret` (mode 0600), created by
  * `start` when no key is configured and read by `lowband token --data-dir` to mint tokens.
  */
-export async function devSecret (dataDir: string, create: boolean): Promise<{ secret: Uint8Array, created: boolean }> {
+async function devSecret (dataDir: string): Promise<{ secret: Uint8Array, created: boolean }> {
   const file = join(dataDir, DEV_SECRET_FILE)
   try {
-    return { secret: Buffer.from((await readFile(file, 'utf8')).trim(), 'hex'), created: false }
+    const secret = parseDevSecret(await readFile(file, 'utf8'))
+    if (secret === undefined) throw new ConfigError(`${file} is not a development secret (hex): restore it, or delete it to have a new one made (tokens minted with the old one stop working)`)
+    return { secret, created: false }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    if (!create) throw new ConfigError(`no development secret in ${dataDir} (start the broker there once, or give --jwt-secret)`)
   }
   await mkdir(dataDir, { recursive: true })
   const secret = randomBytes(32)
@@ -53,7 +53,7 @@ export async function devSecret (dataDir: string, create: boolean): Promise<{ se
     return { secret, created: true }
   } catch (error) {
     // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return devSecret(dataDir, false)
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return devSecret(dataDir)
     throw error
   }
 }

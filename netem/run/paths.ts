@@ -23,9 +23,9 @@ function built(relative: string): string {
   return path
 }
 
-/** dist/broker/cli.js: `lowband start`. */
+/** dist/bin/lowband.js: `lowband start`. */
 export function brokerCli(): string {
-  return built(join('broker', 'cli.js'))
+  return built(join('bin', 'lowband.js'))
 }
 
 /** dist/netem/phones/main.js: the phone process. */

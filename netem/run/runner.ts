@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { mintToken } from '../../broker/token.js'
+import { mintDeviceToken, secretFromText } from '../../protocol/token.js'
 import type { LinkMode } from '../backends/types.js'
 import { createLink, type Link } from '../link.js'
 import type { Profile } from '../profiles/index.js'
@@ -40,9 +40,9 @@ export interface ScenarioRun {
   durationMs: number
 }
 
-async function mintTokens(plan: ScenarioPlan, jwtSecret: string, dataDir: string): Promise<Record<string, string>> {
+async function mintTokens(plan: ScenarioPlan, jwtSecret: string): Promise<Record<string, string>> {
   const tokens: Record<string, string> = {}
-  for (const user of phonesFor(plan)) tokens[user] = await mintToken({ userId: user, deviceId: PHONE_DEVICE, ttl: '2h', jwtSecret, dataDir })
+  for (const user of phonesFor(plan)) tokens[user] = await mintDeviceToken({ userId: user, deviceId: PHONE_DEVICE, ttl: '2h', secret: secretFromText(jwtSecret) })
   return tokens
 }
 
@@ -64,7 +64,7 @@ export async function runScenario(profile: Profile, plan: ScenarioPlan, options:
     link = await createLink(profile, { name: `${profile.id}/${plan.scenario}`, seed, mode: options.mode, log: options.log })
     const jwtSecret = randomBytes(24).toString('base64url')
     broker = await startBrokerOnLink(link, dataDir, jwtSecret)
-    const config = { url: `mqtt://${link.serverAddr}:${broker.port}`, plan, tokens: await mintTokens(plan, jwtSecret, dataDir) }
+    const config = { url: `mqtt://${link.serverAddr}:${broker.port}`, plan, tokens: await mintTokens(plan, jwtSecret) }
     const report = await runPhones(link, config, runBudgetMs(plan), options.onProgress ?? (() => undefined))
     const t0Ns = BigInt(report.t0Ns)
     // Changes before t0 (a scheduled outage during set-up) come out negative: the timeline still needs them.

@@ -6,7 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
 import { loadConfig } from '../../broker/config.js'
 import { startBroker, type RunningBroker } from '../../broker/server.js'
-import { mintToken } from '../../broker/token.js'
+import { mintDeviceToken, secretFromText } from '../../protocol/token.js'
 
 export const SECRET = 'test-secret-0123456789abcdef'
 
@@ -39,7 +39,7 @@ export async function startTestBroker (flags: Record<string, unknown> = {}, data
     dataDir: dir,
     url,
     logs,
-    token: (userId, options = {}) => mintToken({ userId, ttl: options.ttl ?? '1h', deviceId: options.deviceId, jwtSecret: SECRET, dataDir: dir }),
+    token: (userId, options = {}) => mintDeviceToken({ userId, ttl: options.ttl ?? '1h', deviceId: options.deviceId, secret: secretFromText(SECRET) }),
     async device (userId, deviceId, options = {}) {
       const { subscribe = true, ...mqttOptions } = options
       const client = await connectMqtt(url, { clientId: `${userId}/${deviceId}`, username: userId, password: await broker.token(userId), ...mqttOptions })

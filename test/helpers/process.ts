@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export const CLI = fileURLToPath(new URL('../../dist/broker/cli.js', import.meta.url))
+export const CLI = fileURLToPath(new URL('../../dist/bin/lowband.js', import.meta.url))
 
 export interface BrokerProcess {
   child: ChildProcess

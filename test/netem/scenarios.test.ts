@@ -19,7 +19,7 @@ import { eventually, namespacesOf, processesMentioning, skipReason } from './sup
  * sending through an outage. Needs the project built (npm test builds first).
  */
 
-const CLI = fileURLToPath(new URL('../../dist/broker/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../dist/bin/lowband.js', import.meta.url))
 
 function runDirs(): string[] {
   return readdirSync(tmpdir()).filter((name) => name.startsWith('lowband-netem-'))
