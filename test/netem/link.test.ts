@@ -100,10 +100,8 @@ describe.skipIf(skipReason !== null)(`emulated link${skipReason ? ` (skipped: ${
       },
       (err: unknown) => err
     )
-    if (outcome !== 'created') {
-      expect(outcome).toBeInstanceOf(NetemError)
-      expect((outcome as Error).message).toMatch(/no sch_netem/)
-    }
+    // Either the kernel has sch_netem and the link came up, or it refused with the named reason.
+    expect(outcome === 'created' || (outcome instanceof NetemError && /no sch_netem/.test(outcome.message)) ? 'ok' : outcome).toBe('ok')
     expect(namespacesOf(process.pid)).toEqual([])
   }, 20_000)
 

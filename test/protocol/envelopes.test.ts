@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { encodeCbor } from '../../protocol/cbor.js'
 import { InboxMessage, SendRequest } from '../../protocol/envelopes.js'
-import { LowbandError } from '../../protocol/errors.js'
 import { classifyUserTopic, isChatTopic } from '../../protocol/topics.js'
 import { parseClientId } from '../../protocol/ids.js'
+
+/** What `work` throws; fails the test when it returns instead. */
+function thrownBy (work: () => unknown): unknown {
+  try {
+    work()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a throw, but it returned')
+}
 
 describe('envelopes', () => {
   it('round-trip with integer keys and omit absent optional fields', () => {
@@ -17,9 +26,8 @@ describe('envelopes', () => {
     // Key 1 (the server id of earlier drafts) is unknown now, and ignored like key 99.
     expect(InboxMessage.decode(withExtra)).toEqual({ from: 'a', body: 'b', seq: 1, ts: 2, cseq: 3 })
     const wrong = encodeCbor(new Map<number, unknown>([[1, 'c'], [2, 42], [3, 'x']]))
-    expect(() => SendRequest.decode(wrong)).toThrow(LowbandError)
-    try { SendRequest.decode(wrong) } catch (error) { expect((error as LowbandError).errorName).toBe('BAD_ENVELOPE') }
-    try { SendRequest.decode(new Uint8Array([0xff])) } catch (error) { expect((error as LowbandError).errorName).toBe('BAD_ENCODING') }
+    expect(thrownBy(() => SendRequest.decode(wrong))).toMatchObject({ name: 'LowbandError', errorName: 'BAD_ENVELOPE' })
+    expect(thrownBy(() => SendRequest.decode(new Uint8Array([0xff])))).toMatchObject({ name: 'LowbandError', errorName: 'BAD_ENCODING' })
   })
 })
 
