@@ -13,9 +13,11 @@ export interface BenchArgs {
   profileOut?: string
   /** Print the table of a saved `--json` report instead of running. */
   render?: string
+  /** Also save the JSON report in this directory, named by date, commit and sections. */
+  save?: string
 }
 
-const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE]
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR]
   --json      print one JSON object instead of the table (progress goes to stderr either way)
   --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak
   --only      run just these sections (default: all)
@@ -24,7 +26,9 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
               QoS 1 payload in LevelDB before its PUBACK; aedes-protocol, plain Aedes doing lowband's
               wire and disk round trips (stored-ack, second put, receipt) and nothing else
   --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)
-  --render    print the table of a report saved with --json, without running anything`
+  --render    print the table of a report saved with --json, without running anything
+  --save      also write the JSON report to DIR/<date>-<commit>-<sections>.json (docs/bench holds the
+              runs behind every published figure)`
 
 /** Parses the arguments after `npm run bench --`; an unknown one prints the usage and exits 2. */
 export function parseArgs (argv: readonly string[]): BenchArgs {
@@ -51,6 +55,8 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
       const unknown = added.find((name) => !isStoredBaseline(name))
       if (unknown !== undefined) fail(`unknown broker ${unknown} for --with (${Object.keys(STORED_BASELINES).join(', ')})`)
       args.brokers = [...new Set([...args.brokers, ...added as StoredBaseline[]])]
+    } else if (arg.startsWith('--save')) {
+      args.save = value()
     } else if (arg.startsWith('--render')) {
       args.render = value()
     } else if (arg.startsWith('--profile-out')) {

@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os'
 import { ensureMosquitto, mosquittoVersion } from './mosquitto.js'
-import { readFileSync } from 'node:fs'
 
 export interface Machine {
   cpuModel: string
@@ -14,6 +15,20 @@ export interface Machine {
   /** 1-minute load average when the run started: other work on the machine makes figures noisy. */
   loadAverage1m: number
   date: string
+  /** The commit measured (short hash, `-dirty` with uncommitted changes), so a saved run names its code. */
+  commit: string
+}
+
+/** Above this 1-minute load average at the start, a run on this 2-core machine is labelled a busy machine's. */
+export const BUSY_LOAD_AVERAGE = 0.5
+
+function currentCommit (): string {
+  const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  try {
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') === '' ? '' : '-dirty'}`
+  } catch {
+    return 'unknown'
+  }
 }
 
 /** The machine a run was made on, printed with every result so runs can be compared honestly. */
@@ -30,6 +45,7 @@ export function describeMachine (withMosquitto: boolean): Machine {
     aedes,
     mosquitto: withMosquitto ? mosquittoVersion(ensureMosquitto()) : 'not used',
     loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
-    date: new Date().toISOString()
+    date: new Date().toISOString(),
+    commit: currentCommit()
   }
 }

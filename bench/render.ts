@@ -1,5 +1,6 @@
 import type { Exchange } from './bytes-lowband.js'
 import type { CostLine } from './cpu-profile.js'
+import { BUSY_LOAD_AVERAGE } from './machine.js'
 import { describePacket, type WirePacket } from './packet-labels.js'
 import type { BenchReport } from './report.js'
 import type { StepOutcome } from './throughput.js'
@@ -11,7 +12,7 @@ export function renderReport (report: BenchReport): string {
   const out: string[] = [
     `lowband bench — ${report.command}${report.quick ? ' (quick: smoke figures only)' : ''}`,
     `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB (${m.freeMemoryGiB} free), Linux ${m.kernel}, Node ${m.node}, aedes ${m.aedes}, ${m.mosquitto}`,
-    `load average at start: ${m.loadAverage1m} · ${m.date} · run took ${report.durationSeconds} s`
+    `load average at start: ${m.loadAverage1m}${m.loadAverage1m > BUSY_LOAD_AVERAGE ? ' — busy machine: other work was running, figures are noisy' : ''} · ${m.date} · commit ${m.commit ?? 'unknown'} · run took ${report.durationSeconds} s`
   ]
   if (report.throughput !== undefined) out.push('', ...throughput(report))
   if (report.memory !== undefined) out.push('', ...memory(report))

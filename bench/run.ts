@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises'
-import { parseArgs, type Section } from './args.js'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs, SECTIONS, type Section } from './args.js'
 import { isStoredBaseline } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
 import { measureBytes } from './bytes.js'
@@ -76,4 +77,11 @@ await section('memory', async () => { report.memory = await measureMemory(kinds.
 report.durationSeconds = Math.round((performance.now() - started) / 1000)
 const full: BenchReport = { ...report, goals: checkGoals(report) }
 process.stdout.write(args.json ? `${JSON.stringify(full)}\n` : `${renderReport(full)}\n`)
+if (args.save !== undefined) {
+  const sections = args.only.length === SECTIONS.length ? 'all' : args.only.join('+')
+  const file = join(args.save, `${full.machine.date.slice(0, 10)}-${full.machine.commit}-${sections}${args.quick ? '-quick' : ''}.json`)
+  await mkdir(args.save, { recursive: true })
+  await writeFile(file, `${JSON.stringify(full)}\n`)
+  log(`saved ${file} (render it with: npm run -s bench -- --render ${file})`)
+}
 process.exitCode = full.errors.length > 0 ? 1 : 0
