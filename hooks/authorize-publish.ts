@@ -73,7 +73,11 @@ export function createAuthorizePublish (ctx: HookContext) {
     }
     if (isInternalTopic(topic)) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
     if (!isChatTopic(topic)) {
-      return ctx.config.topicPolicy === 'open' ? done(null) : refuse(new LowbandError('FORBIDDEN_TOPIC', 'topic policy is deny'))
+      if (ctx.config.topicPolicy !== 'open') return refuse(new LowbandError('FORBIDDEN_TOPIC', 'topic policy is deny'))
+      // Aedes copies the publisher's DUP flag onto every delivery; a subscriber's DUP must say only
+      // whether *its* copy is a retransmission [MQTT-3.3.1-3].
+      packet.dup = false
+      return done(null)
     }
     if (identity === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', 'anonymous clients have no chat access'))
     // Devices never publish into user subtrees: only the broker does, after stamping.
