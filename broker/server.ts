@@ -12,6 +12,7 @@ import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
+import { parseStrictly } from './strict-parsing.js'
 import { openStorage } from './storage.js'
 
 export interface RunningBroker {
@@ -46,6 +47,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
   leanConnections(broker)
   limitPacketLength(broker, config.maxPayload)
+  parseStrictly(broker)
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 
