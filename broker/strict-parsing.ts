@@ -12,6 +12,7 @@ interface Parser {
   strict?: true
   _parseString (): string | null
   _parseConnect (): unknown
+  _parseUnsubscribe (): unknown
   _emitError (error: Error): void
 }
 
@@ -42,6 +43,8 @@ let installed = false
  * - **Protocol level.** The parser rejects a CONNECT of an unknown protocol level as malformed, so
  *   the client was disconnected without an answer. It now becomes a CONNECT of that level, which
  *   Aedes answers with CONNACK 0x01 before closing [MQTT-3.1.2-2].
+ * - **An empty UNSUBSCRIBE.** The parser accepts an UNSUBSCRIBE of a packet id and no filter, and
+ *   Aedes answers it; it is a protocol violation that closes the connection [MQTT-3.10.3-2].
  */
 function install (): void {
   if (installed) return
@@ -49,6 +52,7 @@ function install (): void {
   const proto = Object.getPrototypeOf(mqttPacket.parser()) as Parser
   const parseString = proto._parseString
   const parseConnect = proto._parseConnect
+  const parseUnsubscribe = proto._parseUnsubscribe
   const emitError = proto._emitError
   proto._parseString = function (this: Parser): string | null {
     const start = this._pos + 2 // after the string's two-byte length
@@ -70,6 +74,14 @@ function install (): void {
     // Enough for Aedes to answer: it checks the level before anything else in the CONNECT.
     Object.assign(this.packet, { protocolId: 'MQTT', protocolVersion: level, clean: true, keepalive: 0, clientId: '' })
     return this.packet
+  }
+  proto._parseUnsubscribe = function (this: Parser): unknown {
+    const result = parseUnsubscribe.call(this)
+    const filters = this.packet.unsubscriptions as unknown[] | undefined
+    if (this.strict === true && this.error === null && filters?.length === 0) {
+      this._emitError(new Error('an UNSUBSCRIBE names no topic filter [MQTT-3.10.3-2]'))
+    }
+    return result
   }
   // The caller of a string that failed reports its own, vaguer error ("Cannot parse topic") right
   // after: the first error of a packet is the one that stands.
