@@ -93,10 +93,9 @@ export class RawClient {
    * test that must show something was *not* sent asks this: the client subscribes to a topic of its
    * own and `via` (the client whose traffic is in question; by default this one) publishes to it.
    * The broker delivers one publisher's messages in order [MQTT-4.6.0-6], and whatever it had queued
-   * or routed for this client before comes first.
+   * or routed for this client before comes first. `sentinel` must be a topic both may use.
    */
-  async drain (via: RawClient = this): Promise<Packet[]> {
-    const sentinel = uniqueTopic('sentinel')
+  async drain (via: RawClient = this, sentinel = uniqueTopic('sentinel')): Promise<Packet[]> {
     const packets: Packet[] = []
     const collectUntil = async (isEnd: (packet: Packet) => boolean): Promise<void> => {
       for (;;) {
