@@ -79,6 +79,23 @@ describe('--acl FILE under --topic-policy open', () => {
     await Promise.all([reader.disconnect(), writer.disconnect()])
   })
 
+  it('drops a will on a topic the client may not publish to', async () => {
+    const reader = await alice()
+    const allowed = sentinel()
+    expect(await reader.subscribe(1, { topic: 'public/news', qos: 1 }, { topic: allowed, qos: 1 })).toEqual([1, 1])
+    const will = (topic: string): { will: { topic: string, payload: Buffer, qos: 1, retain: false } } => ({ will: { topic, payload: Buffer.from(topic), qos: 1, retain: false } })
+    const denied = (await RawClient.connect(broker.ports.tcp, { clientId: 'will-1', ...will('public/news') })).client
+    denied.drop()
+    await denied.waitClosed()
+    const permitted = (await RawClient.connect(broker.ports.tcp, { clientId: 'will-2', ...will(allowed) })).client
+    permitted.drop()
+    const got = await reader.nextPublish()
+    expect(got.topic).toBe(allowed)
+    reader.send({ cmd: 'puback', messageId: got.messageId })
+    expect(await reader.drain(reader, sentinel())).toEqual([])
+    await reader.disconnect()
+  })
+
   it('substitutes the client id into pattern lines', async () => {
     const sensor = await anonymous('sensor-7')
     expect(await sensor.subscribe(1, { topic: 'devices/sensor-7/#', qos: 1 }, { topic: 'devices/sensor-8/#', qos: 1 })).toEqual([1, 128])
