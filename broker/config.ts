@@ -19,6 +19,7 @@ const schema = z.object({
   jwtSecret: z.string().min(16, 'must be at least 16 characters').optional(),
   jwtPublicKey: z.string().min(1).optional(),
   topicPolicy: z.enum(['deny', 'open']).default('deny'),
+  acl: z.string().min(1).optional(),
   allowAnonymous: flag.default(false),
   maxPayload: z.coerce.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024), // bytes
   rateLimit: z.coerce.number().positive().max(100_000).default(50), // publishes per second
@@ -54,6 +55,9 @@ export function loadConfig (flags: Record<string, unknown>, env: NodeJS.ProcessE
   }
   if (config.jwtSecret !== undefined && config.jwtPublicKey !== undefined) {
     throw new ConfigError('--jwt-secret (LOWBAND_JWT_SECRET) and --jwt-public-key (LOWBAND_JWT_PUBLIC_KEY) exclude each other: give one')
+  }
+  if (config.acl !== undefined && config.topicPolicy !== 'open') {
+    throw new ConfigError('--acl (LOWBAND_ACL) governs topics outside the chat namespace: it needs --topic-policy open (LOWBAND_TOPIC_POLICY)')
   }
   return Object.freeze(config)
 }

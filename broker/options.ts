@@ -27,6 +27,7 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { key: 'jwtSecret', flag: '--jwt-secret <secret>', env: 'LOWBAND_JWT_SECRET', description: 'HS256 secret that signs device tokens (at least 16 characters)', secret: true },
   { key: 'jwtPublicKey', flag: '--jwt-public-key <file>', env: 'LOWBAND_JWT_PUBLIC_KEY', description: 'PEM public key (Ed25519 or RSA) that verifies device tokens' },
   { key: 'topicPolicy', flag: '--topic-policy <policy>', env: 'LOWBAND_TOPIC_POLICY', description: 'topics outside the chat namespace: deny | open (plain MQTT 3.1.1)', defaultText: 'deny' },
+  { key: 'acl', flag: '--acl <file>', env: 'LOWBAND_ACL', description: 'Mosquitto-style ACL file for topics outside the chat namespace (needs --topic-policy open)' },
   { key: 'allowAnonymous', flag: '--allow-anonymous', env: 'LOWBAND_ALLOW_ANONYMOUS', description: 'accept clients without credentials (outside the chat namespace only)', defaultText: 'false', boolean: true },
   { key: 'maxPayload', flag: '--max-payload <bytes>', env: 'LOWBAND_MAX_PAYLOAD', description: 'largest accepted PUBLISH payload', defaultText: '65536' },
   { key: 'rateLimit', flag: '--rate-limit <per-second>', env: 'LOWBAND_RATE_LIMIT', description: 'sustained publishes per second per connection', defaultText: '50' },

@@ -4,6 +4,8 @@ import type { Logger } from 'pino'
 import { createHooks, createTokenVerifier, InFlight, Presence, watchConnections, watchDeliveries, type HookContext } from '../hooks/index.js'
 import type { Storage } from '../storage/contracts.js'
 import { KeyedLock } from '../storage/keyed-lock.js'
+import { createTopicAcl } from './acl.js'
+import { loadAclFile } from './acl-file.js'
 import type { Config } from './config.js'
 import { createHttpServer } from './http.js'
 import { leanConnections } from './lean-connections.js'
@@ -12,6 +14,7 @@ import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
+import { parseStrictly } from './strict-parsing.js'
 import { openStorage } from './storage.js'
 
 export interface RunningBroker {
@@ -27,10 +30,12 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   if (key.createdDevSecret !== undefined) {
     log.warn({ file: key.createdDevSecret }, 'no --jwt-secret or --jwt-public-key given: created a development secret; mint tokens with `lowband token <user> --data-dir`')
   }
+  const acl = config.acl === undefined ? undefined : createTopicAcl(await loadAclFile(config.acl))
   const storage = await openStorage(config, log)
   const metrics = createMetrics()
   const ctx: HookContext = {
     config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
+    ...(acl === undefined ? {} : { acl }),
     storage,
     verifier: createTokenVerifier(key.key, key.algorithms),
     log,
@@ -46,6 +51,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
   leanConnections(broker)
   limitPacketLength(broker, config.maxPayload)
+  parseStrictly(broker)
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 

@@ -1,10 +1,11 @@
 import type { Client } from 'aedes'
 import * as aedesPersistence from 'aedes-persistence'
 import type { AedesMemoryPersistence } from 'aedes-persistence'
-import type { Readable } from 'node:stream'
+import { Transform, type Readable } from 'node:stream'
 import { isChatTopic } from '../protocol/topics.js'
 
-interface Packet { topic: string, messageId?: number }
+/** A queued PUBLISH, or the PUBREL that replaces it once the subscriber has sent PUBREC (no topic). */
+interface Packet { cmd?: string, topic?: string, messageId?: number, dup?: boolean }
 interface Subscriber { clientId: string }
 interface Patchable {
   outgoingEnqueue: (sub: Subscriber, packet: Packet) => Promise<void>
@@ -19,7 +20,7 @@ interface Patchable {
 const createMemoryPersistence = aedesPersistence.default as unknown as () => AedesMemoryPersistence
 
 /**
- * MQTT session state in memory (aedes-persistence), changed in four places for chat traffic and connects:
+ * MQTT session state in memory (aedes-persistence), changed in five places for chat traffic and connects:
  *
  * - It is never queued for a session ahead of delivery (`outgoingEnqueueCombi`), so nothing is kept
  *   for an offline device: the message store is the source of truth and a device resumes from its
@@ -35,6 +36,14 @@ const createMemoryPersistence = aedesPersistence.default as unknown as () => Aed
  *   a Readable); the store's own stream is handed over instead. Per connect that is one stream,
  *   async iterator and abort signal less, garbage that a reconnect storm otherwise leaves in V8's
  *   old space (broker RSS after 19 000 connects: about 0.4 KiB per device less).
+ * - A PUBLISH resent from the queue on reconnect is marked DUP [MQTT-3.3.1-1]. Aedes 1.2 resends
+ *   the stored packet as it was first sent (DUP 0); the store gives a packet its id only when it is
+ *   handed to the socket, so a queued packet with an id is one the client may have seen. A packet
+ *   queued while the client was away has none and goes out as a first delivery (DUP 0). That
+ *   costs a persistent session one small Transform per connect; clean sessions skip it.
+ *
+ * The store's queue holds PUBRELs too: on PUBREC, Aedes replaces the PUBLISH by its PUBREL
+ * (`outgoingUpdate`), which has no topic and is always plain MQTT session state [MQTT-4.3.3-1].
  */
 export function createSessionPersistence (): AedesMemoryPersistence {
   const persistence = createMemoryPersistence()
@@ -43,9 +52,9 @@ export function createSessionPersistence (): AedesMemoryPersistence {
   const enqueueCombi = patched.outgoingEnqueueCombi.bind(persistence)
   const update = patched.outgoingUpdate.bind(persistence)
   const clear = patched.outgoingClearMessageId.bind(persistence)
-  patched.outgoingEnqueueCombi = (subs, packet) => isChatTopic(packet.topic) ? Promise.resolve() : enqueueCombi(subs, packet)
+  patched.outgoingEnqueueCombi = (subs, packet) => isChatTopic(packet.topic!) ? Promise.resolve() : enqueueCombi(subs, packet)
   patched.outgoingUpdate = async (client, packet) => {
-    if (!isChatTopic(packet.topic)) return update(client, packet)
+    if (packet.topic === undefined || !isChatTopic(packet.topic)) return update(client, packet)
     try {
       await withoutStackTrace(() => update(client, packet))
     } catch {
@@ -55,8 +64,16 @@ export function createSessionPersistence (): AedesMemoryPersistence {
   }
   patched.outgoingClearMessageId = (client, packet) => packet.messageId === undefined ? Promise.resolve(undefined) : clear(client, packet)
   const queues = (persistence as unknown as { asyncPersistence: Pick<Patchable, 'outgoingStream'> }).asyncPersistence
-  patched.outgoingStream = (client) => queues.outgoingStream(client)
+  patched.outgoingStream = (client) => client.clean
+    // A clean session's queue is only ever cleared (Aedes' emptyOutgoingQueue): nothing is resent.
+    ? queues.outgoingStream(client)
+    : queues.outgoingStream(client).pipe(new Transform({ objectMode: true, transform: markResend }))
   return persistence
+}
+
+/** Marks a PUBLISH that was sent before as a retransmission; a queued packet gets its id when sent. */
+function markResend (packet: Packet, _encoding: BufferEncoding, next: (error: null, packet: Packet) => void): void {
+  next(null, packet.cmd === 'publish' && packet.messageId !== undefined ? { ...packet, dup: true } : packet)
 }
 
 /**

@@ -1,11 +1,13 @@
 import type { AuthenticateError, Client } from 'aedes'
 import { parseClientId } from '../protocol/ids.js'
 import type { HookContext } from './context.js'
+import type { UnnamedSessions } from './pre-connect.js'
 
+const IDENTIFIER_REJECTED = 2
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 
-function refused (returnCode: 4 | 5, message: string): AuthenticateError {
+function refused (returnCode: 2 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode })
 }
 
@@ -13,14 +15,16 @@ function refused (returnCode: 4 | 5, message: string): AuthenticateError {
  * MQTT username = user id, password = a JWT whose `sub` is that user; the client id must be
  * `<userId>/<deviceId>`. The token never reaches a log line.
  */
-export function createAuthenticate (ctx: HookContext) {
+export function createAuthenticate (ctx: HookContext, unnamed: UnnamedSessions) {
   return (client: Client, username: string | undefined, password: Buffer | undefined,
     done: (error: AuthenticateError | null, success: boolean | null) => void): void => {
-    const refuse = (returnCode: 4 | 5, reason: string): void => {
+    const refuse = (returnCode: 2 | 4 | 5, reason: string): void => {
       ctx.metrics.authFailed(reason)
       ctx.log.warn({ clientId: client.id, userId: username, reason }, 'connection refused')
       done(refused(returnCode, reason), false)
     }
+    // [MQTT-3.1.3-8] (see pre-connect.ts)
+    if (unnamed.has(client)) return refuse(IDENTIFIER_REJECTED, 'a zero-byte client id needs CleanSession 1')
     if (username === undefined && password === undefined) {
       // Anonymous clients only where asked for, and never in the chat namespace (see authorize-*).
       if (ctx.config.allowAnonymous) return done(null, true)

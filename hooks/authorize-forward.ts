@@ -1,17 +1,18 @@
 import type { AedesPublishPacket, Client } from 'aedes'
 import { COMMAND_ROOT, USER_ROOT } from '../protocol/topics.js'
 import type { HookContext } from './context.js'
+import { aclOf } from './topic-acl.js'
 
 /**
  * The last gate before a packet goes to a client: chat traffic for user X reaches only X's
  * devices (whatever wildcard filter matched it), and a sender's copy of its own message skips the
- * device that sent it (`u/<user>/o/<device>`).
+ * device that sent it (`u/<user>/o/<device>`). Other topics reach a client its `--acl` rules let read.
  */
 export function createAuthorizeForward (ctx: HookContext) {
   return (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null => {
     const topic = packet.topic
     if (topic.startsWith(COMMAND_ROOT)) return null
-    if (!topic.startsWith(USER_ROOT)) return packet
+    if (!topic.startsWith(USER_ROOT)) return aclOf(ctx, client)?.mayRead(topic) === false ? null : packet
     const identity = ctx.identities.get(client)
     if (identity === undefined) return null
     const own = `u/${identity.userId}/`

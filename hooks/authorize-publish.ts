@@ -9,6 +9,7 @@ import { peekClientMsgId, runSend } from './flows/send.js'
 import { runTyping } from './flows/typing.js'
 import { TokenBucket } from './rate-limit.js'
 import { reject } from './reject.js'
+import { aclOf } from './topic-acl.js'
 
 /**
  * Every client PUBLISH passes here first. In aedes 1.2 the QoS 1 PUBACK is written right after this
@@ -73,7 +74,14 @@ export function createAuthorizePublish (ctx: HookContext) {
     }
     if (isInternalTopic(topic)) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
     if (!isChatTopic(topic)) {
-      return ctx.config.topicPolicy === 'open' ? done(null) : refuse(new LowbandError('FORBIDDEN_TOPIC', 'topic policy is deny'))
+      if (ctx.config.topicPolicy !== 'open') return refuse(new LowbandError('FORBIDDEN_TOPIC', 'topic policy is deny'))
+      // Aedes copies the publisher's DUP flag onto every delivery; a subscriber's DUP must say only
+      // whether *its* copy is a retransmission [MQTT-3.3.1-3].
+      packet.dup = false
+      // MQTT 3.1.1 has no way to refuse a PUBLISH: as Mosquitto does, one the ACL denies is
+      // acknowledged by its QoS and dropped (a denied will too).
+      if (aclOf(ctx, client)?.mayPublish(topic) === false) sink(packet)
+      return done(null)
     }
     if (identity === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', 'anonymous clients have no chat access'))
     // Devices never publish into user subtrees: only the broker does, after stamping.

@@ -2,12 +2,14 @@ import type { Client, Subscription } from 'aedes'
 import { isValidId } from '../protocol/ids.js'
 import { isInternalTopic } from '../protocol/topics.js'
 import type { HookContext } from './context.js'
+import { aclOf } from './topic-acl.js'
 
 /**
  * A device may subscribe within its own subtree `u/<self>/…` only; never to commands (`c/…`),
  * other users' subtrees or broker internals. Filters outside the chat namespace follow the topic
  * policy. Under `open`, a wildcard filter such as `#` is allowed and authorize-forward keeps chat
- * traffic out of it. A refused filter gets SUBACK return code 0x80 [MQTT-3.9.3-2].
+ * traffic out of it; with `--acl`, the filter must be readable by the client's rules. A refused
+ * filter gets SUBACK return code 0x80 [MQTT-3.9.3-2].
  */
 export function createAuthorizeSubscribe (ctx: HookContext) {
   return (client: Client, subscription: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void => {
@@ -38,5 +40,5 @@ function isAllowed (ctx: HookContext, client: Client, filter: string): boolean {
     return identity !== undefined && filter.startsWith(`u/${identity.userId}/`)
   }
   if (first === 'c') return false
-  return ctx.config.topicPolicy === 'open'
+  return ctx.config.topicPolicy === 'open' && (aclOf(ctx, client)?.maySubscribe(filter) ?? true)
 }

@@ -37,8 +37,26 @@ export interface ChatMetrics {
   pushCandidates (count: number): void
 }
 
+/**
+ * Access to topics outside the chat namespace under `--topic-policy open`, from `--acl FILE`
+ * (broker/acl.ts). Chat topics never reach it: lowband's own rules govern them.
+ */
+export interface TopicAcl {
+  /** The rules of one connection, resolved on first use; `username` is undefined for anonymous clients. */
+  of (client: Client, username: string | undefined): ClientAcl
+}
+
+export interface ClientAcl {
+  maySubscribe (filter: string): boolean
+  mayPublish (topic: string): boolean
+  /** Whether a message on `topic` may be forwarded to the client. */
+  mayRead (topic: string): boolean
+}
+
 export interface HookContext {
   readonly config: HookConfig
+  /** Absent without `--acl`: every non-chat topic is open under `--topic-policy open`. */
+  readonly acl?: TopicAcl
   readonly storage: Storage
   readonly verifier: TokenVerifier
   readonly log: Logger

@@ -4,6 +4,7 @@ import { createAuthorizeForward } from './authorize-forward.js'
 import { createAuthorizePublish } from './authorize-publish.js'
 import { createAuthorizeSubscribe } from './authorize-subscribe.js'
 import type { HookContext } from './context.js'
+import { createPreConnect, type UnnamedSessions } from './pre-connect.js'
 
 export type { ChatMetrics, HookConfig, HookContext, Identity } from './context.js'
 export { createTokenVerifier, type TokenVerifier } from './token-verifier.js'
@@ -14,8 +15,10 @@ export { watchDeliveries } from './delivered.js'
 
 /** The Aedes options that make a plain broker into lowband: one hook per file, wired here. */
 export function createHooks (ctx: HookContext): AedesOptions {
+  const unnamed: UnnamedSessions = new WeakSet()
   return {
-    authenticate: createAuthenticate(ctx),
+    preConnect: createPreConnect(unnamed),
+    authenticate: createAuthenticate(ctx, unnamed),
     authorizePublish: createAuthorizePublish(ctx),
     authorizeSubscribe: createAuthorizeSubscribe(ctx),
     authorizeForward: createAuthorizeForward(ctx),

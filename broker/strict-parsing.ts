@@ -1,0 +1,114 @@
+import type { Aedes } from 'aedes'
+import { isUtf8 } from 'node:buffer'
+import mqttPacket from 'mqtt-packet'
+
+/** The parts of mqtt-packet 9's Parser (parser.js) this touches; they are not in its type declarations. */
+interface Parser {
+  packet: Record<string, unknown>
+  error: Error | null
+  _pos: number
+  _list: { length: number, readUInt8 (offset: number): number, readUInt16BE (offset: number): number, slice (start: number, end: number): Buffer, toString (encoding: 'utf8', start: number, end: number): string }
+  /** Set on the parsers of broker connections only. */
+  strict?: true
+  _parseString (): string | null
+  _parseConnect (): unknown
+  _parseUnsubscribe (): unknown
+  _emitError (error: Error): void
+}
+
+/**
+ * A decoded string that needs a second look: Node decodes every ill-formed UTF-8 sequence (overlong
+ * forms, encoded surrogates, stray bytes) to U+FFFD, so a string without it was well-formed; U+0000
+ * is never allowed.
+ */
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
+const SUSPECT = /[\u0000\uFFFD]/
+
+/** Protocol names mqtt-packet knows, and the levels it parses (3.1, 3.1.1, 5). */
+const PROTOCOL_NAMES = new Set(['MQTT', 'MQIsdp'])
+const PARSED_LEVELS = new Set([3, 4, 5])
+
+let installed = false
+
+/**
+ * Where mqtt-packet's parser is more lenient, or more abrupt, than MQTT 3.1.1 asks of a server.
+ * Patched once on the parser class and acting only on parsers marked `strict` (the broker's
+ * connections, not MQTT.js clients sharing the process), like packet-limit.ts:
+ *
+ * - **Strings.** The parser decodes every UTF-8 string with replacement, so ill-formed UTF-8
+ *   reached the hooks as U+FFFD and was accepted; a topic, filter, client id, will topic or user
+ *   name that is ill-formed UTF-8 [MQTT-1.5.3-1] or holds U+0000 [MQTT-1.5.3-2] is now a protocol
+ *   error that closes the connection. The common case costs one regular-expression scan of the
+ *   decoded string; only a string holding U+FFFD has its bytes checked (it may be a real U+FFFD).
+ * - **Protocol level.** The parser rejects a CONNECT of an unknown protocol level as malformed, so
+ *   the client was disconnected without an answer. It now becomes a CONNECT of that level, which
+ *   Aedes answers with CONNACK 0x01 before closing [MQTT-3.1.2-2].
+ * - **An empty UNSUBSCRIBE.** The parser accepts an UNSUBSCRIBE of a packet id and no filter, and
+ *   Aedes answers it; it is a protocol violation that closes the connection [MQTT-3.10.3-2].
+ */
+function install (): void {
+  if (installed) return
+  installed = true
+  const proto = Object.getPrototypeOf(mqttPacket.parser()) as Parser
+  const parseString = proto._parseString
+  const parseConnect = proto._parseConnect
+  const parseUnsubscribe = proto._parseUnsubscribe
+  const emitError = proto._emitError
+  proto._parseString = function (this: Parser): string | null {
+    const start = this._pos + 2 // after the string's two-byte length
+    const text = parseString.call(this)
+    if (text === null || this.strict !== true || !SUSPECT.test(text)) return text
+    if (text.includes('\u0000')) {
+      this._emitError(new Error('a UTF-8 string holds U+0000 [MQTT-1.5.3-2]'))
+      return null
+    }
+    if (!isUtf8(this._list.slice(start, this._pos))) {
+      this._emitError(new Error('a string is not well-formed UTF-8 [MQTT-1.5.3-1]'))
+      return null
+    }
+    return text
+  }
+  proto._parseConnect = function (this: Parser): unknown {
+    const level = this.strict === true ? unparsedLevel(this) : undefined
+    if (level === undefined) return parseConnect.call(this)
+    // Enough for Aedes to answer: it checks the level before anything else in the CONNECT.
+    Object.assign(this.packet, { protocolId: 'MQTT', protocolVersion: level, clean: true, keepalive: 0, clientId: '' })
+    return this.packet
+  }
+  proto._parseUnsubscribe = function (this: Parser): unknown {
+    const result = parseUnsubscribe.call(this)
+    const filters = this.packet.unsubscriptions as unknown[] | undefined
+    if (this.strict === true && this.error === null && filters?.length === 0) {
+      this._emitError(new Error('an UNSUBSCRIBE names no topic filter [MQTT-3.10.3-2]'))
+    }
+    return result
+  }
+  // The caller of a string that failed reports its own, vaguer error ("Cannot parse topic") right
+  // after: the first error of a packet is the one that stands.
+  proto._emitError = function (this: Parser, error: Error): void {
+    if (this.strict === true && this.error !== null) return
+    emitError.call(this, error)
+  }
+}
+
+/** The protocol level of a CONNECT that names MQTT but has a level the parser would refuse. */
+function unparsedLevel (parser: Parser): number | undefined {
+  const list = parser._list
+  if (list.length < 2) return undefined
+  const nameLength = list.readUInt16BE(0)
+  if (list.length < 3 + nameLength) return undefined
+  if (!PROTOCOL_NAMES.has(list.toString('utf8', 2, 2 + nameLength))) return undefined
+  const level = list.readUInt8(2 + nameLength) & 0x7f // without the bridge bit
+  return PARSED_LEVELS.has(level) ? undefined : level
+}
+
+/** Every connection `broker.handle` takes parses strictly. */
+export function parseStrictly (broker: Aedes): void {
+  install()
+  const handle = broker.handle
+  broker.handle = (stream, request) => {
+    const client = handle(stream, request)
+    ;(client as unknown as { _parser: Parser })._parser.strict = true
+    return client
+  }
+}
