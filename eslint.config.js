@@ -19,7 +19,7 @@ export default tseslint.config(
     plugins: { vitest },
     rules: {
       'vitest/no-conditional-expect': 'error',
-      'vitest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'assert*', '*.wait', '*.until'] }]
+      'vitest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'assert*', '*.wait*', '*.until', '*.expect*'] }]
     }
   }
 )

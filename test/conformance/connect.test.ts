@@ -118,7 +118,7 @@ describe(`CONNECT and CONNACK (${TARGET})`, () => {
   it('[MQTT-3.12.4-1] answers PINGREQ with PINGRESP', async () => {
     const { client } = await RawClient.connect(target.port(), { clientId: uniqueClientId('ping') })
     client.send({ cmd: 'pingreq' })
-    await client.next('pingresp')
+    expect((await client.next('pingresp')).cmd).toBe('pingresp')
     await client.disconnect()
   })
 
