@@ -26,10 +26,11 @@ export function registerRepair (program: Command): void {
     })
 }
 
-function describe (dataDir: string, { found, archived, store }: RepairReport): string[] {
+function describe (dataDir: string, { found, archived, levelNotes, store }: RepairReport): string[] {
   const lines = [`repaired the store in ${dataDir}`]
   if (found !== undefined) lines.push(`found: ${found.file}: ${found.cause}`)
   if (archived.length > 0) lines.push(`set aside by LevelDB in store/lost/ (what it could read of them was kept): ${archived.join(', ')}`)
+  for (const note of levelNotes) lines.push(`LevelDB: ${note}`)
   lines.push(`recovered: ${store.users} users, ${store.messages} messages, ${store.inboxEntries} inbox entries, ${store.groups} groups`)
   const holes = (list: { count: number, first: Array<{ owner: string, from: number, to: number }> }): string =>
     list.first.map((h) => `${h.owner} ${h.from === h.to ? h.from : `${h.from}-${h.to}`}`).join(', ') + more(list)

@@ -1,4 +1,4 @@
-import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { StoreGuard } from './guard.js'
@@ -9,8 +9,10 @@ import { verifyStore, type StoreReport } from './verify.js'
 export interface RepairReport {
   /** What the checks before opening found (a log LevelDB skips part of, a missing CURRENT, a table cut short). */
   found?: DamageAt
-  /** Files LevelDB could not use and moved to `store/lost/` (nothing is deleted). */
+  /** Files LevelDB rebuilt the store without and moved to `store/lost/` (nothing is deleted). */
   archived: string[]
+  /** What LevelDB's repair said of what it could not read (its LOG), e.g. "Table #5: 120 entries Corruption: …". */
+  levelNotes: string[]
   /** What the repaired store holds, and the holes in it. */
   store: StoreReport
 }
@@ -35,9 +37,11 @@ export async function repairStore (dataDir: string): Promise<RepairReport> {
       throw new StoreOpenError('failed', `repairing the store in ${dataDir} failed: ${levelMessage(error)}`, { cause: error })
     }
     const archived = (await lostFiles(location)).filter((name) => !lostBefore.has(name))
+    // Read before the store is opened again: every open starts a new LOG.
+    const levelNotes = await repairNotes(location)
     const guard = await StoreGuard.open({ dataDir, level: {} })
     try {
-      return { ...(files.damage === undefined ? {} : { found: files.damage }), archived, store: await verifyStore(guard.db) }
+      return { ...(files.damage === undefined ? {} : { found: files.damage }), archived, levelNotes, store: await verifyStore(guard.db) }
     } finally {
       await guard.close()
     }
@@ -72,6 +76,14 @@ async function holdLock (dataDir: string, location: string): Promise<() => Promi
     throw error
   }
   return release
+}
+
+/** The lines of RepairDB's info log that tell of something it could not read or had to drop. */
+async function repairNotes (location: string): Promise<string[]> {
+  const log = await readFile(join(location, 'LOG'), 'utf8').catch(() => '')
+  return log.split('\n')
+    .map((line) => line.replace(/^\S+ \S+ /, ''))
+    .filter((line) => (/^(?:Table|Log) #\d+: /.test(line) && !line.endsWith(' OK')) || /ignoring error|dropping|Some data may have been lost/.test(line))
 }
 
 async function lostFiles (location: string): Promise<string[]> {
