@@ -28,7 +28,13 @@ async function overwrite (file: string, from: number, to: number): Promise<void>
   await writeFile(file, bytes)
 }
 
-const start = (dir: string): Promise<BrokerProcess> => spawnBroker(['--data-dir', dir, '--jwt-secret', SECRET])
+const started = new Set<BrokerProcess>()
+async function start (dir: string): Promise<BrokerProcess> {
+  const broker = await spawnBroker(['--data-dir', dir, '--jwt-secret', SECRET])
+  started.add(broker)
+  void broker.exited.then(() => started.delete(broker))
+  return broker
+}
 
 /** `start` refuses: exit 2, one line naming the data dir, the file and the cause. */
 async function refusedStart (dir: string, file: string | RegExp, cause: string | RegExp): Promise<string> {
@@ -81,7 +87,11 @@ describe('a damaged store is never replaced, and lowband repair is the way back'
     // Opened once more, the log becomes a table.
     await (await openEmbeddedStorage(pristine)).close()
   })
-  afterAll(() => rm(pristine, { recursive: true, force: true }))
+  afterAll(async () => {
+    // A failed test may leave its broker running.
+    for (const broker of started) broker.child.kill('SIGKILL')
+    await rm(pristine, { recursive: true, force: true })
+  })
 
   it('CURRENT deleted: start refuses with one line, creates nothing; repair recovers everything', async () => {
     const dir = await damaged((store) => rm(join(store, 'CURRENT')))
