@@ -79,10 +79,7 @@ export class StoreGuard {
 
   /** A write failed: nothing is acknowledged again until the store has been closed and reopened. */
   writeFailed (error: unknown): void {
-    if (this.#state !== 'open') return
-    if (levelCode(error) === 'LEVEL_CORRUPTION') return this.#damaged(error)
-    this.#set('suspect', `the store in ${this.#options.dataDir} is suspect after a failed write (${levelMessage(error)}): reopening it`)
-    this.#reopening = this.#reopen()
+    this.#failed(error, 'write')
   }
 
   /**
@@ -94,7 +91,7 @@ export class StoreGuard {
     if (error instanceof RetriableError) return error
     const code = levelCode(error)
     if (code === 'LEVEL_CORRUPTION') this.#damaged(error)
-    else if (code === 'LEVEL_IO_ERROR') this.writeFailed(error)
+    else if (code === 'LEVEL_IO_ERROR') this.#failed(error, 'read')
     return this.#state === 'open' ? error : this.refusal(error)
   }
 
@@ -121,11 +118,18 @@ export class StoreGuard {
       } catch (error) {
         if (this.#state !== 'suspect') return
         if (error instanceof StoreOpenError && error.kind === 'damaged') return this.#set('damaged', error.message)
-        this.#set('suspect', `the store in ${this.#options.dataDir} is suspect after a failed write; reopening it failed (${error instanceof Error ? error.message : String(error)}), next try in ${delay} ms`)
+        this.#set('suspect', `the store in ${this.#options.dataDir} is suspect; reopening it failed (${error instanceof Error ? error.message : String(error)}), next try in ${delay} ms`)
       }
       await this.#sleep(delay)
       delay = Math.min(delay * 2, delays.max)
     }
+  }
+
+  #failed (error: unknown, what: 'write' | 'read'): void {
+    if (this.#state !== 'open') return
+    if (levelCode(error) === 'LEVEL_CORRUPTION') return this.#damaged(error)
+    this.#set('suspect', `the store in ${this.#options.dataDir} is suspect after a failed ${what} (${levelMessage(error)}): reopening it`)
+    this.#reopening = this.#reopen()
   }
 
   #damaged (error: unknown): void {
@@ -155,7 +159,13 @@ export class StoreGuard {
 
 /** Whether the store is fresh (LevelDB may create it); throws for damage LevelDB would skip over. */
 async function checkedFiles (location: string, dataDir: string): Promise<boolean> {
-  const files = await inspectStore(location)
+  let files: Awaited<ReturnType<typeof inspectStore>>
+  try {
+    files = await inspectStore(location)
+  } catch (error) {
+    // The directory or a file cannot be read at all (permissions, not a directory, …).
+    throw new StoreOpenError('failed', `cannot open the store in ${dataDir}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+  }
   if (!files.fresh && files.damage !== undefined) throw damagedStore(dataDir, files.damage)
   return files.fresh
 }
