@@ -1,8 +1,13 @@
 import { createServer, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
+import type { StorageHealth } from '../storage/contracts.js'
 
-/** /healthz: the process answers. /readyz: storage open and listeners up. /metrics: Prometheus. */
-export function createHttpServer (registry: Registry, isReady: () => boolean): Server {
+/**
+ * /healthz: the process answers. /readyz: listeners up and the store acknowledging writes; when not,
+ * 503 and the reason on one line (a suspect store reopening, damage and how to repair it).
+ * /metrics: Prometheus.
+ */
+export function createHttpServer (registry: Registry, readiness: () => StorageHealth): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -12,8 +17,8 @@ export function createHttpServer (registry: Registry, isReady: () => boolean): S
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
     } else if (path === '/readyz') {
-      const ready = isReady()
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n')
+      const health = readiness()
+      res.writeHead(health.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(health.ready ? 'ready\n' : `not ready: ${health.reason}\n`)
     } else if (path === '/metrics') {
       registry.metrics().then((text) => {
         res.writeHead(200, { 'content-type': registry.contentType }).end(text)

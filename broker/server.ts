@@ -55,9 +55,9 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 
-  let ready = false
+  let phase: 'starting' | 'serving' | 'stopping' = 'starting'
   const listeners: Listener[] = []
-  const http = createHttpServer(metrics.registry, () => ready)
+  const http = createHttpServer(metrics.registry, () => phase === 'serving' ? storage.health() : { ready: false, reason: phase })
   try {
     listeners.push(...await startMqttListeners(broker, config))
     await listen(http, config.host, config.httpPort, '--http-port (LOWBAND_HTTP_PORT)')
@@ -68,7 +68,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     await storage.close()
     throw error
   }
-  ready = true
+  phase = 'serving'
   const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
   const ports = { tcp: port('tcp')!, ws: port('ws')!, http: (http.address() as AddressInfo).port, ...(port('tls') === undefined ? {} : { tls: port('tls')! }) }
   log.info({ ...ports, dataDir: config.dataDir, topicPolicy: config.topicPolicy }, 'lowband ready')
@@ -77,7 +77,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     ports,
     storage,
     async stop () {
-      ready = false
+      phase = 'stopping'
       for (const l of listeners) l.server.close()
       const timeoutMs = config.shutdownTimeout * 1000
       // Let stores under way finish and their PUBACKs go out, then close the clients.

@@ -1,6 +1,7 @@
 import type { Client, PublishPacket } from 'aedes'
-import { LowbandError } from '../protocol/errors.js'
+import { ERROR_CODES, LowbandError, type ErrorCode } from '../protocol/errors.js'
 import { COMMAND, SINK_TOPIC, isChatTopic, isInternalTopic } from '../protocol/topics.js'
+import { RetriableError } from '../storage/retriable.js'
 import type { HookContext, Identity } from './context.js'
 import { runRead } from './flows/read.js'
 import { runRequest } from './flows/request.js'
@@ -8,7 +9,7 @@ import { runResume } from './flows/resume.js'
 import { peekClientMsgId, runSend } from './flows/send.js'
 import { runTyping } from './flows/typing.js'
 import { TokenBucket } from './rate-limit.js'
-import { reject } from './reject.js'
+import { failed, reject, retriable } from './reject.js'
 import { aclOf } from './topic-acl.js'
 
 /**
@@ -16,10 +17,14 @@ import { aclOf } from './topic-acl.js'
  * hook calls back (lib/handlers/publish.js), so chat commands do their work *here*: a message is
  * stored before its PUBACK leaves (invariant 1).
  *
- * A refused publish is not a disconnect: it gets a coded error on the sender's subtree, is rerouted
- * to a sink topic no one can subscribe to, and is acknowledged as usual — "it MUST either make a
- * positive acknowledgement, according to the normal QoS rules, or close the Network Connection"
- * [MQTT-3.3.5-2]. Only a flood closes the connection.
+ * "It MUST either make a positive acknowledgement, according to the normal QoS rules, or close the
+ * Network Connection" [MQTT-3.3.5-2], and lowband uses both, so that a PUBACK always means stored
+ * (reject.ts has the rule). A permanent refusal gets a coded error on the sender's subtree, is
+ * rerouted to a sink topic no one can subscribe to, and is acknowledged as usual. A failure the
+ * client can fix by resending — store failure, shutdown, a QoS 1 publish over the rate — calls
+ * back with an error: Aedes then closes the connection before writing the PUBACK
+ * (lib/handlers/publish.js runs the PUBACK only after this hook succeeds), and the client resends
+ * on reconnect. A flood closes the connection too.
  */
 export function createAuthorizePublish (ctx: HookContext) {
   const buckets = new WeakMap<Client, TokenBucket>()
@@ -60,6 +65,7 @@ export function createAuthorizePublish (ctx: HookContext) {
       reject(ctx, client, error, topic, topic === COMMAND.send ? peekClientMsgId(packet.payload as Buffer) : undefined)
         .finally(() => done(null))
     }
+    const closeWithout = (error: unknown, code: ErrorCode = ERROR_CODES.STORE_FAILED.code): void => done(retriable(ctx, client, error, topic, code))
 
     const bucket = bucketOf(client)
     if (!bucket.take()) {
@@ -67,7 +73,9 @@ export function createAuthorizePublish (ctx: HookContext) {
         ctx.log.warn({ clientId: client.id }, 'disconnecting a flooding client')
         return done(new Error('publish flood'))
       }
-      return refuse(new LowbandError('RATE_LIMITED'))
+      // At QoS 0 nothing is acknowledged, so the code can be told and the connection kept; a QoS 1
+      // publish over the rate is not stored, so it must not be acknowledged either.
+      return packet.qos === 0 ? refuse(new LowbandError('RATE_LIMITED')) : closeWithout(new RetriableError('over the publish rate'), ERROR_CODES.RATE_LIMITED.code)
     }
     if (packet.payload.length > ctx.config.maxPayload) {
       return refuse(new LowbandError('TOO_LARGE', `${packet.payload.length} > ${ctx.config.maxPayload} bytes`))
@@ -86,10 +94,13 @@ export function createAuthorizePublish (ctx: HookContext) {
     if (identity === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', 'anonymous clients have no chat access'))
     // Devices never publish into user subtrees: only the broker does, after stamping.
     if (!topic.startsWith('c/')) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
-    ctx.inFlight.track(inOrder(client, () => runCommand(ctx, client, identity, packet))).then(() => {
+    // Commands queued behind one that closed the connection do not run: none could be acknowledged,
+    // and storing a later send before the failed one is resent would break the device's order.
+    const command = (): Promise<void> => client.closed ? Promise.reject(new RetriableError('connection closed')) : runCommand(ctx, client, identity, packet)
+    ctx.inFlight.track(inOrder(client, command)).then(() => {
       sink(packet)
       done(null)
-    }, (error: unknown) => refuse(error instanceof LowbandError ? error : toStoreFailure(ctx, client, error)))
+    }, (error: unknown) => error instanceof LowbandError ? refuse(error) : closeWithout(error))
   }
 }
 
@@ -107,16 +118,11 @@ function runCommand (ctx: HookContext, client: Client, identity: Identity, packe
       // Not stored: acknowledge at once and answer in the background, so the device's PUBACKs for
       // a long replay are read while it runs.
       (packet.topic === COMMAND.resume ? runResume : runRequest)(ctx, client, identity, payload)
-        .catch((error: unknown) => reject(ctx, client, error, packet.topic))
+        .catch((error: unknown) => failed(ctx, client, error, packet.topic))
       return Promise.resolve()
     default:
       return Promise.reject(new LowbandError('UNKNOWN_COMMAND', packet.topic))
   }
-}
-
-function toStoreFailure (ctx: HookContext, client: Client, error: unknown): LowbandError {
-  ctx.log.error({ err: error, clientId: client.id }, 'chat command failed')
-  return new LowbandError('STORE_FAILED', undefined, { cause: error })
 }
 
 /** Reroutes an accepted-but-handled publish where no subscriber can match (`$` topics match no wildcard). */

@@ -61,7 +61,10 @@ export class Presence {
     if (devices === undefined || !devices.delete(client)) return
     if (devices.size > 0) return
     this.#devices.delete(userId)
+    // Callers do not wait for this (connection events): a store that cannot write now (suspect,
+    // closed at shutdown) costs the last-seen time, never the process.
     await this.#directory.setLastSeen(userId, Math.floor(this.#now() / 1000))
+      .catch((error: unknown) => this.#log.warn({ err: error, userId }, 'last seen not stored'))
     await this.#broadcast(userId)
   }
 

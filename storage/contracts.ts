@@ -167,10 +167,15 @@ export interface Directory {
   groupsOf (userId: UserId): Promise<string[]>
 }
 
+/** Whether a store can acknowledge writes now; when it cannot, why, in one line (for /readyz and the log). */
+export type StorageHealth = { ready: true } | { ready: false, reason: string }
+
 export interface Storage {
   readonly messages: MessageStore
   readonly directory: Directory
   /** Resolves when every write accepted so far is durable. */
   flush (): Promise<void>
+  /** Not ready while a failed write leaves the store suspect, or once damage was found (RetriableError meanwhile). */
+  health (): StorageHealth
   close (): Promise<void>
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander'
+import { registerRepair } from './repair.js'
 import { registerStart } from './start.js'
 
-/** The broker's own commands (`start`), mounted by the `lowband` entry (bin/lowband.ts). */
+/** The broker's own commands (`start`, `repair`), mounted by the `lowband` entry (bin/lowband.ts). */
 export function registerBrokerCommands (program: Command): void {
   registerStart(program)
+  registerRepair(program)
 }

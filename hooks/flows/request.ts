@@ -53,8 +53,11 @@ export async function runRequest (ctx: HookContext, client: Client, identity: Id
     const result = await handler(ctx, identity, request.args)
     response = { rid: request.rid, ...(result === undefined ? {} : { result }) }
   } catch (error) {
-    if (!(error instanceof LowbandError)) throw error
-    response = { rid: request.rid, code: error.code, detail: error.message }
+    // The request was acknowledged before it ran; its answer says what became of it. A failure a
+    // resend can fix (reject.ts) is STORE_FAILED: the device may send the request again.
+    const coded = error instanceof LowbandError ? error : new LowbandError('STORE_FAILED', error instanceof Error ? error.message : undefined, { cause: error })
+    if (coded !== error) ctx.log.warn({ err: error, op: request.op }, 'request failed: answered STORE_FAILED')
+    response = { rid: request.rid, code: coded.code, detail: coded.message }
   }
   await publishTo(ctx, client, { topic: responseTopic(identity.userId), payload: Buffer.from(Response.encode(response)), qos: 0, retain: false })
 }

@@ -3,6 +3,16 @@ import type { ClassicLevel } from 'classic-level'
 
 type Op = AbstractBatchOperation<ClassicLevel<string, Uint8Array>, string, Uint8Array>
 
+/** What the committer asks before writing, and tells when a write failed (guard.ts). */
+export interface WriteGate {
+  readonly writable: boolean
+  refusal (cause?: unknown): Error
+  writeFailed (error: unknown): void
+}
+
+/** No gate: every batch is tried, each failure goes to its writers as it is (the benchmarks' baselines). */
+const UNGUARDED: WriteGate = { writable: true, refusal: (cause) => cause as Error, writeFailed: () => {} }
+
 interface Pending {
   ops: Op[]
   resolve: () => void
@@ -12,18 +22,22 @@ interface Pending {
 /**
  * Group commit: writes queued during one turn of the event loop go to disk as one synced batch, so
  * 200 concurrent senders cost one fsync, not 200. Each caller's promise resolves only after the
- * batch holding its writes is durable (invariant 1: ✓ means stored).
+ * batch holding its writes is durable (invariant 1: ✓ means stored). After a failed batch nothing
+ * more reaches LevelDB — not even what was queued behind it — until the gate opens again.
  */
 export class Committer {
   readonly #db: ClassicLevel<string, Uint8Array>
+  readonly #gate: WriteGate
   #queue: Pending[] = []
   #running: Promise<void> | undefined
 
-  constructor (db: ClassicLevel<string, Uint8Array>) {
+  constructor (db: ClassicLevel<string, Uint8Array>, gate: WriteGate = UNGUARDED) {
     this.#db = db
+    this.#gate = gate
   }
 
   write (ops: Op[]): Promise<void> {
+    if (!this.#gate.writable) return Promise.reject(this.#gate.refusal())
     return new Promise((resolve, reject) => {
       this.#queue.push({ ops, resolve, reject })
       this.#running ??= this.#drain()
@@ -41,11 +55,17 @@ export class Committer {
     while (this.#queue.length > 0) {
       const batch = this.#queue
       this.#queue = []
+      if (!this.#gate.writable) {
+        for (const p of batch) p.reject(this.#gate.refusal())
+        continue
+      }
       try {
         await this.#batch(batch.length === 1 ? batch[0]!.ops : batch.flatMap((p) => p.ops))
         for (const p of batch) p.resolve()
       } catch (error) {
-        for (const p of batch) p.reject(error)
+        this.#gate.writeFailed(error)
+        const refusal = this.#gate.writable ? error : this.#gate.refusal(error)
+        for (const p of batch) p.reject(refusal)
       }
     }
     this.#running = undefined

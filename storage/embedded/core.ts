@@ -118,6 +118,16 @@ export class StoreCore {
     for (const op of ops) if (cacheable(op.key)) this.#cache.set(op.key, op.value)
   }
 
+  /**
+   * After the store was reopened: what the caches hold may differ from disk (a write that failed may
+   * still have reached the log), so everything is read from disk again.
+   */
+  forgetCached (): void {
+    this.#cache.clear()
+    this.#records.clear()
+    this.sequences.forgetAll()
+  }
+
   /** Records that cacheable keys hold nothing, as for the marks of a message just stored. */
   knownAbsent (absentKeys: string[]): void {
     for (const key of absentKeys) if (cacheable(key)) this.#cache.set(key, null)

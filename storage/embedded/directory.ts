@@ -19,6 +19,12 @@ export class EmbeddedDirectory implements Directory {
     this.#committer = committer
   }
 
+  /** After the store was reopened: read users and devices from disk again. */
+  forgetCached (): void {
+    this.#users.clear()
+    this.#devices.clear()
+  }
+
   async registerUser (userId: string): Promise<void> {
     if (await this.#user(userId) !== undefined) return
     await this.#put(userId, { created: Date.now() })

@@ -1,12 +1,13 @@
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
-import { ClassicLevel } from 'classic-level'
-import type { Storage } from '../contracts.js'
+import type { Storage, StorageHealth } from '../contracts.js'
 import { createMessageIdGenerator } from '../message-id.js'
 import { Committer } from './committer.js'
 import { StoreCore } from './core.js'
 import { EmbeddedDirectory } from './directory.js'
+import { guarded } from './guarded.js'
+import { StoreGuard } from './guard.js'
 import { EmbeddedMessageStore } from './messages.js'
+
+export { StoreOpenError } from './store-errors.js'
 
 /**
  * A chat store is written far more than it is read. LevelDB's defaults (a 4 MiB memtable, 2 MiB
@@ -17,22 +18,44 @@ import { EmbeddedMessageStore } from './messages.js'
 const LEVELDB_TUNING = { writeBufferSize: 32 * 2 ** 20, maxFileSize: 8 * 2 ** 20 }
 
 /**
- * The embedded default: LevelDB (classic-level) in `<dataDir>/store`, durable across restarts
- * (every acknowledged write is synced), needing no service.
+ * File descriptors LevelDB may hold (tables in its table cache, plus ten for the log, manifest and
+ * info log), fixed so that a flood of connections can never starve the store of descriptors
+ * ("too many open files" fails writes). classic-level's default is 1000. 256 keeps 246 tables of
+ * up to 8 MiB (~2 GiB of recent tables) open; reads of older ones reopen their file. The connection
+ * cap reserves room for it below the open-files limit.
  */
-export async function openEmbeddedStorage (dataDir: string): Promise<Storage> {
-  const location = join(dataDir, 'store')
-  await mkdir(location, { recursive: true })
-  const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view', ...LEVELDB_TUNING })
-  await db.open()
-  const committer = new Committer(db)
+export const LEVELDB_MAX_OPEN_FILES = 256
+
+export interface EmbeddedStorageOptions {
+  /** Told whenever the store's health changes (suspect, reopened, damaged). */
+  onHealth?: (health: StorageHealth) => void
+  /** First and longest wait between reopen attempts after a failed write, ms. */
+  reopenDelayMs?: { first: number, max: number }
+}
+
+/**
+ * The embedded default: LevelDB (classic-level) in `<dataDir>/store`, durable across restarts
+ * (every acknowledged write is synced), needing no service. Throws StoreOpenError, one line, when
+ * the store cannot be opened as it is: it is never replaced by a new one (guard.ts).
+ */
+export async function openEmbeddedStorage (dataDir: string, options: EmbeddedStorageOptions = {}): Promise<Storage> {
+  const guard = await StoreGuard.open({ dataDir, level: { ...LEVELDB_TUNING, maxOpenFiles: LEVELDB_MAX_OPEN_FILES }, ...options })
+  const committer = new Committer(guard.db, guard)
+  const core = new StoreCore(guard.db, committer)
+  const directory = new EmbeddedDirectory(guard.db, committer)
+  guard.onReopened(() => {
+    core.forgetCached()
+    directory.forgetCached()
+  })
+  const classify = (error: unknown): unknown => guard.classify(error)
   return {
-    messages: new EmbeddedMessageStore(new StoreCore(db, committer), createMessageIdGenerator()),
-    directory: new EmbeddedDirectory(db, committer),
+    messages: guarded(new EmbeddedMessageStore(core, createMessageIdGenerator()), classify),
+    directory: guarded(directory, classify),
     flush: () => committer.flush(),
+    health: () => guard.health(),
     async close () {
       await committer.flush()
-      await db.close()
+      await guard.close()
     }
   }
 }

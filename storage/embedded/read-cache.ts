@@ -24,4 +24,8 @@ export class ReadCache {
   set (key: string, value: Uint8Array | null): void {
     this.#entries.set(key, value ?? ABSENT)
   }
+
+  clear (): void {
+    this.#entries.clear()
+  }
 }

@@ -42,6 +42,11 @@ export class Sequences {
     this.#heads.delete(name)
   }
 
+  /** After a reopen: every counter is read from disk again. */
+  forgetAll (): void {
+    this.#heads.clear()
+  }
+
   async #load (range: { gt: string, lt: string }): Promise<number> {
     for await (const key of this.#db.keys({ ...range, reverse: true, limit: 1 })) return seqOfKey(key)
     return 0
