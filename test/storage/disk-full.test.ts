@@ -109,7 +109,7 @@ describe.skipIf(unavailable !== undefined)(`disk full (${unavailable ?? 'an 8 Mi
     expect(broker.output()).toContain('suspect after a failed write')
   }
 
-  async function restartAndCheck (signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  async function expectAllAcknowledgedAfterRestart (signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
     sender.close()
     broker.child.kill(signal)
     expect(await broker.exited).toBe(signal === 'SIGTERM' ? 0 : null)
@@ -126,11 +126,11 @@ describe.skipIf(unavailable !== undefined)(`disk full (${unavailable ?? 'an 8 Mi
 
   it('loses nothing acknowledged: fill, fail, free, continue, then restart after SIGKILL', async () => {
     await fillFailFreeContinue('first')
-    await restartAndCheck('SIGKILL')
+    await expectAllAcknowledgedAfterRestart('SIGKILL')
   }, 120_000)
 
   it('and again after SIGTERM', async () => {
     await fillFailFreeContinue('second')
-    await restartAndCheck('SIGTERM')
+    await expectAllAcknowledgedAfterRestart('SIGTERM')
   }, 120_000)
 })
