@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defineEnvelope } from './envelope.js'
+import { LowbandError } from './errors.js'
 
 const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected bytes')
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
@@ -44,6 +45,12 @@ export const MediaRef = defineEnvelope({ id: 1, sha256: 2, size: 3, mime: 4, dur
   name: z.string().min(1).max(255).optional()
 }))
 export type MediaRef = ReturnType<typeof MediaRef.decode>
+
+/** The MediaRef a media message's body carries; BAD_ENVELOPE (or BAD_ENCODING) when it carries none. */
+export function decodeMediaBody (body: string | Uint8Array): MediaRef {
+  if (typeof body === 'string') throw new LowbandError('BAD_ENVELOPE', 'body: a media message carries a MediaRef, as bytes')
+  return MediaRef.decode(body)
+}
 
 /** mediaUpload (op 30): a slot for a blob of this size, type and hash. */
 export const MediaUploadArgs = defineEnvelope({ size: 1, mime: 2, sha256: 3 }, z.object({ size: uint.min(1), mime: mimeSchema, sha256 }))

@@ -24,6 +24,8 @@ export interface S3MediaOptions {
 const UNHOISTABLE = new Set(['x-amz-tagging', 'x-amz-checksum-sha256'])
 /** The presigner leaves Content-Type unsigned by default; signing it and the length pins the slot to what was declared. */
 const SIGNED = new Set(['content-type', 'content-length'])
+/** A part has no type of its own (the upload's was set when it was created): only its length is pinned. */
+const SIGNED_PART = new Set(['content-length'])
 const PENDING_TAGGING = `${REFERENCE_TAG.key}=${REFERENCE_TAG.pending}`
 
 /**
@@ -142,7 +144,7 @@ export class S3MediaStore implements MediaStore {
       parts.push(done.has(number)
         ? null
         : await getSignedUrl(this.#client, new UploadPartCommand({ Bucket: this.#bucket, Key, UploadId: uploadId, PartNumber: number, ContentLength: partLength(size, number) }),
-          { expiresIn: this.#ttl, signableHeaders: SIGNED }))
+          { expiresIn: this.#ttl, signableHeaders: SIGNED_PART }))
     }
     return { multipart: true, uploadId, partSize: PART_SIZE, parts, expires: this.#expires() }
   }
