@@ -46,6 +46,11 @@ export class MediaTransferError extends Error {
     this.name = 'MediaTransferError'
     this.status = status
   }
+
+  /** A broken connection or a server-side failure may pass; a refusal (403: signature, expiry) will not with the same URL. */
+  get retryable (): boolean {
+    return this.status === undefined || this.status >= 500 || this.status === 408 || this.status === 429
+  }
 }
 
 /**
@@ -69,7 +74,7 @@ export class MediaTransfer {
     const slot = MediaUploadSlot.fromCbor(await this.#requests.request('mediaUpload', MediaUploadArgs.toCbor({ size: ref.size, mime: ref.mime, sha256: ref.sha256 })))
     if (slot.url !== undefined) {
       const { url, headers } = slot
-      await this.#retrying(async () => this.#put(url, bytes, Object.fromEntries(headers ?? [])))
+      await this.#retrying(async () => this.#put(url, bytes, Object.fromEntries(headers ?? [])), transient)
     } else {
       await this.#uploadParts(slot, bytes)
     }
@@ -86,7 +91,7 @@ export class MediaTransfer {
     const bytes = await this.#retrying(async () => {
       const response = await this.#fetch('download', url, { method: 'GET' })
       return new Uint8Array(await response.arrayBuffer())
-    })
+    }, transient)
     if (bytes.length !== ref.size || !equal(await sha256(bytes), ref.sha256)) {
       throw new LowbandError('MEDIA_CORRUPT', `got ${bytes.length} bytes, expected ${ref.size} with the message's sha256`)
     }
@@ -98,6 +103,7 @@ export class MediaTransfer {
     const uploadId = first.uploadId!
     const size = bytes.length
     let slot = first
+    // Every failure is worth another try here: the next one starts with fresh URLs.
     await this.#retrying(async (attempt) => {
       // After a failure, ask what the storage holds: a part whose answer was lost is not sent again.
       if (attempt > 1) slot = MediaUploadSlot.fromCbor(await this.#requests.request('mediaParts', MediaPartsArgs.toCbor({ id, uploadId, size })))
@@ -126,19 +132,24 @@ export class MediaTransfer {
 
   /**
    * Runs `work` until it succeeds or the tries are spent, with backoff between tries. A coded
-   * answer of the broker (a LowbandError) is final; a broken transfer or a storage error is retried.
+   * answer of the broker (a LowbandError) is final, and so is any error `retry` turns down.
    */
-  async #retrying<T> (work: (attempt: number) => Promise<T>): Promise<T> {
+  async #retrying<T> (work: (attempt: number) => Promise<T>, retry: (error: unknown) => boolean = () => true): Promise<T> {
     const backoff = new Backoff(this.#options.backoff, this.#options.random)
     for (let attempt = 1; ; attempt++) {
       try {
         return await work(attempt)
       } catch (error) {
-        if (error instanceof LowbandError || attempt >= this.#options.attempts) throw error
+        if (error instanceof LowbandError || !retry(error) || attempt >= this.#options.attempts) throw error
         await sleep(this.#options.clock, backoff.next(), new AbortController().signal)
       }
     }
   }
+}
+
+/** Worth another try with the same URL. */
+function transient (error: unknown): boolean {
+  return !(error instanceof MediaTransferError) || error.retryable
 }
 
 function describe (options: MediaOptions): Omit<MediaRef, 'id' | 'sha256' | 'size'> {
