@@ -30,7 +30,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   }
   const storage = await openStorage(config, log)
   const metrics = createMetrics()
-  const media = openMedia(config, log)
+  const media = await openMedia(config, log)
   const ctx: HookContext = {
     config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
     storage,
