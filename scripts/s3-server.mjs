@@ -9,7 +9,7 @@
 //     s3rver's own upload directory, listing only parts whose upload finished, as S3 does.
 // Everything else is s3rver's.
 //
-//   node scripts/s3-server.mjs [--host 127.0.0.1] [--port 0] [--dir DIR]
+//   node scripts/s3-server.mjs [--host 127.0.0.1] [--port 0] [--dir DIR] [--bucket NAME]
 // prints one line, {"url":"http://HOST:PORT","accessKeyId":"S3RVER","secretAccessKey":"S3RVER"},
 // once listening; stops on SIGTERM or SIGINT.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
@@ -28,11 +28,11 @@ const S3rver = require('s3rver')
 const ACCESS_KEY_ID = 'S3RVER'
 const SECRET_ACCESS_KEY = 'S3RVER'
 
-const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, dir: { type: 'string' } } })
+const { values } = parseArgs({ options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, dir: { type: 'string' }, bucket: { type: 'string', multiple: true, default: [] } } })
 const ownDir = values.dir === undefined
 const directory = values.dir ?? mkdtempSync(join(tmpdir(), 'lowband-s3-'))
 
-const s3rver = new S3rver({ directory, silent: true, configureBuckets: [] })
+const s3rver = new S3rver({ directory, silent: true, configureBuckets: values.bucket.map((name) => ({ name })) })
 await s3rver.configureBuckets()
 const handle = s3rver.callback()
 
