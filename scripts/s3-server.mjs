@@ -12,6 +12,7 @@
 //   node scripts/s3-server.mjs [--host 127.0.0.1] [--port 0] [--dir DIR] [--bucket NAME]
 // prints one line, {"url":"http://HOST:PORT","accessKeyId":"S3RVER","secretAccessKey":"S3RVER"},
 // once listening; stops on SIGTERM or SIGINT.
+import { Buffer } from 'node:buffer'
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
@@ -19,6 +20,8 @@ import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import process from 'node:process'
+import { URL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const require = createRequire(import.meta.url)
