@@ -55,7 +55,7 @@ export interface MediaStore {
   createUpload (name: MediaName, upload: NewUpload): Promise<UploadSlot>
   /** A multipart upload under way: fresh URLs for the parts the storage does not have yet. */
   resumeUpload (name: MediaName, uploadId: string, size: number): Promise<UploadSlot>
-  /** Assembles a multipart upload whose parts are all stored; MEDIA_MISSING names a missing part. */
+  /** Assembles a multipart upload whose parts are all stored; MEDIA_MISSING names a missing part. Completing twice is harmless. */
   completeUpload (name: MediaName, uploadId: string, size: number): Promise<void>
   /** The object, or undefined when there is none. */
   inspect (name: MediaName): Promise<StoredMedia | undefined>

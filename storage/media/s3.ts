@@ -86,7 +86,13 @@ export class S3MediaStore implements MediaStore {
 
   async completeUpload (name: MediaName, uploadId: string, size: number): Promise<void> {
     const Key = objectKey(name)
-    const stored = new Map((await this.#storedParts(Key, uploadId)).map((p) => [p.PartNumber!, p]))
+    const listed = await this.#storedParts(Key, uploadId).catch(async (error: unknown) => {
+      // Completed already (a repeated request whose first answer was lost): the object is there, whole.
+      if (error instanceof LowbandError && error.errorName === 'MEDIA_MISSING' && (await this.inspect(name))?.size === size) return undefined
+      throw error
+    })
+    if (listed === undefined) return
+    const stored = new Map(listed.map((p) => [p.PartNumber!, p]))
     const parts: Array<{ PartNumber: number, ETag: string }> = []
     for (let number = 1; number <= partCount(size); number++) {
       const part = stored.get(number)
