@@ -31,7 +31,7 @@ export function registerSend (program: Command, io: CliIo): Command {
     if ((to === undefined) === (group === undefined)) throw new UsageError(to === undefined ? '--to or --group is required' : 'give --to or --group, not both')
     const text = words.join(' ')
     if (flags.file !== undefined && text.trim() !== '') throw new UsageError('give the text or --file, not both')
-    if (flags.file === undefined && text.trim() === '') throw new UsageError('nothing to send: give the text as arguments, or --file')
+    if (flags.file === undefined && text.trim() === '') throw new UsageError('nothing to send: give the text as arguments')
     const timeoutMs = seconds('--timeout', flags.timeout) * 1000
     const file = flags.file === undefined ? undefined : await readMediaFile(flags.file, nonEmpty(flags.mime))
     const connection = await resolveConnection(flags, io)
