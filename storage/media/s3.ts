@@ -59,6 +59,7 @@ export class S3MediaStore implements MediaStore {
     }
     // Presigning is local: ask the storage once so an outage is a coded answer now, not a failed upload later.
     await this.#call(() => this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket })))
+    const checksum = Buffer.from(upload.sha256).toString('base64')
     const url = await getSignedUrl(this.#client, new PutObjectCommand({
       Bucket: this.#bucket,
       Key,
@@ -67,12 +68,12 @@ export class S3MediaStore implements MediaStore {
       Metadata,
       Tagging: PENDING_TAGGING,
       // Real S3 and MinIO check the body against it, so a slot cannot store other bytes than declared.
-      ChecksumSHA256: Buffer.from(upload.sha256).toString('base64')
+      ChecksumSHA256: checksum
     }), { expiresIn: this.#ttl, signableHeaders: SIGNED, unhoistableHeaders: UNHOISTABLE })
     const headers = new Map([
       ['content-type', upload.mime],
       ['x-amz-tagging', PENDING_TAGGING],
-      ['x-amz-checksum-sha256', Buffer.from(upload.sha256).toString('base64')]
+      ['x-amz-checksum-sha256', checksum]
     ])
     return { multipart: false, url, headers, expires: this.#expires() }
   }
