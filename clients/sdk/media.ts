@@ -70,6 +70,7 @@ export class MediaTransfer {
 
   /** Uploads `bytes` and returns the MediaRef a media message carries. */
   async upload (bytes: Uint8Array, options: MediaOptions): Promise<MediaRef> {
+    // Validated before anything goes out (a bad type, an oversized thumbnail); the real id comes with the slot.
     const ref = MediaRef.fromCbor(MediaRef.toCbor({ ...describe(options), id: new Uint8Array(8), sha256: await sha256(bytes), size: bytes.length }))
     const slot = MediaUploadSlot.fromCbor(await this.#requests.request('mediaUpload', MediaUploadArgs.toCbor({ size: ref.size, mime: ref.mime, sha256: ref.sha256 })))
     if (slot.url !== undefined) {
