@@ -35,12 +35,14 @@ export interface BrokerOptions {
   nodeFlags?: readonly string[]
   /** Load gc-on-signal.ts so `collectGarbage` works. */
   gcOnSignal?: boolean
+  /** More `lowband start` options (lowband only), e.g. object storage for media. */
+  lowbandArgs?: readonly string[]
 }
 
 export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}): Promise<BrokerHandle> {
   const flags = [...(options.nodeFlags ?? []), ...(options.gcOnSignal === true ? ['--expose-gc', `--import=${GC_ON_SIGNAL}`] : [])]
   switch (kind) {
-    case 'lowband': return startLowband(flags)
+    case 'lowband': return startLowband(flags, options.lowbandArgs ?? [])
     case 'aedes': return startPlainAedes(flags)
     case 'aedes-durable':
     case 'aedes-protocol': return startPlainAedes(flags, kind)
@@ -53,12 +55,12 @@ export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}
  * and the per-connection rate limit raised far above any bench load so it measures the broker,
  * not the limiter.
  */
-async function startLowband (flags: string[]): Promise<BrokerHandle> {
+async function startLowband (flags: string[], args: readonly string[]): Promise<BrokerHandle> {
   const dataDir = removeOnExit(await mkdtemp(join(tmpdir(), 'lowband-bench-')))
   const spawned = spawnLimited(process.execPath, [...flags, LOWBAND_CLI, 'start',
     '--host', '127.0.0.1', '--port', '0', '--ws-port', '0', '--http-port', '0',
     '--data-dir', dataDir, '--jwt-secret', JWT_SECRET,
-    '--rate-limit', '100000', '--rate-burst', '100000', '--max-group-size', '256', '--log-level', 'info'])
+    '--rate-limit', '100000', '--rate-burst', '100000', '--max-group-size', '256', '--log-level', 'info', ...args])
   const port = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? (JSON.parse(line) as { tcp: number }).tcp : undefined)
   return handle('lowband', spawned, port, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true }))
 }

@@ -1,5 +1,6 @@
 import { measureJsonBytes, type JsonBytes } from './bytes-json.js'
 import { measureLowbandBytes, TEXT, type Exchange, type LowbandBytes } from './bytes-lowband.js'
+import { measureMediaBytes, type MediaBytes } from './bytes-media.js'
 import { leastEncodings, mqttFloor, type LeastEncoding, type MqttFloor } from './mqtt-floor.js'
 
 export interface BytesReport {
@@ -11,6 +12,10 @@ export interface BytesReport {
   floor: MqttFloor
   /** What the floor goal would take: the promised fields at their most compact (computed; absent from older saved reports). */
   leastEncodings?: LeastEncoding[]
+  /** A 100 KB photo's media message and requests (absent from older saved reports). */
+  media?: MediaBytes
+  /** Why the media figure is missing (the local S3 server could not run). */
+  mediaSkipped?: string
   /** Whether every counted byte belongs to a parsed packet or frame (the labels account for the counts). */
   countsMatchPackets: boolean
   ratios: {
@@ -28,6 +33,7 @@ export interface BytesReport {
 export async function measureBytes (): Promise<BytesReport> {
   const lowband = await measureLowbandBytes()
   const json = await measureJsonBytes()
+  const media = await measureMediaBytes().catch((error: unknown) => ({ skipped: error instanceof Error ? error.message : String(error) }))
   const floor = mqttFloor(Buffer.byteLength(TEXT))
   const packets = lowband.message.packets
   const core = packets.filter((p) => (p.device === 'alice' && p.direction === 'up' && p.what.startsWith('PUBLISH c/s')) ||
@@ -35,7 +41,8 @@ export async function measureBytes (): Promise<BytesReport> {
     (p.device === 'bob' && p.direction === 'down' && p.what.startsWith('PUBLISH u/bob/m')) ||
     (p.device === 'bob' && p.direction === 'up' && p.what === 'PUBACK'))
   const lowbandCore = core.reduce((sum, p) => sum + p.bytes, 0)
-  const exchanges: Exchange[] = [lowband.message, lowband.read, lowband.typing, json.message, json.deliveredStatus]
+  const exchanges: Exchange[] = [lowband.message, lowband.read, lowband.typing, json.message, json.deliveredStatus,
+    ...('skipped' in media ? [] : [media.upload, media.message, media.download])]
   const ratio = (a: number, b: number): number => Math.round(a / b * 100) / 100
   return {
     textBytes: Buffer.byteLength(TEXT),
@@ -44,6 +51,7 @@ export async function measureBytes (): Promise<BytesReport> {
     json,
     floor,
     leastEncodings: leastEncodings(Buffer.byteLength(TEXT)),
+    ...('skipped' in media ? { mediaSkipped: media.skipped } : { media }),
     countsMatchPackets: exchanges.every((e) => e.total === e.packets.reduce((sum, p) => sum + p.bytes, 0)),
     ratios: {
       messageVsJson: ratio(lowband.message.total, json.message.total),

@@ -82,7 +82,12 @@ function bytes (report: BenchReport): string[] {
     row('lowband: typing signal', b.lowband.typing),
     row('seed JSON/WebSocket: send + response + delivery', b.json.message),
     row('seed JSON/WebSocket: delivered status + response', b.json.deliveredStatus),
-    ['MQTT floor (computed)', floorBy('alice', 'up'), floorBy('alice', 'down'), floorBy('bob', 'up'), floorBy('bob', 'down'), b.floor.total]
+    ['MQTT floor (computed)', floorBy('alice', 'up'), floorBy('alice', 'down'), floorBy('bob', 'up'), floorBy('bob', 'down'), b.floor.total],
+    ...(b.media === undefined
+      ? []
+      : [row(`lowband: media message, ${Math.round(b.media.blobBytes / 1024)} KB photo (${b.media.refBytes}-byte MediaRef, no thumbnail), end to end`, b.media.message),
+          row('lowband: media upload slot request (answer: a presigned URL)', b.media.upload),
+          row('lowband: media download request (answer: a presigned URL)', b.media.download)])
   ])
   const list = (title: string, packets: readonly WirePacket[]): string[] => [title, ...packets.map((p) => `  - ${describePacket(p)}`)]
   return [
@@ -95,6 +100,9 @@ function bytes (report: BenchReport): string[] {
       [`lowband core 4 packets (${b.lowbandCore} B) ÷ MQTT floor`, `${b.ratios.coreVsFloor}×`, '≤ 1.3×'],
       ['lowband message ÷ MQTT floor', `${b.ratios.messageVsFloor}×`, '–']
     ]),
+    ...(b.media === undefined
+      ? (b.mediaSkipped === undefined ? [] : [`media figures skipped: ${b.mediaSkipped}`])
+      : [`media message on the recipient's link (delivery + PUBACK): ${b.media.recipientLink} B (goal ≤ 120 B); the ${b.media.blobBytes}-byte blob goes to object storage over HTTP, not through the broker`]),
     `every counted byte belongs to a parsed packet or frame: ${b.countsMatchPackets ? 'yes' : 'NO'}`,
     '',
     ...(b.leastEncodings === undefined
@@ -106,6 +114,7 @@ function bytes (report: BenchReport): string[] {
     ...list('lowband message includes:', b.lowband.message.packets),
     ...list('lowband read includes:', b.lowband.read.packets),
     ...list('lowband typing includes:', b.lowband.typing.packets),
+    ...(b.media === undefined ? [] : list('lowband media message includes:', b.media.message.packets)),
     ...list('seed JSON message includes:', b.json.message.packets),
     ...list('seed JSON delivered status includes:', b.json.deliveredStatus.packets),
     ...list('MQTT floor includes:', b.floor.packets)

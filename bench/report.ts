@@ -64,6 +64,9 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
   if (bytes !== undefined) {
     goals.push({ name: 'bytes per message vs seed JSON/WebSocket', target: '≤ 0.4×', value: `${bytes.ratios.messageVsJson}× (${bytes.lowband.message.total} vs ${bytes.json.message.total} B)`, met: bytes.ratios.messageVsJson <= 0.4 })
     goals.push({ name: 'bytes per message vs MQTT floor', target: '≤ 1.3×', value: `${bytes.ratios.coreVsFloor}× (${bytes.lowbandCore} vs ${bytes.floor.total} B)`, met: bytes.ratios.coreVsFloor <= 1.3 })
+    if (bytes.media !== undefined) {
+      goals.push({ name: 'media message on the recipient\'s link (no thumbnail)', target: '≤ 120 B', value: `${bytes.media.recipientLink} B`, met: bytes.media.recipientLink <= 120 })
+    }
   }
   if (report.fanout !== undefined) {
     const p99 = report.fanout.fromPuback.p99Ms

@@ -8,7 +8,7 @@ import type { Command } from 'commander'
  */
 export const PARTS = {
   broker: {
-    commands: ['start', 'repair'],
+    commands: ['start', 'repair', 'media'],
     load: async (program: Command) => (await import('../broker/commands/index.js')).registerBrokerCommands(program)
   },
   client: {

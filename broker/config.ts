@@ -26,6 +26,17 @@ const schema = z.object({
   rateBurst: z.coerce.number().int().min(1).max(100_000).default(200), // publishes
   maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members
   shutdownTimeout: z.coerce.number().positive().max(600).default(10), // seconds
+  s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 of a-z 0-9 . -)').optional(),
+  s3Endpoint: z.string().regex(/^https?:\/\/./, 'an http:// or https:// URL').optional(),
+  s3Region: z.string().min(1).optional(),
+  s3ForcePathStyle: flag.default(false),
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  mediaMaxBytes: z.coerce.number().int().min(1).max(2 ** 31).default(16 * 1024 * 1024), // bytes
+  mediaTypes: z.string().transform((list) => list.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''))
+    .pipe(z.array(z.string().regex(/^([a-z0-9][a-z0-9!#$&^_.+-]*\/([a-z0-9][a-z0-9!#$&^_.+-]*|\*)|\*\/\*)$/, 'type/subtype, type/* or */*')).min(1))
+    .default(['image/*', 'audio/*', 'video/*', 'application/*', 'text/plain']),
+  mediaUrlTtl: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(15 * 60), // seconds (S3 allows at most 7 days)
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
 
@@ -58,6 +69,9 @@ export function loadConfig (flags: Record<string, unknown>, env: NodeJS.ProcessE
   }
   if (config.acl !== undefined && config.topicPolicy !== 'open') {
     throw new ConfigError('--acl (LOWBAND_ACL) governs topics outside the chat namespace: it needs --topic-policy open (LOWBAND_TOPIC_POLICY)')
+  }
+  if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {
+    throw new ConfigError('--s3-access-key-id (LOWBAND_S3_ACCESS_KEY_ID) and --s3-secret-access-key (LOWBAND_S3_SECRET_ACCESS_KEY) go together: give both or neither')
   }
   return Object.freeze(config)
 }

@@ -34,5 +34,14 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { key: 'rateBurst', flag: '--rate-burst <count>', env: 'LOWBAND_RATE_BURST', description: 'publishes a connection may send at once above the sustained rate', defaultText: '200' },
   { key: 'maxGroupSize', flag: '--max-group-size <members>', env: 'LOWBAND_MAX_GROUP_SIZE', description: 'most members a group may have (2-1024)', defaultText: '256' },
   { key: 'shutdownTimeout', flag: '--shutdown-timeout <seconds>', env: 'LOWBAND_SHUTDOWN_TIMEOUT', description: 'longest wait for in-flight stores on SIGTERM', defaultText: '10' },
+  { key: 's3Bucket', flag: '--s3-bucket <name>', env: 'LOWBAND_S3_BUCKET', description: 'object storage bucket for media (photos, voice notes, files); without it media requests get MEDIA_NOT_CONFIGURED' },
+  { key: 's3Endpoint', flag: '--s3-endpoint <url>', env: 'LOWBAND_S3_ENDPOINT', description: 'S3 API endpoint (MinIO, Ceph RGW, R2, ...); default AWS S3' },
+  { key: 's3Region', flag: '--s3-region <region>', env: 'LOWBAND_S3_REGION', description: 'S3 region (default AWS_REGION, else us-east-1)' },
+  { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'LOWBAND_S3_FORCE_PATH_STYLE', description: 'address objects as endpoint/bucket/key (MinIO and most self-hosted S3)', defaultText: 'false', boolean: true },
+  { key: 's3AccessKeyId', flag: '--s3-access-key-id <id>', env: 'LOWBAND_S3_ACCESS_KEY_ID', description: 'S3 access key id (default: the standard AWS chain, AWS_ACCESS_KEY_ID, profiles, roles)', secret: true },
+  { key: 's3SecretAccessKey', flag: '--s3-secret-access-key <secret>', env: 'LOWBAND_S3_SECRET_ACCESS_KEY', description: 'S3 secret access key, with --s3-access-key-id', secret: true },
+  { key: 'mediaMaxBytes', flag: '--media-max-bytes <bytes>', env: 'LOWBAND_MEDIA_MAX_BYTES', description: 'largest media blob a device may upload', defaultText: '16777216' },
+  { key: 'mediaTypes', flag: '--media-types <list>', env: 'LOWBAND_MEDIA_TYPES', description: 'media types a device may upload, comma-separated; type/* and */* allowed', defaultText: 'image/*,audio/*,video/*,application/*,text/plain' },
+  { key: 'mediaUrlTtl', flag: '--media-url-ttl <seconds>', env: 'LOWBAND_MEDIA_URL_TTL', description: 'how long a presigned upload or download URL works', defaultText: '900' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOWBAND_LOG_LEVEL', description: 'fatal | error | warn | info | debug | trace | silent', defaultText: 'info' }
 ]

@@ -12,6 +12,7 @@ import { leanConnections } from './lean-connections.js'
 import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
+import { openMedia } from './media.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
 import { parseStrictly } from './strict-parsing.js'
@@ -33,6 +34,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   const acl = config.acl === undefined ? undefined : createTopicAcl(await loadAclFile(config.acl))
   const storage = await openStorage(config, log)
   const metrics = createMetrics()
+  const media = await openMedia(config, log)
   const ctx: HookContext = {
     config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
     ...(acl === undefined ? {} : { acl }),
@@ -43,6 +45,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     identities: new WeakMap(),
     inFlight: new InFlight(),
     presence: new Presence(storage.directory, log, Date.now, () => broker),
+    ...(media === undefined ? {} : { media }),
     groupLocks: new KeyedLock(),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
@@ -71,7 +74,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   phase = 'serving'
   const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
   const ports = { tcp: port('tcp')!, ws: port('ws')!, http: (http.address() as AddressInfo).port, ...(port('tls') === undefined ? {} : { tls: port('tls')! }) }
-  log.info({ ...ports, dataDir: config.dataDir, topicPolicy: config.topicPolicy }, 'lowband ready')
+  log.info({ ...ports, dataDir: config.dataDir, topicPolicy: config.topicPolicy, media: config.s3Bucket ?? false }, 'lowband ready')
 
   return {
     ports,

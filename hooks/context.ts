@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { DeviceId, UserId } from '../protocol/ids.js'
 import type { Storage } from '../storage/contracts.js'
 import type { KeyedLock } from '../storage/keyed-lock.js'
+import type { MediaStore } from '../storage/media/contract.js'
 import type { InFlight } from './in-flight.js'
 import type { Presence } from './presence.js'
 import type { TokenVerifier } from './token-verifier.js'
@@ -53,6 +54,15 @@ export interface ClientAcl {
   mayRead (topic: string): boolean
 }
 
+/** Photos, voice notes and files through object storage (presigned: blobs never pass the broker). */
+export interface MediaContext {
+  readonly store: MediaStore
+  /** Largest blob a device may upload, bytes. */
+  readonly maxBytes: number
+  /** Types a device may upload, lower case: `type/subtype`, or wildcards such as `image/*` (any type: a star on both sides). */
+  readonly types: readonly string[]
+}
+
 export interface HookContext {
   readonly config: HookConfig
   /** Absent without `--acl`: every non-chat topic is open under `--topic-policy open`. */
@@ -64,6 +74,8 @@ export interface HookContext {
   readonly identities: WeakMap<Client, Identity>
   readonly inFlight: InFlight
   readonly presence: Presence
+  /** Undefined when no bucket is configured: media requests get MEDIA_NOT_CONFIGURED. */
+  readonly media?: MediaContext
   /** Serialises sends and membership changes per group. */
   readonly groupLocks: KeyedLock
   /** The broker the hooks belong to; available once it is created. */

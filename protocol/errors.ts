@@ -17,7 +17,12 @@ export const ERROR_CODES = {
   NOT_ADMIN: { code: 10, message: 'only a group admin may do that' },
   ALREADY_MEMBER: { code: 11, message: 'already a member of that group' },
   GROUP_FULL: { code: 12, message: 'the group would exceed its size limit' },
-  UNKNOWN_GROUP: { code: 13, message: 'no such group' }
+  UNKNOWN_GROUP: { code: 13, message: 'no such group' },
+  MEDIA_NOT_CONFIGURED: { code: 40, message: 'media is not configured on this broker (no object storage bucket)' },
+  STORAGE_UNAVAILABLE: { code: 41, message: 'object storage is unavailable; try again later' },
+  MEDIA_MISSING: { code: 42, message: 'no such media: upload it first, with the size and type declared' },
+  MEDIA_TYPE_REFUSED: { code: 43, message: 'this media type is not accepted' },
+  MEDIA_CORRUPT: { code: 44, message: 'the downloaded media does not match its sha256; it was discarded' }
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES

@@ -21,7 +21,11 @@ export const OP = {
   leave: 15,
   rename: 16,
   groupInfo: 17,
-  listGroups: 18
+  listGroups: 18,
+  mediaUpload: 30,
+  mediaParts: 31,
+  mediaComplete: 32,
+  mediaDownload: 33
 } as const
 export type OpName = keyof typeof OP
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Starts the services the test suite needs — Redis and PostgreSQL — when none is given, each on a
-# free loopback port in its own run directory, installing the Debian packages first where they are
-# missing. Never assumes a service started by an earlier session.
+# Starts the services the test suite needs — Redis, PostgreSQL and an S3-compatible object storage —
+# when none is given, each on a free loopback port in its own run directory, installing the Debian
+# packages first where they are missing. Never assumes a service started by an earlier session.
 #
-#   source scripts/services.sh && services_up   # exports LOWBAND_TEST_REDIS_URL, LOWBAND_TEST_POSTGRES_URL
+#   source scripts/services.sh && services_up   # exports LOWBAND_TEST_REDIS_URL, LOWBAND_TEST_POSTGRES_URL,
+#                                               # LOWBAND_TEST_S3_URL (+ _ACCESS_KEY_ID, _SECRET_ACCESS_KEY)
 #   services_down                               # stops what services_up started
 set -uo pipefail
 
@@ -47,11 +48,30 @@ start_postgres() {
   echo "services: PostgreSQL on $LOWBAND_TEST_POSTGRES_URL" >&2
 }
 
+# s3rver from the npm registry (a devDependency), made to check signatures and to list parts as S3
+# does by scripts/s3-server.mjs; Debian has no S3-compatible server.
+start_s3() {
+  if [ -n "${LOWBAND_TEST_S3_URL:-}" ]; then echo "services: using S3 at $LOWBAND_TEST_S3_URL" >&2; return 0; fi
+  local here out
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  out="$SERVICES_RUN_DIR/s3.out"
+  mkdir -p "$SERVICES_RUN_DIR/s3"
+  node "$here/s3-server.mjs" --dir "$SERVICES_RUN_DIR/s3" >"$out" 2>"$SERVICES_RUN_DIR/s3.log" &
+  echo $! >"$SERVICES_RUN_DIR/s3.pid"
+  for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.1; done
+  if [ ! -s "$out" ]; then echo "services: the S3 server did not start (see $SERVICES_RUN_DIR/s3.log)" >&2; return 0; fi
+  LOWBAND_TEST_S3_URL=$(node -e 'console.log(JSON.parse(process.argv[1]).url)' "$(head -n 1 "$out")")
+  export LOWBAND_TEST_S3_URL LOWBAND_TEST_S3_ACCESS_KEY_ID=S3RVER LOWBAND_TEST_S3_SECRET_ACCESS_KEY=S3RVER
+  SERVICES_STARTED+=(s3)
+  echo "services: S3 (s3rver) on $LOWBAND_TEST_S3_URL" >&2
+}
+
 services_up() {
   SERVICES_RUN_DIR=$(mktemp -d /tmp/lowband-services.XXXXXX)
   chmod 755 "$SERVICES_RUN_DIR"
   start_redis
   start_postgres
+  start_s3
 }
 
 services_down() {
@@ -59,6 +79,7 @@ services_down() {
   for s in "${SERVICES_STARTED[@]}"; do
     case "$s" in
       redis) [ -f "$SERVICES_RUN_DIR/redis.pid" ] && kill "$(cat "$SERVICES_RUN_DIR/redis.pid")" 2>/dev/null ;;
+      s3) [ -f "$SERVICES_RUN_DIR/s3.pid" ] && kill "$(cat "$SERVICES_RUN_DIR/s3.pid")" 2>/dev/null ;;
       postgres) if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$SERVICES_RUN_DIR/pg/data" -m fast stop >/dev/null 2>&1
                 else "$(pg_bin)/pg_ctl" -D "$SERVICES_RUN_DIR/pg/data" -m fast stop >/dev/null 2>&1; fi ;;
     esac

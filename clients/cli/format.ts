@@ -1,10 +1,25 @@
-import type { ChatMessage, GroupInfo, SendResult } from '../sdk/index.js'
+import type { ChatMessage, GroupInfo, MediaRef, SendResult } from '../sdk/index.js'
+import { mediaLabel } from './media-files.js'
 
-/** One JSON line per message for `recv`; a bytes body goes as base64, a group system message with its notice. */
-export function messageLine (message: ChatMessage): string {
-  const { id, from, to, group, seq, cseq, ts, kind, own, system } = message
-  const body = message.text === undefined ? { bytes: Buffer.from(message.body as Uint8Array).toString('base64') } : { text: message.text }
-  return JSON.stringify({ id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body, ...(system === undefined ? {} : { system }) }) + '\n'
+/**
+ * One JSON line per message for `recv`; a bytes body goes as base64, a group system message with
+ * its notice, a media message with its reference (and `extra`: where `--download` saved it).
+ */
+export function messageLine (message: ChatMessage, extra: Record<string, unknown> = {}): string {
+  const { id, from, to, group, seq, cseq, ts, kind, own, system, media } = message
+  const body = media !== undefined ? { media: mediaJson(media) } : message.text === undefined ? { bytes: Buffer.from(message.body as Uint8Array).toString('base64') } : { text: message.text }
+  return JSON.stringify({ id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body, ...(system === undefined ? {} : { system }), ...extra }) + '\n'
+}
+
+function mediaJson (media: MediaRef): Record<string, unknown> {
+  const { id, sha256, thumbnail, mediaKey, ...rest } = media
+  return {
+    ...rest,
+    id: Buffer.from(id).toString('base64url'),
+    sha256: Buffer.from(sha256).toString('hex'),
+    ...(thumbnail === undefined ? {} : { thumbnail: Buffer.from(thumbnail).toString('base64') }),
+    ...(mediaKey === undefined ? {} : { mediaKey: Buffer.from(mediaKey).toString('base64') })
+  }
 }
 
 export function sendResultLine (result: SendResult, json: boolean): string {
@@ -15,7 +30,7 @@ export function sendResultLine (result: SendResult, json: boolean): string {
 export function chatLine (message: ChatMessage, self: string): string {
   if (message.system !== undefined) return `-- ${message.system.text}`
   const who = message.from === self ? 'me' : message.from
-  const text = message.text ?? `<${(message.body as Uint8Array).length} bytes>`
+  const text = message.media !== undefined ? `[${mediaLabel(message.media)}]` : message.text ?? `<${(message.body as Uint8Array).length} bytes>`
   return `[${clockTime(message.ts)}] ${who}: ${text}`
 }
 

@@ -1,9 +1,10 @@
 import type { Command } from 'commander'
-import type { ChatMessage } from '../sdk/index.js'
+import type { ChatMessage, LowbandClient } from '../sdk/index.js'
 import { addConnectionOptions, createClient, resolveConnection, type ConnectionFlags } from './connection-options.js'
-import { UsageError } from './errors.js'
+import { describeError, UsageError } from './errors.js'
 import { messageLine } from './format.js'
 import type { CliIo } from './io.js'
+import { saveMedia } from './media-files.js'
 import { runCommand } from './run.js'
 import { seconds } from './send.js'
 import { cursorFile, cursorFilePath } from './state-file.js'
@@ -12,6 +13,7 @@ interface RecvFlags extends ConnectionFlags {
   count?: string
   timeout?: string
   state?: string
+  download?: string
 }
 
 export function registerRecv (program: Command, io: CliIo): Command {
@@ -20,6 +22,7 @@ export function registerRecv (program: Command, io: CliIo): Command {
     .option('--count <n>', 'exit after printing n messages')
     .option('--timeout <seconds>', 'exit once caught up and this long after starting (0: print what was missed, then exit)')
     .option('--state <file>', 'cursor file (default <data-dir>/clients/<user>-<device>.json, or ~/.lowband/state/<user>-<device>.json with --token)')
+    .option('--download <dir>', 'save the blob of each media message in this directory (its path goes in the line as "file")')
   return addConnectionOptions(command).action(runCommand(io, async (flags: RecvFlags) => {
     const count = flags.count === undefined ? undefined : positiveInteger('--count', flags.count)
     const timeoutMs = flags.timeout === undefined ? undefined : seconds('--timeout', flags.timeout) * 1000
@@ -53,7 +56,7 @@ export function registerRecv (program: Command, io: CliIo): Command {
       if (stopped || lastSeq !== undefined) return
       if (++accepted === count) lastSeq = message.seq
       enqueue(async () => {
-        await io.writeOut(messageLine(message))
+        await io.writeOut(messageLine(message, flags.download === undefined || message.media === undefined ? {} : await download(client, flags.download, message)))
         if (message.seq === lastSeq) finish()
       })
     })
@@ -82,6 +85,15 @@ export function registerRecv (program: Command, io: CliIo): Command {
       await client.close()
     }
   }))
+}
+
+/** Saves a media message's blob; a failed download is reported on its line, not fatal to the others. */
+async function download (client: LowbandClient, dir: string, message: ChatMessage): Promise<Record<string, unknown>> {
+  try {
+    return { file: await saveMedia(dir, message, await client.downloadMedia(message)) }
+  } catch (error) {
+    return { downloadError: describeError(error).line.replace(/^lowband: /, '') }
+  }
 }
 
 function positiveInteger (flag: string, value: string): number {

@@ -3,21 +3,26 @@ import { addConnectionOptions, createClient, resolveConnection, type ConnectionF
 import { UsageError } from './errors.js'
 import { sendResultLine } from './format.js'
 import type { CliIo } from './io.js'
+import { readMediaFile } from './media-files.js'
 import { runCommand } from './run.js'
 
 interface SendFlags extends ConnectionFlags {
   to?: string
   group?: string
+  file?: string
+  mime?: string
   json?: boolean
   timeout: string
 }
 
 export function registerSend (program: Command, io: CliIo): Command {
   const command = program.command('send')
-    .description('send a text message; prints its id once the broker has stored it')
+    .description('send a text message, or a file (photo, voice note, document); prints its id once the broker has stored it')
     .argument('[text...]', 'the message (words are joined with spaces)')
     .option('--to <user>', 'recipient user id')
     .option('--group <group>', 'or: a group you are a member of')
+    .option('--file <path>', 'send this file instead of text: uploaded to object storage, then a media message')
+    .option('--mime <type>', 'the file\'s type (default from its extension, else application/octet-stream)')
     .option('--json', 'print {"id","seq","cseq","ts"} as JSON instead of the id')
     .option('--timeout <seconds>', 'give up when not stored within this time', '30')
   return addConnectionOptions(command).action(runCommand(io, async (words: string[], flags: SendFlags) => {
@@ -25,13 +30,17 @@ export function registerSend (program: Command, io: CliIo): Command {
     const group = nonEmpty(flags.group)
     if ((to === undefined) === (group === undefined)) throw new UsageError(to === undefined ? '--to or --group is required' : 'give --to or --group, not both')
     const text = words.join(' ')
-    if (text.trim() === '') throw new UsageError('nothing to send: give the text as arguments')
+    if (flags.file !== undefined && text.trim() !== '') throw new UsageError('give the text or --file, not both')
+    if (flags.file === undefined && text.trim() === '') throw new UsageError('nothing to send: give the text as arguments')
     const timeoutMs = seconds('--timeout', flags.timeout) * 1000
+    const file = flags.file === undefined ? undefined : await readMediaFile(flags.file, nonEmpty(flags.mime))
     const connection = await resolveConnection(flags, io)
     const client = createClient(connection, { sendOnly: true })
     try {
       await client.connect()
-      const sending = group === undefined ? client.send(to!, text) : client.sendToGroup(group, text)
+      const sending = file !== undefined
+        ? client.sendMedia(group === undefined ? { user: to! } : { group }, file.bytes, { mime: file.mime, name: file.name })
+        : group === undefined ? client.send(to!, text) : client.sendToGroup(group, text)
       const result = await withTimeout(sending, timeoutMs, `not stored within ${flags.timeout} s`)
       await io.writeOut(sendResultLine(result, flags.json === true))
     } finally {

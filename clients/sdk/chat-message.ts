@@ -1,4 +1,5 @@
 import { KIND, RECEIPT, type Body, type ClientMsgId, type InboxMessage, type Receipt } from '../../protocol/envelopes.js'
+import { decodeMediaBody, type MediaRef } from '../../protocol/media.js'
 import { conversationWith, type Conversation } from './conversation.js'
 import { decodeSystemNotice, type SystemNotice } from './group-events.js'
 import { messageId } from './message-id.js'
@@ -30,6 +31,8 @@ export interface ChatMessage {
   readonly clientMsgId?: ClientMsgId
   /** A group's system message (kind 2), decoded: "alice added bob". */
   readonly system?: SystemNotice
+  /** A media message (kind 1), decoded: size, type, sha256, thumbnail…; fetch the blob with downloadMedia(). */
+  readonly media?: MediaRef
 }
 
 export type ReceiptStatus = 'delivered' | 'read' | 'readByMe'
@@ -61,6 +64,7 @@ export function toChatMessage (message: InboxMessage, self: string): ChatMessage
   const to = message.to ?? message.group ?? self
   const system = message.kind === KIND.system && message.group !== undefined ? decodeSystemNotice(message.body, self) : undefined
   const conversation = conversationOfMessage(message, self)
+  const media = message.kind === KIND.media ? mediaOf(message.body) : undefined
   return {
     id: messageId(self, conversation, message.cseq),
     from: message.from,
@@ -75,7 +79,17 @@ export function toChatMessage (message: InboxMessage, self: string): ChatMessage
     kind: message.kind ?? 0,
     own,
     ...(message.clientMsgId === undefined ? {} : { clientMsgId: message.clientMsgId }),
-    ...(system === undefined ? {} : { system })
+    ...(system === undefined ? {} : { system }),
+    ...(media === undefined ? {} : { media })
+  }
+}
+
+/** The MediaRef of a media message's body; undefined when it is not one (an end-to-end encrypted body, say). */
+export function mediaOf (body: Body): MediaRef | undefined {
+  try {
+    return decodeMediaBody(body)
+  } catch {
+    return undefined
   }
 }
 

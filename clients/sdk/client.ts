@@ -1,14 +1,16 @@
 import { KIND, type Body, type Receipt } from '../../protocol/envelopes.js'
+import { MediaRef } from '../../protocol/media.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { isValidId } from '../../protocol/ids.js'
-import { toChatReceipt, type ChatMessage, type ChatReceipt } from './chat-message.js'
+import { mediaOf, toChatReceipt, type ChatMessage, type ChatReceipt } from './chat-message.js'
 import { Contacts, type PresencePrivacy } from './contacts.js'
-import { toConversation, type ConversationRef } from './conversation.js'
+import { toConversation, type Conversation, type ConversationRef } from './conversation.js'
 import { ClientClosedError } from './errors.js'
 import type { GroupEvent } from './group-events.js'
 import { GroupOps, type GroupInfo } from './groups.js'
 import { fetchHistory, type HistoryResult } from './history.js'
 import { Listeners, type Unsubscribe } from './listeners.js'
+import { MediaTransfer, type MediaOptions } from './media.js'
 import { MessageStatuses, type MessageStatus, type MessageStatusChange } from './message-status.js'
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js'
 import type { SendResult } from './outbox.js'
@@ -23,6 +25,18 @@ import { TypingTracker, type TypingChange } from './typing-tracker.js'
 export interface SendOptions {
   /** 0 text (default), 1 media, 2 system; see KIND in the protocol. */
   kind?: number
+}
+
+/** What sendMedia() resolves with: the stored message, and the MediaRef it carries. */
+export interface MediaSendResult extends SendResult {
+  readonly media: MediaRef
+}
+
+/** A message whose media downloadMedia() fetches: a ChatMessage, or a history entry with its conversation. */
+export interface MediaMessage {
+  readonly conversation: Conversation
+  readonly cseq: number
+  readonly body: Body
 }
 
 /**
@@ -57,6 +71,7 @@ export class LowbandClient {
   readonly #requests: Requests
   readonly #groups: GroupOps
   readonly #contacts: Contacts
+  readonly #media: MediaTransfer
   readonly #firstSync: Promise<number>
   #resolveFirstSync: (head: number) => void = () => {}
   #started = false
@@ -83,6 +98,7 @@ export class LowbandClient {
     this.#requests = new Requests(o.clock, o.requestTimeoutMs, transport)
     this.#groups = new GroupOps(this.#requests, () => this.#session.catchUp())
     this.#contacts = new Contacts(this.#requests)
+    this.#media = new MediaTransfer(this.#requests, { fetch: o.fetch, clock: o.clock, random: o.random, backoff: o.backoff, attempts: o.mediaAttempts })
     this.#session = new Session(o, this.#status, {
       message: (message) => this.#received(message),
       receipt: (receipt) => this.#receipted(receipt),
@@ -147,6 +163,31 @@ export class LowbandClient {
   async sendToGroup (group: string, body: Body, options: SendOptions = {}): Promise<SendResult> {
     if (!isValidId(group)) throw new LowbandError('BAD_ENVELOPE', `group: not a group id: ${JSON.stringify(group)}`)
     return this.#send({ group, body, ...kindOf(body, options) }, { group })
+  }
+
+  /**
+   * Sends a photo, voice note or file: uploads `bytes` straight to object storage (in parts when
+   * large, resuming after a broken connection), then sends a media message (kind 1) referencing
+   * it. Resolves once the message is stored; the broker first checks that the object is there.
+   */
+  async sendMedia (to: ConversationRef, bytes: Uint8Array, options: MediaOptions): Promise<MediaSendResult> {
+    const conversation = toConversation(to)
+    this.#checkOpen()
+    const media = await this.#media.upload(bytes, options)
+    const body = MediaRef.encode(media)
+    const result = await ('group' in conversation ? this.sendToGroup(conversation.group, body, { kind: KIND.media }) : this.send(conversation.user, body, { kind: KIND.media }))
+    return { ...result, media }
+  }
+
+  /**
+   * The blob of a media message, checked against its sha256 (a mismatch rejects with MEDIA_CORRUPT
+   * and nothing is kept). Only members of the message's conversation may download it.
+   */
+  async downloadMedia (message: MediaMessage): Promise<Uint8Array> {
+    this.#checkOpen()
+    const media = mediaOf(message.body)
+    if (media === undefined) throw new LowbandError('MEDIA_MISSING', 'not a media message')
+    return this.#media.download(message.conversation, message.cseq, media)
   }
 
   /** The status of one of my messages (sent, then delivered, then read); undefined if not tracked. */

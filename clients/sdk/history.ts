@@ -1,6 +1,8 @@
-import type { Body } from '../../protocol/envelopes.js'
+import { KIND, type Body } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { HistoryArgs, HistoryItem, HistoryPage } from '../../protocol/requests.js'
+import type { MediaRef } from '../../protocol/media.js'
+import { mediaOf } from './chat-message.js'
 import { peerOf, type Conversation } from './conversation.js'
 import { decodeSystemNotice, type SystemNotice } from './group-events.js'
 import { messageId } from './message-id.js'
@@ -21,6 +23,8 @@ export interface HistoryEntry {
   readonly status: MessageStatus
   readonly own: boolean
   readonly system?: SystemNotice
+  /** A media message, decoded; downloadMedia({ ...entry, conversation }) fetches its blob. */
+  readonly media?: MediaRef
 }
 
 export interface HistoryResult {
@@ -48,6 +52,7 @@ export async function fetchHistory (requests: Requests, statuses: MessageStatuse
     const reported = STATUS[item.status]!
     const system = group && item.kind === 2 ? decodeSystemNotice(item.body, self) : undefined
     const id = messageId(self, conversation, item.cseq)
+    const media = item.kind === KIND.media ? mediaOf(item.body) : undefined
     return {
       id,
       from: item.from,
@@ -59,7 +64,8 @@ export async function fetchHistory (requests: Requests, statuses: MessageStatuse
       // System messages carry no receipts: tracking them would only fill the tracker.
       status: own && system === undefined ? statuses.track(id, conversation, item.cseq, reported, false) : reported,
       own,
-      ...(system === undefined ? {} : { system })
+      ...(system === undefined ? {} : { system }),
+      ...(media === undefined ? {} : { media })
     }
   })
   return { items, more: page.more }

@@ -1,5 +1,7 @@
 /** The lowband client SDK: depends only on protocol/ and mqtt.js, so it ships to a phone. */
-export { LowbandClient, type SendOptions } from './client.js'
+export { LowbandClient, type MediaMessage, type MediaSendResult, type SendOptions } from './client.js'
+export { MediaTransferError, type MediaFetch, type MediaOptions } from './media.js'
+export { MediaRef } from '../../protocol/media.js'
 export type { ChatMessage, ChatReceipt, ReceiptStatus } from './chat-message.js'
 export type { Conversation, ConversationRef } from './conversation.js'
 export type { MessageStatus, MessageStatusChange } from './message-status.js'

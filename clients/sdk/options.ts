@@ -1,6 +1,7 @@
 import { isValidId } from '../../protocol/ids.js'
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { systemClock, type Clock } from './clock.js'
+import type { MediaFetch } from './media.js'
 import { mqttTransportFactory } from './mqtt-transport.js'
 import type { TransportFactory } from './transport.js'
 
@@ -42,6 +43,10 @@ export interface ClientOptions {
   requestTimeoutMs?: number
   /** Own messages whose status (sent / delivered / read) is remembered for messageStatus(). Default 1000. */
   trackedMessages?: number
+  /** HTTP for media blobs (uploads and downloads go to object storage, not the broker). Default the global fetch. */
+  fetch?: MediaFetch
+  /** Tries per media upload or download; a multipart upload resumes from its stored parts on each. Default 5. */
+  mediaAttempts?: number
 }
 
 export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff'>> & { backoff: Required<BackoffOptions> }>
@@ -73,7 +78,10 @@ export function resolveOptions (options: ClientOptions): ResolvedOptions {
     connectTimeoutMs: count('connectTimeoutMs', options.connectTimeoutMs, 30_000, 1),
     recentIds: count('recentIds', options.recentIds, 1000, 1),
     requestTimeoutMs: count('requestTimeoutMs', options.requestTimeoutMs, 10_000, 1),
-    trackedMessages: count('trackedMessages', options.trackedMessages, 1000, 1)
+    trackedMessages: count('trackedMessages', options.trackedMessages, 1000, 1),
+    // Looked up on use, not here: an app that never sends media needs no fetch at all.
+    fetch: options.fetch ?? ((url, init) => globalThis.fetch(url, init)),
+    mediaAttempts: count('mediaAttempts', options.mediaAttempts, 5, 1)
   }
   if (resolved.backoff.capMs < resolved.backoff.baseMs) throw new TypeError('backoff.capMs must be at least backoff.baseMs')
   return Object.freeze(resolved)

@@ -1,11 +1,12 @@
 import type { Client } from 'aedes'
-import { SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { KIND, SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { ackTopic } from '../../protocol/topics.js'
 import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
 import { writeTo, type HookContext, type Identity } from '../context.js'
 import { fanOut, holdersByPresence, pushFallback } from '../fan-out.js'
 import { memberLocked } from '../groups.js'
+import { checkMediaMessage } from './media-ops.js'
 
 interface SendState {
   readonly ctx: HookContext
@@ -20,6 +21,11 @@ type Step = (state: SendState) => Promise<void> | void
 
 async function checkRecipient ({ ctx, request }: SendState): Promise<void> {
   if (!await ctx.storage.directory.hasUser(request.to!)) throw new LowbandError('UNKNOWN_RECIPIENT', request.to)
+}
+
+/** A media message references an object its sender uploaded, whole (HEAD before anything is stored). */
+async function checkMedia ({ ctx, request, sender }: SendState): Promise<void> {
+  if (request.kind === KIND.media) await checkMediaMessage(ctx, sender.userId, request.body)
 }
 
 /** Invariant 2: sender and time come from the connection and the server clock, never the payload. */
@@ -88,8 +94,8 @@ function deliver ({ ctx, stored }: SendState): void {
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkRecipient, stamp, persist, acknowledge, deliver]
-export const groupSendSteps: readonly Step[] = [stamp, persistToGroup, acknowledge, deliver]
+export const directSendSteps: readonly Step[] = [checkRecipient, checkMedia, stamp, persist, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [checkMedia, stamp, persistToGroup, acknowledge, deliver]
 
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: Buffer): Promise<void> {
   const request = SendRequest.decode(payload)

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PHONE_DEVICE, type PhoneConfig, type PhoneReport, type ScenarioPlan, type SentRecord, type TrafficWindow } from '../run/types.js'
+import type { ClientOptions } from '../../clients/sdk/index.js'
 import type { RunnerControl } from './control.js'
 import { RawDevice } from './raw-device.js'
 import type { Recorder, SendBody } from './recorder.js'
@@ -40,9 +41,9 @@ export class ScenarioContext {
     return token
   }
 
-  /** An SDK phone of `user`, connected and synced (from `cursor`). */
-  async phone(user: string, cursor = 0): Promise<SdkPhone> {
-    const phone = await SdkPhone.connect(this.#config.url, user, this.#token(user), this.recorder, CONNECT_TIMEOUT_MS, cursor)
+  /** An SDK phone of `user`, connected and synced (from `cursor`); `options` for its client (e.g. a watched fetch). */
+  async phone(user: string, cursor = 0, options: Partial<ClientOptions> = {}): Promise<SdkPhone> {
+    const phone = await SdkPhone.connect(this.#config.url, user, this.#token(user), this.recorder, CONNECT_TIMEOUT_MS, cursor, options)
     this.#open.add(phone)
     return phone
   }

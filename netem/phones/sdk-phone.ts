@@ -1,4 +1,4 @@
-import { LowbandClient } from '../../clients/sdk/index.js'
+import { LowbandClient, type ClientOptions } from '../../clients/sdk/index.js'
 import { PHONE_DEVICE } from '../run/types.js'
 import type { Recorder, Stored } from './recorder.js'
 
@@ -23,9 +23,9 @@ export class SdkPhone {
    * Connects (retrying with the SDK's backoff, as an app that starts on a bad
    * link does) and waits for the first replay to finish.
    */
-  static async connect(url: string, userId: string, token: string, recorder: Recorder, timeoutMs: number, cursor = 0): Promise<SdkPhone> {
+  static async connect(url: string, userId: string, token: string, recorder: Recorder, timeoutMs: number, cursor = 0, options: Partial<ClientOptions> = {}): Promise<SdkPhone> {
     // A 2G handshake with a token in CONNECT takes several round trips of 1.3 s.
-    const client = new LowbandClient({ url, userId, deviceId: PHONE_DEVICE, token, cursor, connectTimeoutMs: Math.min(timeoutMs, 60_000) })
+    const client = new LowbandClient({ url, userId, deviceId: PHONE_DEVICE, token, cursor, connectTimeoutMs: Math.min(timeoutMs, 60_000), ...options })
     const phone = new SdkPhone(userId, client, cursor)
     client.onMessage((message) => recorder.delivered(userId, message))
     client.onCursor((seq) => {

@@ -1,5 +1,6 @@
 import { getProfile } from '../profiles/index.js'
 import type { RunRecord } from '../run/matrix.js'
+import { mediaTable } from './media.js'
 
 export interface ReportMeta {
   command: string
@@ -140,7 +141,8 @@ export function renderReport(records: readonly RunRecord[], meta: ReportMeta, pl
   const sections: Array<[string, string[]]> = [
     ['Typing storm beside messages', typingTable(records)],
     ['Resume after being offline', resumeTable(records)],
-    ['Sending through outages', flapTable(records)]
+    ['Sending through outages', flapTable(records)],
+    ['Media: a photo up to object storage and down to the recipient', mediaTable(records)]
   ]
   for (const [title, table] of sections) if (table.length > 0) out.push(`## ${title}`, '', ...table, '')
 

@@ -4,6 +4,7 @@ import { NetemError } from '../errors.js'
 import { assertCanEmulate } from '../preflight.js'
 import { getProfile, listProfiles, loadProfileFile, PROFILE_IDS, type Profile } from '../profiles/index.js'
 import { runsTable } from '../report/markdown.js'
+import { mediaTable } from '../report/media.js'
 import { writeReport } from '../report/write.js'
 import { runMatrix } from './matrix.js'
 import { isScenarioName, SCENARIOS, type ScenarioName } from './types.js'
@@ -55,6 +56,11 @@ function chooseScenarios(flags: RunFlags): ScenarioName[] {
   })
 }
 
+/** A table after a blank line, or nothing. */
+function spaced(table: string[]): string[] {
+  return table.length === 0 ? [] : ['', ...table]
+}
+
 /** How the report names the command that made it. */
 function invocation(): string {
   if (process.env.npm_lifecycle_event === 'netem') return 'npm run netem'
@@ -75,7 +81,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const records = await runMatrix(profiles, scenarios, { seed: flags.seed, mode: flags.mode })
   const durationMs = Date.now() - startedAt.getTime()
   if (flags.json) process.stdout.write(`${JSON.stringify(records, null, 2)}\n`)
-  else process.stdout.write(`${runsTable(records).join('\n')}\n`)
+  else process.stdout.write(`${[...runsTable(records), ...spaced(mediaTable(records))].join('\n')}\n`)
   if (flags.out) {
     const modes = [...new Set(records.map((r) => r.mode).filter(Boolean))].join('/') || 'unknown'
     const machine = `Linux ${release()}, ${availableParallelism()} cores, Node ${process.versions.node}, link mode ${modes}`

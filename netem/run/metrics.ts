@@ -1,4 +1,5 @@
 import type { Profile } from '../profiles/index.js'
+import { mediaFloors } from './media-floor.js'
 import type { ScenarioRun } from './runner.js'
 import type { PhoneReport, TrafficWindow } from './types.js'
 
@@ -128,6 +129,8 @@ export function summarize(run: ScenarioRun): ScenarioMetrics {
   const burstSize = plan.intervalMs === 0 ? (plan.scenario === 'resume' ? Math.ceil(plan.messages / 2) : plan.messages) : null
   const t = windowTotals(report.windows)
   const perMessage = (value: number): number => value / t.messages
+  // Media: a photo is delivered when the recipient holds its blob; its floor is the blob's, both ways.
+  const floor = plan.scenario === 'media' ? { floorMs: mediaFloors(profile, plan.photoBytes).recipientMs, drainFloorMs: null } : floors(profile, floorWindows, burstSize)
   return {
     messages: report.sent.length,
     expected,
@@ -141,7 +144,7 @@ export function summarize(run: ScenarioRun): ScenarioMetrics {
     phases,
     bytesPerMessage: t.messages === 0 ? null : { up: perMessage(t.up), down: perMessage(t.down) },
     packetsPerMessage: t.messages === 0 ? null : { up: perMessage(t.upPackets), down: perMessage(t.downPackets) },
-    ...floors(profile, floorWindows, burstSize),
+    ...floor,
     errors: report.errors.length,
     ok: expected > 0 && delivered === expected && unconfirmed === 0 && duplicates === 0 && orderViolations === 0
   }

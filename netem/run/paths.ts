@@ -32,3 +32,10 @@ export function brokerCli(): string {
 export function phonesMain(): string {
   return built(join('netem', 'phones', 'main.js'))
 }
+
+/** scripts/s3-server.mjs: the local S3-compatible server (s3rver, a devDependency) of the media scenario. */
+export function s3Server(): string {
+  const path = join(distDir(), '..', 'scripts', 's3-server.mjs')
+  if (!existsSync(path)) throw new NetemError(`${path} is missing: the media scenario runs from a lowband checkout`)
+  return path
+}

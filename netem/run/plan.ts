@@ -15,6 +15,10 @@ const SIZING_BYTES_PER_TYPING = 73
 /** A typical short chat text. */
 const BODY_CHARS = 40
 const GROUP_MEMBERS = 5
+/** The media scenario's photo, bytes: a phone camera's shot after the app's compression. */
+const PHOTO_BYTES = 100 * 1024
+/** Photos per media run, sent one after the other, each once the last is downloaded. */
+const PHOTOS = 3
 const TYPISTS = 2
 
 const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, Math.round(value)))
@@ -68,6 +72,12 @@ export function planFor(profile: Profile, scenario: ScenarioName): ScenarioPlan 
       const messages = Math.ceil((outage.atMs + outage.downMs + outage.tailMs) / paced)
       return { scenario, messages: 1, intervalMs: paced, bodyChars: BODY_CHARS, outage, deliveryTimeoutMs: deliveryTimeout(profile, messages, 1) + 2 * outage.downMs }
     }
+    case 'media': {
+      // Per photo: up and down at the link's rates, many times over, plus round trips.
+      const rttMs = profile.up.delayMs + profile.down.delayMs
+      const blobMs = (PHOTO_BYTES * 8) / profile.up.rateKbit + (PHOTO_BYTES * 8) / profile.down.rateKbit
+      return { scenario, photoBytes: PHOTO_BYTES, messages: PHOTOS, intervalMs: 0, bodyChars: BODY_CHARS, deliveryTimeoutMs: Math.round(30_000 + 10 * rttMs + 4 * blobMs) }
+    }
     case 'typing': {
       const messages = clamp(capacity * 1.5, 6, 15)
       const rateBytes = (Math.min(profile.up.rateKbit, profile.down.rateKbit) * 1000) / 8
@@ -88,7 +98,7 @@ export function planFor(profile: Profile, scenario: ScenarioName): ScenarioPlan 
 
 /** The most a whole run (set-up, every phase, teardown) may take before it counts as hung. */
 export function runBudgetMs(plan: ScenarioPlan): number {
-  const phases = plan.scenario === 'typing' || plan.scenario === 'resume' ? 2 : 1
+  const phases = plan.scenario === 'typing' || plan.scenario === 'resume' ? 2 : plan.scenario === 'media' ? plan.messages : 1
   let sending = plan.messages * plan.intervalMs * phases
   if (plan.scenario === 'flap') {
     sending = plan.outage.kind === 'forced' ? plan.outage.atMs + plan.outage.downMs + plan.outage.tailMs : plan.outage.maxMs

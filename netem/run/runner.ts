@@ -11,6 +11,7 @@ import { registerCleanup } from '../teardown.js'
 import { startBrokerOnLink, type BrokerOnLink } from './broker-process.js'
 import { runPhones, type PhoneProgress } from './phone-process.js'
 import { runBudgetMs } from './plan.js'
+import { startS3OnLink, type S3OnLink } from './s3-process.js'
 import { phonesFor, PHONE_DEVICE, type PhoneReport, type ScenarioPlan } from './types.js'
 
 export interface RunOptions {
@@ -60,10 +61,13 @@ export async function runScenario(profile: Profile, plan: ScenarioPlan, options:
   const unregister = registerCleanup(() => rmSync(dataDir, { recursive: true, force: true }))
   let link: Link | undefined
   let broker: BrokerOnLink | undefined
+  let s3: S3OnLink | undefined
   try {
     link = await createLink(profile, { name: `${profile.id}/${plan.scenario}`, seed, mode: options.mode, log: options.log })
     const jwtSecret = randomBytes(24).toString('base64url')
-    broker = await startBrokerOnLink(link, dataDir, jwtSecret)
+    // Media: object storage beside the broker, so blobs cross the same emulated link.
+    if (plan.scenario === 'media') s3 = await startS3OnLink(link)
+    broker = await startBrokerOnLink(link, dataDir, jwtSecret, s3?.broker)
     const config = { url: `mqtt://${link.serverAddr}:${broker.port}`, plan, tokens: await mintTokens(plan, jwtSecret) }
     const report = await runPhones(link, config, runBudgetMs(plan), options.onProgress ?? (() => undefined))
     const t0Ns = BigInt(report.t0Ns)
@@ -73,6 +77,7 @@ export async function runScenario(profile: Profile, plan: ScenarioPlan, options:
   } finally {
     try {
       await broker?.stop()
+      await s3?.stop()
     } finally {
       // Also ends anything still running in either namespace.
       await link?.close()

@@ -4,7 +4,7 @@
  * process imports this file too, so it holds no runner code.
  */
 
-export const SCENARIOS = ['burst', 'group', 'resume', 'flap', 'typing'] as const
+export const SCENARIOS = ['burst', 'group', 'resume', 'flap', 'typing', 'media'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
 export function isScenarioName(name: string): name is ScenarioName {
@@ -45,6 +45,15 @@ export type ScenarioPlan =
   | (PlanBase & { scenario: 'resume' })
   | (PlanBase & { scenario: 'flap'; outage: FlapOutage })
   | (PlanBase & { scenario: 'typing'; typists: number; signalsPerSecond: number })
+  /** `messages` photos of `photoBytes` each, one after the other; `deliveryTimeoutMs` is per photo. */
+  | (PlanBase & { scenario: 'media'; photoBytes: number })
+
+/** Marks of the media scenario's photo `i`: its send started, its blob fully uploaded, its message at the recipient. */
+export const mediaMark = {
+  upload: (i: number): string => `upload.${i}`,
+  uploaded: (i: number): string => `uploaded.${i}`,
+  received: (i: number): string => `received.${i}`
+}
 
 /** Users a scenario needs, p1 … pN; p1 is always the (first) sender and p2 the (first) recipient. */
 export function phonesFor(plan: ScenarioPlan): string[] {

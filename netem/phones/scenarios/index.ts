@@ -3,6 +3,7 @@ import type { ScenarioContext } from '../context.js'
 import { burst } from './burst.js'
 import { flap } from './flap.js'
 import { group } from './group.js'
+import { media } from './media.js'
 import { resume } from './resume.js'
 import { typing } from './typing.js'
 
@@ -12,5 +13,6 @@ export const SCENARIO_SCRIPTS: Readonly<Record<ScenarioName, (ctx: ScenarioConte
   group,
   resume,
   flap,
-  typing
+  typing,
+  media
 }

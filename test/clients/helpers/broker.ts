@@ -17,11 +17,16 @@ export class TestBroker {
     this.#base = base
   }
 
-  /** With `tls`, also a TLS listener with a self-signed certificate for 127.0.0.1 (`<dataDir>/cert.pem`). */
-  static async start (options: { tls?: boolean } = {}): Promise<TestBroker> {
+  /** With `tls`, also a TLS listener with a self-signed certificate for 127.0.0.1 (`<dataDir>/cert.pem`); `flags`: more start options. */
+  static async start (options: { tls?: boolean, flags?: Record<string, unknown> } = {}): Promise<TestBroker> {
     const dataDir = await mkdtemp(join(tmpdir(), 'lowband-clients-'))
     const tls = options.tls === true ? { tlsPort: 0, ...await selfSignedCertificate(dataDir) } : {}
-    return new TestBroker(await startTestBroker(tls, dataDir, { removeDataDir: true }))
+    return new TestBroker(await startTestBroker({ ...tls, ...options.flags }, dataDir, { removeDataDir: true }))
+  }
+
+  /** Every log line the broker wrote, as text. */
+  get logs (): readonly string[] {
+    return this.#base.logs
   }
 
   get broker (): RunningBroker {
