@@ -17,7 +17,8 @@ export const ERROR_CODES = {
   NOT_ADMIN: { code: 10, message: 'only a group admin may do that' },
   ALREADY_MEMBER: { code: 11, message: 'already a member of that group' },
   GROUP_FULL: { code: 12, message: 'the group would exceed its size limit' },
-  UNKNOWN_GROUP: { code: 13, message: 'no such group' }
+  UNKNOWN_GROUP: { code: 13, message: 'no such group' },
+  PUSH_TOKEN_INVALID: { code: 30, message: 'not a push token: 1-4096 printable ASCII characters without spaces' }
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES
