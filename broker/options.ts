@@ -32,6 +32,13 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { key: 'rateLimit', flag: '--rate-limit <per-second>', env: 'LOWBAND_RATE_LIMIT', description: 'sustained publishes per second per connection', defaultText: '50' },
   { key: 'rateBurst', flag: '--rate-burst <count>', env: 'LOWBAND_RATE_BURST', description: 'publishes a connection may send at once above the sustained rate', defaultText: '200' },
   { key: 'maxGroupSize', flag: '--max-group-size <members>', env: 'LOWBAND_MAX_GROUP_SIZE', description: 'most members a group may have (2-1024)', defaultText: '256' },
+  { key: 'fcmServiceAccount', flag: '--fcm-service-account <file>', env: 'LOWBAND_FCM_SERVICE_ACCOUNT', description: 'Firebase service-account JSON: push through FCM (without it, pushes are only logged at debug level)' },
+  { key: 'pushGrace', flag: '--push-grace <seconds>', env: 'LOWBAND_PUSH_GRACE', description: 'push a connected device that has not acknowledged a message after this long', defaultText: '10' },
+  { key: 'pushWindow', flag: '--push-window <seconds>', env: 'LOWBAND_PUSH_WINDOW', description: 'at most one push per device and conversation per this many seconds', defaultText: '30' },
+  { key: 'pushTtl', flag: '--push-ttl <seconds>', env: 'LOWBAND_PUSH_TTL', description: 'how long FCM keeps a push for a phone that is off', defaultText: '86400' },
+  { key: 'pushPriorityDirect', flag: '--push-priority-direct <priority>', env: 'LOWBAND_PUSH_PRIORITY_DIRECT', description: 'push priority of 1:1 messages (Android, web): high | normal', defaultText: 'high' },
+  { key: 'pushPriorityGroup', flag: '--push-priority-group <priority>', env: 'LOWBAND_PUSH_PRIORITY_GROUP', description: 'push priority of group messages (Android, web): high | normal', defaultText: 'normal' },
+  { key: 'pushQueue', flag: '--push-queue <pushes>', env: 'LOWBAND_PUSH_QUEUE', description: 'pushes waiting to be sent or retried, at most (the oldest are dropped past it)', defaultText: '10000' },
   { key: 'shutdownTimeout', flag: '--shutdown-timeout <seconds>', env: 'LOWBAND_SHUTDOWN_TIMEOUT', description: 'longest wait for in-flight stores on SIGTERM', defaultText: '10' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOWBAND_LOG_LEVEL', description: 'fatal | error | warn | info | debug | trace | silent', defaultText: 'info' }
 ]

@@ -12,6 +12,7 @@ import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
+import { choosePushProvider, openPush, type PushChoice } from './push.js'
 import { openStorage } from './storage.js'
 
 export interface RunningBroker {
@@ -21,14 +22,28 @@ export interface RunningBroker {
   stop (): Promise<void>
 }
 
+/** What the embedding code may pass in instead of what the configuration would build. */
+export interface BrokerDeps {
+  /** The push service (tests and the bench point FCM at a local endpoint), or 'off'. */
+  push?: PushChoice
+}
+
 /** Opens storage, builds the hooked Aedes broker and starts every listener. */
-export async function startBroker (config: Config, log: Logger): Promise<RunningBroker> {
+export async function startBroker (config: Config, log: Logger, deps: BrokerDeps = {}): Promise<RunningBroker> {
   const key = await loadVerificationKey(config)
   if (key.createdDevSecret !== undefined) {
     log.warn({ file: key.createdDevSecret }, 'no --jwt-secret or --jwt-public-key given: created a development secret; mint tokens with `lowband token <user> --data-dir`')
   }
-  const storage = await openStorage(config, log)
+  const pushProvider = await choosePushProvider(config, log, deps.push)
+  let storage: Storage
+  try {
+    storage = await openStorage(config, log)
+  } catch (error) {
+    if (pushProvider !== 'off') await pushProvider.close()
+    throw error
+  }
   const metrics = createMetrics()
+  const push = openPush(config, pushProvider, storage.directory, log, metrics.push)
   const ctx: HookContext = {
     config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
     storage,
@@ -38,6 +53,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     identities: new WeakMap(),
     inFlight: new InFlight(),
     presence: new Presence(storage.directory, log, Date.now, () => broker),
+    push,
     groupLocks: new KeyedLock(),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
@@ -59,6 +75,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     for (const l of listeners) l.server.close()
     http.close()
     await closeBroker(broker)
+    await push.close()
     await storage.close()
     throw error
   }
@@ -79,6 +96,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
       await closeBroker(broker)
       await ctx.inFlight.drain(timeoutMs)
       http.close()
+      await push.close()
       await storage.close()
       log.info('lowband stopped')
     }

@@ -2,6 +2,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes'
 import mqttPacket from 'mqtt-packet'
 import type { Logger } from 'pino'
 import type { DeviceId, UserId } from '../protocol/ids.js'
+import type { PushFallback } from '../push/contracts.js'
 import type { Storage } from '../storage/contracts.js'
 import type { KeyedLock } from '../storage/keyed-lock.js'
 import type { InFlight } from './in-flight.js'
@@ -46,6 +47,8 @@ export interface HookContext {
   readonly identities: WeakMap<Client, Identity>
   readonly inFlight: InFlight
   readonly presence: Presence
+  /** Push fallback: told what is stored, acknowledged and read; decides what is pushed. */
+  readonly push: PushFallback
   /** Serialises sends and membership changes per group. */
   readonly groupLocks: KeyedLock
   /** The broker the hooks belong to; available once it is created. */

@@ -5,6 +5,7 @@ import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
 import { groupOfMember } from '../groups.js'
 import { groupHandlers } from './group-ops.js'
+import { pushHandlers } from './push-ops.js'
 
 const DEFAULT_PAGE = 50
 
@@ -37,7 +38,8 @@ const handlers = new Map<number, Handler>([
     await ctx.storage.directory.removeContact(identity.userId, ContactArgs.fromCbor(args).user)
     return undefined
   }],
-  ...groupHandlers
+  ...groupHandlers,
+  ...pushHandlers
 ])
 
 /**
