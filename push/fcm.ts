@@ -34,9 +34,9 @@ const RETRYABLE = new Set([
  *
  * firebase-admin's errors do not carry the response's headers, so the status and Retry-After of
  * each send are read from Node's HTTP client diagnostics channel for this provider's agent
- * (response-watch.ts). Note that firebase-admin itself retries a 503 and a timed-out or reset
- * connection up to 4 times (honouring a Retry-After of up to 60 s) before its send fails; this
- * provider's outcome is what is left after that.
+ * (response-watch.ts). firebase-admin itself retries a 503 and a timed-out (15 s) or reset
+ * connection up to 4 times — after 0, 1, 2 and 4 s, or after a Retry-After of at most 60 s — before
+ * its send fails; this provider's outcome is what is left after that.
  */
 export function createFcmProvider (options: FcmOptions): PushProvider {
   const agent = options.httpAgent ?? new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 32 })

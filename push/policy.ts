@@ -133,7 +133,7 @@ export class PushPolicy implements PushFallback {
   }
 
   #tokensOf (user: UserId): UserTokens {
-    let entry = this.#tokens.get(user)
+    const entry = this.#tokens.get(user)
     if (entry !== undefined) return entry
     const ready = this.#tokenStore.tokensOf(user)
     const loading: UserTokens = { tokens: undefined, ready, acked: new Map() }
@@ -189,8 +189,12 @@ export class PushPolicy implements PushFallback {
     const at = pending.dueAt === undefined ? windowEnd : Math.max(pending.dueAt, windowEnd)
     if (pending.timerAt === at) return
     pending.cancelTimer?.()
+    pending.cancelTimer = undefined
+    pending.timerAt = undefined
+    const now = this.#clock.now()
+    if (at <= now) return this.#due(pending)
     pending.timerAt = at
-    pending.cancelTimer = this.#clock.setTimer(Math.max(0, at - this.#clock.now()), () => this.#due(pending))
+    pending.cancelTimer = this.#clock.setTimer(at - now, () => this.#due(pending))
   }
 
   #due (pending: Pending): void {
