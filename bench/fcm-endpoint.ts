@@ -9,14 +9,11 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
 
 /** The hosts firebase-admin talks to; fixed in the library (no emulator variable for FCM). */
 export const FCM_HOST = 'fcm.googleapis.com'
-export const OAUTH_HOST = 'oauth2.googleapis.com'
-/** The access token the local token endpoint hands out (the service-account path). */
-export const LOCAL_OAUTH_TOKEN = 'local-oauth-token'
 
 export interface TestCa {
   /** The CA certificate that firebase-admin's connections trust. */
   ca: string
-  /** The server's key and certificate, for FCM's and Google OAuth's host names. */
+  /** The server's key and certificate, for FCM's host name. */
   key: string
   cert: string
 }
@@ -31,7 +28,7 @@ export function hasOpenssl (): boolean {
   }
 }
 
-/** A throwaway CA and a server certificate it signed for FCM's and OAuth's hosts, made with openssl. */
+/** A throwaway CA and a server certificate it signed for FCM's host, made with openssl. */
 export function makeTestCa (): TestCa {
   const dir = mkdtempSync(join(tmpdir(), 'lowband-fcm-ca-'))
   const file = (name: string): string => join(dir, name)
@@ -40,7 +37,7 @@ export function makeTestCa (): TestCa {
     openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=lowband test CA',
       '-keyout', file('ca.key'), '-out', file('ca.pem'))
     openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${FCM_HOST}`, '-keyout', file('server.key'), '-out', file('server.csr'))
-    writeFileSync(file('san.ext'), `subjectAltName=DNS:${FCM_HOST},DNS:${OAUTH_HOST}\n`)
+    writeFileSync(file('san.ext'), `subjectAltName=DNS:${FCM_HOST}\n`)
     openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '2',
       '-extfile', file('san.ext'), '-out', file('server.pem'))
     return { ca: readFileSync(file('ca.pem'), 'utf8'), key: readFileSync(file('server.key'), 'utf8'), cert: readFileSync(file('server.pem'), 'utf8') }
@@ -76,8 +73,8 @@ function fcmError (status: number, canonical: string, message: string, fcmCode: 
 }
 
 /**
- * A local HTTPS server shaped like FCM HTTP v1 (`POST /v1/projects/<id>/messages:send`) and
- * Google's OAuth token endpoint (`POST /token`), which records every send. `agent` routes
+ * A local HTTPS server shaped like FCM HTTP v1 (`POST /v1/projects/<id>/messages:send`) that
+ * records every send. `agent` routes
  * firebase-admin to it: each connection goes to this server, with the host firebase-admin asked for
  * as the TLS server name and the test CA as the only trusted root — so the library's real send
  * path runs, certificate check included.
@@ -136,10 +133,6 @@ export class FcmEndpoint {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const text = Buffer.concat(chunks).toString()
-    if (req.url === '/token') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: LOCAL_OAUTH_TOKEN, expires_in: 3600, token_type: 'Bearer' }))
-      return
-    }
     const request: FcmRequest = { url: req.url ?? '', headers: req.headers, body: JSON.parse(text) as FcmRequest['body'], at: performance.now() }
     this.requests.push(request)
     for (const waiter of this.#waiters.filter((w) => this.requests.length >= w.count)) {
