@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import type { Agent } from 'node:https'
 import type { Logger } from 'pino'
 import { createFcmProvider, createLogProvider, createPushFallback, NO_PUSH, serviceAccountCredential, type PushFallback, type PushMetrics, type PushProvider } from '../push/index.js'
 import type { Directory } from '../storage/contracts.js'
@@ -24,8 +23,8 @@ export async function choosePushProvider (config: Config, log: Logger, choice?: 
   return createFcmProvider({ ...await loadServiceAccount(config.fcmServiceAccount), maxSockets: FCM_CONCURRENCY })
 }
 
-/** The service-account file through firebase-admin's cert(); `httpAgent` is for tests that route Google's hosts locally. */
-export async function loadServiceAccount (file: string, httpAgent?: Agent): Promise<ReturnType<typeof serviceAccountCredential>> {
+/** The service-account file, through firebase-admin's cert(). */
+export async function loadServiceAccount (file: string): Promise<ReturnType<typeof serviceAccountCredential>> {
   const problem = (reason: string): ConfigError => new ConfigError(`--fcm-service-account (LOWBAND_FCM_SERVICE_ACCOUNT): ${file}: ${reason}`)
   let json: unknown
   try {
@@ -34,7 +33,7 @@ export async function loadServiceAccount (file: string, httpAgent?: Agent): Prom
     throw problem(error instanceof SyntaxError ? `not JSON (${error.message})` : `cannot read it (${(error as Error).message})`)
   }
   try {
-    return serviceAccountCredential(json, httpAgent)
+    return serviceAccountCredential(json)
   } catch (error) {
     throw problem((error as Error).message)
   }

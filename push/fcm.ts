@@ -67,10 +67,10 @@ export function createFcmProvider (options: FcmOptions): PushProvider {
  * The service-account file's credential and project, through firebase-admin's own `cert()`
  * (which checks the fields and the private key). Throws with a one-line reason.
  */
-export function serviceAccountCredential (json: unknown, httpAgent?: Agent): { projectId: string, credential: Credential } {
+export function serviceAccountCredential (json: unknown): { projectId: string, credential: Credential } {
   const projectId = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).project_id : undefined
   try {
-    const credential = cert(json as Parameters<typeof cert>[0], httpAgent)
+    const credential = cert(json as Parameters<typeof cert>[0])
     return { projectId: String(projectId), credential }
   } catch (error) {
     throw new Error((error instanceof Error ? error.message : String(error)).split('\n')[0])
