@@ -56,6 +56,19 @@ export interface FcmRequest {
   at: number
 }
 
+/**
+ * An agent that takes firebase-admin to the local endpoint on `port`: every connection goes to
+ * 127.0.0.1, with the host firebase-admin asked for as the TLS server name and `ca` as the only
+ * trusted root, so the certificate check runs as it would against FCM.
+ */
+export function fcmAgent (port: number, ca: string): Agent {
+  return new (class extends Agent {
+    override createConnection (options: ConnectionOptions): Socket {
+      return tlsConnect({ ...options, host: '127.0.0.1', port, ca, servername: options.servername ?? options.host })
+    }
+  })({ keepAlive: true, maxSockets: 64 })
+}
+
 /** How the endpoint answers a send: a status with JSON and headers, or never ('hang'). */
 export type FcmAnswer = { status: number, json: unknown, headers?: Record<string, string> } | 'hang'
 
@@ -74,9 +87,7 @@ function fcmError (status: number, canonical: string, message: string, fcmCode: 
 
 /**
  * A local HTTPS server shaped like FCM HTTP v1 (`POST /v1/projects/<id>/messages:send`) that
- * records every send. `agent` routes
- * firebase-admin to it: each connection goes to this server, with the host firebase-admin asked for
- * as the TLS server name and the test CA as the only trusted root — so the library's real send
+ * records every send. `agent` (fcmAgent) routes firebase-admin to it, so the library's real send
  * path runs, certificate check included.
  */
 export class FcmEndpoint {
@@ -92,12 +103,7 @@ export class FcmEndpoint {
   private constructor (server: Server, ca: string, projectId: string) {
     this.#server = server
     this.answer = () => FCM_ANSWERS.ok(projectId)
-    const { port } = server.address() as AddressInfo
-    this.agent = new (class extends Agent {
-      override createConnection (options: ConnectionOptions): Socket {
-        return tlsConnect({ ...options, host: '127.0.0.1', port, ca, servername: options.servername ?? options.host })
-      }
-    })({ keepAlive: true, maxSockets: 64 })
+    this.agent = fcmAgent((server.address() as AddressInfo).port, ca)
     server.on('request', (req: IncomingMessage, res: ServerResponse) => { void this.#handle(req, res) })
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket)
@@ -109,6 +115,11 @@ export class FcmEndpoint {
     const server = createServer({ key: ca.key, cert: ca.cert })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     return new FcmEndpoint(server, ca.ca, projectId)
+  }
+
+  /** Where the endpoint listens on 127.0.0.1 (for a broker in another process: fcmAgent). */
+  get port (): number {
+    return (this.#server.address() as AddressInfo).port
   }
 
   /** Sends answered 'hang' and still open. */
