@@ -215,10 +215,18 @@ export class PushPolicy implements PushFallback {
       // The device may have lost its token, or acknowledged, while the push waited.
       const token = tokens.find((t) => t.deviceId === pending.device)
       if (token === undefined || (entry.acked.get(pending.device) ?? 0) >= pending.newestSeq) return
+      let data: Record<string, string>
+      try {
+        data = pushData({ conversation: pending.conversation, group: pending.group, cseq: pending.newestCseq, unread: this.#unread.total(pending.user) })
+      } catch (error) {
+        // Ids are at most 64 characters, so this cannot happen; if it did, a timer must not throw.
+        this.#log.error({ err: error, user: pending.user }, 'push not sent')
+        return
+      }
       this.#sink.enqueue(pending.key, {
         token: token.token,
         platform: token.platform,
-        data: pushData({ conversation: pending.conversation, group: pending.group, cseq: pending.newestCseq, unread: this.#unread.total(pending.user) }),
+        data,
         collapseKey: collapseKeyOf(pending.conversation, pending.group),
         priority: pending.group ? this.#o.priority.group : this.#o.priority.direct,
         ttlSeconds: this.#o.ttlSeconds
