@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { createFcmProvider, createLogProvider, createPushFallback, NO_PUSH, serviceAccountCredential, type PushFallback, type PushMetrics, type PushProvider } from '../push/index.js'
+import type { Credential } from 'firebase-admin/app'
+import { createLogProvider, createPushFallback, NO_PUSH, type PushFallback, type PushMetrics, type PushProvider } from '../push/index.js'
 import type { Directory } from '../storage/contracts.js'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
@@ -20,11 +21,13 @@ export type PushChoice = PushProvider | 'off'
 export async function choosePushProvider (config: Config, log: Logger, choice?: PushChoice): Promise<PushChoice> {
   if (choice !== undefined) return choice
   if (config.fcmServiceAccount === undefined) return createLogProvider(log)
-  return createFcmProvider({ ...await loadServiceAccount(config.fcmServiceAccount), maxSockets: FCM_CONCURRENCY })
+  const account = await loadServiceAccount(config.fcmServiceAccount)
+  const { createFcmProvider } = await import('../push/fcm.js')
+  return createFcmProvider({ ...account, maxSockets: FCM_CONCURRENCY })
 }
 
 /** The service-account file, through firebase-admin's cert(). */
-export async function loadServiceAccount (file: string): Promise<ReturnType<typeof serviceAccountCredential>> {
+export async function loadServiceAccount (file: string): Promise<{ projectId: string, credential: Credential }> {
   const problem = (reason: string): ConfigError => new ConfigError(`--fcm-service-account (LOWBAND_FCM_SERVICE_ACCOUNT): ${file}: ${reason}`)
   let json: unknown
   try {
@@ -32,6 +35,8 @@ export async function loadServiceAccount (file: string): Promise<ReturnType<type
   } catch (error) {
     throw problem(error instanceof SyntaxError ? `not JSON (${error.message})` : `cannot read it (${(error as Error).message})`)
   }
+  // Loaded only here: a broker without FCM never pays for loading firebase-admin.
+  const { serviceAccountCredential } = await import('../push/fcm.js')
   try {
     return serviceAccountCredential(json)
   } catch (error) {
