@@ -39,6 +39,8 @@ export interface PushReport {
     pubackWithPush: LatencySummary
     pubackWithoutPush: LatencySummary
     p99Ratio: number
+    /** The same with FCM accepting connections and never answering: sending must not notice. */
+    pubackFcmSilent: LatencySummary
   }
 }
 
@@ -46,7 +48,8 @@ export interface PushReport {
  * The push section: lowband in its own process with firebase-admin's connections taken to a local
  * FCM HTTP v1 endpoint in this one (so push arrivals and PUBACKs are timed on one clock), over
  * TLS with a test CA. Two measurements: how soon a push follows a message to a sleeping phone, and
- * what pushing costs the senders' PUBACKs under load (the same run with push off beside it).
+ * what pushing costs the senders' PUBACKs under load (beside the same run with push off, and with
+ * FCM taking every request and never answering).
  */
 export async function measurePush (settings: PushSettings, log: (line: string) => void): Promise<PushReport> {
   const ca = makeTestCa()
@@ -66,10 +69,19 @@ export async function measurePush (settings: PushSettings, log: (line: string) =
     log(`push: load with push: ${pushes} pushes for ${settings.recipients} recipients, PUBACK p99 ${withPush.p99Ms} ms`)
     const withoutPush = await withBroker({}, (port) => loadRun(port, settings, log))
     log(`push: load without push: PUBACK p99 ${withoutPush.p99Ms} ms`)
+    endpoint.answer = () => 'hang'
+    const fcmSilent = await withBroker({ endpoint, caFile }, (port) => loadRun(port, settings, log))
+    log(`push: load with FCM never answering (${endpoint.pending} pushes hanging): PUBACK p99 ${fcmSilent.p99Ms} ms`)
     return {
       settings,
       sendToPush,
-      load: { pushes, pubackWithPush: withPush, pubackWithoutPush: withoutPush, p99Ratio: Math.round(withPush.p99Ms / Math.max(withoutPush.p99Ms, 0.01) * 100) / 100 }
+      load: {
+        pushes,
+        pubackWithPush: withPush,
+        pubackWithoutPush: withoutPush,
+        p99Ratio: Math.round(withPush.p99Ms / Math.max(withoutPush.p99Ms, 0.01) * 100) / 100,
+        pubackFcmSilent: fcmSilent
+      }
     }
   } finally {
     await endpoint.close()

@@ -152,7 +152,8 @@ function push (report: BenchReport): string[] {
     renderTable(['measure', 'count', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms'], [
       row('send → push request at FCM, after the sender\'s PUBACK (recipient asleep)', p.sendToPush),
       row(`sender PUBACK, ${p.settings.recipients} sleeping phones × ${p.settings.messagesEach} messages in ${p.settings.seconds} s, push on`, p.load.pubackWithPush),
-      row('the same, push off', p.load.pubackWithoutPush)
+      row('the same, push off', p.load.pubackWithoutPush),
+      row('the same, push on and FCM never answering', p.load.pubackFcmSilent)
     ]),
     '',
     `Pushes at the endpoint after the load run: ${p.load.pushes} for ${p.settings.recipients} phones (one conversation each; the coalescing window outlasts the run). PUBACK p99 with push ÷ without: ${p.load.p99Ratio}×.`
