@@ -6,6 +6,8 @@ import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
+import type { PushProvider } from '../push/contracts.js'
+import { createFcmProvider } from '../push/fcm.js'
 
 /** The hosts firebase-admin talks to; fixed in the library (no emulator variable for FCM). */
 export const FCM_HOST = 'fcm.googleapis.com'
@@ -162,3 +164,11 @@ export class FcmEndpoint {
 
 /** A credential whose access token is fixed: the FCM endpoint is local, Google's token service is not needed. */
 export const fixedCredential = { getAccessToken: () => Promise.resolve({ access_token: 'test-access-token', expires_in: 3600 }) }
+
+/**
+ * A worker's factory (push/worker-provider.ts): firebase-admin's FCM provider taken to a local
+ * endpoint in another thread or process, with the fixed credential.
+ */
+export function localFcmProvider (options: { port: number, ca: string, projectId: string }): PushProvider {
+  return createFcmProvider({ projectId: options.projectId, credential: fixedCredential, httpAgent: fcmAgent(options.port, options.ca) })
+}

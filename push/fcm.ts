@@ -63,6 +63,11 @@ export function createFcmProvider (options: FcmOptions): PushProvider {
   }
 }
 
+/** A worker's factory (worker-provider.ts): FCM with the credential of a service-account file's JSON. */
+export function fcmFromServiceAccount (options: { json: unknown, maxSockets: number }): PushProvider {
+  return createFcmProvider({ ...serviceAccountCredential(options.json), maxSockets: options.maxSockets })
+}
+
 /**
  * The service-account file's credential and project, through firebase-admin's own `cert()`
  * (which checks the fields and the private key). Throws with a one-line reason.

@@ -7,7 +7,7 @@ import { loadServiceAccount } from '../../broker/push.js'
 import { OP } from '../../protocol/requests.js'
 import { startTestBroker } from '../helpers/broker.js'
 import { request, sendRaw } from '../helpers/chat.js'
-import { runCli } from '../helpers/process.js'
+import { runCli, spawnBroker } from '../helpers/process.js'
 import { tempDirs } from '../helpers/temp-dirs.js'
 
 const tempDir = tempDirs('lowband-sa-')
@@ -36,8 +36,8 @@ describe('--fcm-service-account', () => {
     const cases: Array<[string, RegExp]> = [
       [join(dir, 'missing.json'), /cannot read it \(ENOENT/],
       [notJson, /not JSON/],
-      [await serviceAccountFile({ private_key: 'nope' }), /Failed to parse private key/],
-      [await serviceAccountFile({ client_email: undefined }), /client_email/]
+      [await serviceAccountFile({ private_key: 'nope' }), /its private_key does not parse/],
+      [await serviceAccountFile({ client_email: undefined }), /no "client_email"/]
     ]
     for (const [file, reason] of cases) {
       const error = await loadServiceAccount(file).catch((e: unknown) => e)
@@ -56,16 +56,19 @@ describe('--fcm-service-account', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1)
   })
 
-  it('starts the broker pushing through FCM to the file\'s project, through firebase-admin\'s cert()', async () => {
-    const file = await serviceAccountFile()
-    expect((await loadServiceAccount(file)).projectId).toBe('sa-project')
-    const broker = await startTestBroker({ fcmServiceAccount: file })
-    try {
-      expect(broker.logs.join('')).toContain('"provider":"fcm project sa-project","msg":"push through FCM"')
-    } finally {
-      await broker.close()
-    }
-  })
+  it('starts `lowband start` pushing through FCM, in a worker, to the file\'s project; a key cert() refuses is exit 2', async () => {
+    const dir = await tempDir()
+    const broker = await spawnBroker(['--data-dir', dir, '--fcm-service-account', await serviceAccountFile()])
+    expect(broker.output()).toContain('"provider":"fcm project sa-project","msg":"push through FCM"')
+    broker.child.kill('SIGTERM')
+    expect(await broker.exited).toBe(0)
+    // An EC key parses, but firebase-admin's cert() takes RSA only: its refusal comes back from the worker.
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' })
+    const { code, stderr } = await runCli(['start', '--port', '0', '--ws-port', '0', '--http-port', '0', '--data-dir', dir, '--fcm-service-account', await serviceAccountFile({ private_key: ec })])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/^lowband: --fcm-service-account \(LOWBAND_FCM_SERVICE_ACCOUNT\): .*Failed to parse private key/)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+  }, 60_000) // two broker processes, each loading firebase-admin in its worker
 
   it('without a service account, says pushes are only logged, and logs each at debug level', async () => {
     const broker = await startTestBroker()
