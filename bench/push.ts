@@ -70,8 +70,9 @@ export async function measurePush (settings: PushSettings, log: (line: string) =
     const withoutPush = await withBroker({}, (port) => loadRun(port, settings, log))
     log(`push: load without push: PUBACK p99 ${withoutPush.p99Ms} ms`)
     endpoint.answer = () => 'hang'
+    endpoint.requests.length = 0
     const fcmSilent = await withBroker({ endpoint, caFile }, (port) => loadRun(port, settings, log))
-    log(`push: load with FCM never answering (${endpoint.pending} pushes hanging): PUBACK p99 ${fcmSilent.p99Ms} ms`)
+    log(`push: load with FCM never answering (${endpoint.requests.length} push requests, none answered): PUBACK p99 ${fcmSilent.p99Ms} ms`)
     return {
       settings,
       sendToPush,
