@@ -20,6 +20,7 @@ export function renderReport (report: BenchReport): string {
   if (report.fanout !== undefined) out.push('', ...fanout(report))
   if (report.profile !== undefined) out.push('', ...profile(report))
   if (report.soak !== undefined) out.push('', ...soak(report))
+  if (report.push !== undefined) out.push('', ...push(report))
   if (report.goals.length > 0) {
     out.push('', '## Goals', renderTable(['goal', 'target', 'measured', 'met'], report.goals.map((g) => [g.name, g.target, g.value, g.met ? 'yes' : 'NO'])))
   }
@@ -158,5 +159,21 @@ function soak (report: BenchReport): string[] {
       k.windows.map((w) => [w.atSeconds, w.measure.deliveredRate, (w.measure.deliveredShare * 100).toFixed(1), w.measure.latency.p50Ms, w.measure.latency.p99Ms, w.measure.brokerCpuPct, w.mainThreadCpuPct, w.rssMiB])),
     'CPU broker: the process (LevelDB compactions included) while offering; main thread: its JavaScript over the window and its 1 s drain.',
     ...(drift === undefined ? [] : [`last window vs first: CPU ${drift >= 0 ? '+' : ''}${drift} points, p50 ${first!.measure.latency.p50Ms} → ${last!.measure.latency.p50Ms} ms`])
+  ]
+}
+
+function push (report: BenchReport): string[] {
+  const p = report.push!
+  const row = (name: string, l: { count: number, p50Ms: number, p99Ms: number, p999Ms: number, maxMs: number }): Array<string | number> => [name, l.count, l.p50Ms, l.p99Ms, l.p999Ms, l.maxMs]
+  return [
+    `## Push fallback through firebase-admin to a local FCM endpoint (TLS, test CA)`,
+    renderTable(['measure', 'count', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms'], [
+      row('send → push request at FCM, after the sender\'s PUBACK (recipient asleep)', p.sendToPush),
+      row(`sender PUBACK, ${p.settings.recipients} sleeping phones × ${p.settings.messagesEach} messages in ${p.settings.seconds} s, push on`, p.load.pubackWithPush),
+      row('the same, push off', p.load.pubackWithoutPush),
+      row('the same, push on and FCM never answering', p.load.pubackFcmSilent)
+    ]),
+    '',
+    `Pushes at the endpoint after the load run: ${p.load.pushes} for ${p.settings.recipients} phones (one conversation each; the coalescing window outlasts the run). PUBACK p99 with push ÷ without: ${p.load.p99Ratio}×.`
   ]
 }

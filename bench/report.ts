@@ -3,6 +3,7 @@ import type { FanoutReport } from './fanout.js'
 import type { Machine } from './machine.js'
 import type { MemoryReport } from './memory.js'
 import type { ProfileReport } from './profile.js'
+import type { PushReport } from './push.js'
 import type { SoakReport } from './soak.js'
 import type { BrokerThroughput, ThroughputSettings } from './throughput.js'
 
@@ -27,6 +28,7 @@ export interface BenchReport {
   fanout?: FanoutReport
   profile?: ProfileReport
   soak?: SoakReport
+  push?: PushReport
   goals: Goal[]
   /** Sections that failed, with their error: the others still report. */
   errors: Array<{ section: string, error: string }>
@@ -71,6 +73,13 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
   if (report.fanout !== undefined) {
     const p99 = report.fanout.fromPuback.p99Ms
     goals.push({ name: `fan-out to ${report.fanout.members} members, p99`, target: '≤ 100 ms', value: `${p99} ms`, met: p99 <= 100 })
+  }
+  const push = report.push
+  if (push !== undefined) {
+    goals.push({ name: 'send → push at FCM, p50', target: '≤ 50 ms', value: `${push.sendToPush.p50Ms} ms`, met: push.sendToPush.p50Ms <= 50 })
+    goals.push({ name: 'send → push at FCM, p99', target: '≤ 200 ms', value: `${push.sendToPush.p99Ms} ms`, met: push.sendToPush.p99Ms <= 200 })
+    goals.push({ name: `pushes for ${push.settings.recipients} sleeping phones × ${push.settings.messagesEach} messages`, target: `exactly ${push.settings.recipients}`, value: String(push.load.pushes), met: push.load.pushes === push.settings.recipients })
+    goals.push({ name: 'sender PUBACK p99 with push vs without', target: '≤ 1.2×', value: `${push.load.p99Ratio}× (${push.load.pubackWithPush.p99Ms} vs ${push.load.pubackWithoutPush.p99Ms} ms)`, met: push.load.p99Ratio <= 1.2 })
   }
   return goals
 }

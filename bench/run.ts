@@ -5,6 +5,7 @@ import { isStoredBaseline } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
 import { measureBytes } from './bytes.js'
 import { measureFanout } from './fanout.js'
+import { FULL_PUSH, measurePush, QUICK_PUSH } from './push.js'
 import { describeMachine } from './machine.js'
 import { FULL_LEVELS, measureMemory, QUICK_LEVELS } from './memory.js'
 import { profileLowband } from './profile.js'
@@ -54,6 +55,7 @@ async function section (name: Section, run: () => Promise<void>): Promise<void> 
 // Cheapest first, so a broken environment shows early; memory (the longest) last.
 await section('bytes', async () => { report.bytes = await measureBytes() })
 await section('fanout', async () => { report.fanout = await measureFanout(args.quick ? 50 : 300, log) })
+await section('push', async () => { report.push = await measurePush(args.quick ? QUICK_PUSH : FULL_PUSH, log) })
 await section('throughput', async () => {
   const settings = args.quick ? QUICK_THROUGHPUT : FULL_THROUGHPUT
   const results = []

@@ -12,7 +12,7 @@ export const PARTS = {
     load: async (program: Command) => (await import('../broker/commands/index.js')).registerBrokerCommands(program)
   },
   client: {
-    commands: ['send', 'recv', 'chat', 'group', 'token'],
+    commands: ['send', 'recv', 'chat', 'group', 'push', 'token'],
     load: async (program: Command) => (await import('../clients/cli/index.js')).registerClientCommands(program)
   },
   netem: {

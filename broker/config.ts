@@ -25,6 +25,13 @@ const schema = z.object({
   rateLimit: z.coerce.number().positive().max(100_000).default(50), // publishes per second
   rateBurst: z.coerce.number().int().min(1).max(100_000).default(200), // publishes
   maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members
+  fcmServiceAccount: z.string().min(1).optional(),
+  pushGrace: z.coerce.number().min(0).max(3600).default(10), // seconds
+  pushWindow: z.coerce.number().min(0).max(3600).default(30), // seconds
+  pushTtl: z.coerce.number().int().min(0).max(28 * 86_400).default(86_400), // seconds; FCM keeps a push at most 28 days
+  pushPriorityDirect: z.enum(['high', 'normal']).default('high'),
+  pushPriorityGroup: z.enum(['high', 'normal']).default('normal'),
+  pushQueue: z.coerce.number().int().min(1).max(1_000_000).default(10_000), // pushes
   shutdownTimeout: z.coerce.number().positive().max(600).default(10), // seconds
   s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 of a-z 0-9 . -)').optional(),
   s3Endpoint: z.string().regex(/^https?:\/\/./, 'an http:// or https:// URL').optional(),

@@ -1,8 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ChatMetrics } from '../hooks/index.js'
+import type { PushMetrics } from '../push/index.js'
 
 /** Prometheus metrics of one broker process, served on /metrics. */
-export function createMetrics (): { registry: Registry, chat: ChatMetrics } {
+export function createMetrics (): { registry: Registry, chat: ChatMetrics, push: PushMetrics } {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'lowband_' })
   const connections = new Gauge({ name: 'lowband_connections', help: 'connected MQTT clients', registers: [registry] })
@@ -17,8 +18,22 @@ export function createMetrics (): { registry: Registry, chat: ChatMetrics } {
   const rejected = new Counter({ name: 'lowband_rejected_total', help: 'publishes refused with a coded error', labelNames: ['code'], registers: [registry] })
   const authFailures = new Counter({ name: 'lowband_auth_failures_total', help: 'refused connections', labelNames: ['reason'], registers: [registry] })
   const pushCandidates = new Counter({ name: 'lowband_push_candidates_total', help: 'message recipients with no connected device (push fallback)', registers: [registry] })
+  const push = {
+    sent: new Counter({ name: 'lowband_push_sent_total', help: 'pushes the push service accepted', registers: [registry] }),
+    coalesced: new Counter({ name: 'lowband_push_coalesced_total', help: 'stored messages folded into a push already pending or sent within the window', registers: [registry] }),
+    failed: new Counter({ name: 'lowband_push_failed_total', help: 'pushes given up: rejected by the service, out of retries, or dropped from a full queue', labelNames: ['reason'], registers: [registry] }),
+    retried: new Counter({ name: 'lowband_push_retried_total', help: 'push sends retried after a 429, a 5xx or a network error', registers: [registry] }),
+    pruned: new Counter({ name: 'lowband_push_tokens_pruned_total', help: 'push tokens removed because the push service called them dead', registers: [registry] })
+  }
   return {
     registry,
+    push: {
+      sent: () => push.sent.inc(),
+      coalesced: () => push.coalesced.inc(),
+      failed: (reason) => push.failed.inc({ reason }),
+      retried: () => push.retried.inc(),
+      pruned: () => push.pruned.inc()
+    },
     chat: {
       stored: (seconds) => { stored.inc(); storeSeconds.observe(seconds) },
       duplicate: () => duplicates.inc(),

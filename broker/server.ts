@@ -16,6 +16,7 @@ import { openMedia } from './media.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
 import { parseStrictly } from './strict-parsing.js'
+import { choosePushProvider, openPush, type PushChoice } from './push.js'
 import { openStorage } from './storage.js'
 
 export interface RunningBroker {
@@ -25,16 +26,30 @@ export interface RunningBroker {
   stop (): Promise<void>
 }
 
+/** What the embedding code may pass in instead of what the configuration would build. */
+export interface BrokerDeps {
+  /** The push service (tests and the bench point FCM at a local endpoint), or 'off'. */
+  push?: PushChoice
+}
+
 /** Opens storage, builds the hooked Aedes broker and starts every listener. */
-export async function startBroker (config: Config, log: Logger): Promise<RunningBroker> {
+export async function startBroker (config: Config, log: Logger, deps: BrokerDeps = {}): Promise<RunningBroker> {
   const key = await loadVerificationKey(config)
   if (key.createdDevSecret !== undefined) {
     log.warn({ file: key.createdDevSecret }, 'no --jwt-secret or --jwt-public-key given: created a development secret; mint tokens with `lowband token <user> --data-dir`')
   }
   const acl = config.acl === undefined ? undefined : createTopicAcl(await loadAclFile(config.acl))
-  const storage = await openStorage(config, log)
+  const pushProvider = await choosePushProvider(config, log, deps.push)
+  let storage: Storage
+  try {
+    storage = await openStorage(config, log)
+  } catch (error) {
+    if (pushProvider !== 'off') await pushProvider.close()
+    throw error
+  }
   const metrics = createMetrics()
   const media = await openMedia(config, log)
+  const push = openPush(config, pushProvider, storage.directory, log, metrics.push)
   const ctx: HookContext = {
     config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
     ...(acl === undefined ? {} : { acl }),
@@ -46,6 +61,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     inFlight: new InFlight(),
     presence: new Presence(storage.directory, log, Date.now, () => broker),
     ...(media === undefined ? {} : { media }),
+    push,
     groupLocks: new KeyedLock(),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
@@ -68,6 +84,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     for (const l of listeners) l.server.close()
     http.close()
     await closeBroker(broker)
+    await push.close()
     await storage.close()
     throw error
   }
@@ -88,6 +105,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
       await closeBroker(broker)
       await ctx.inFlight.drain(timeoutMs)
       http.close()
+      await push.close()
       await storage.close()
       log.info('lowband stopped')
     }

@@ -2,6 +2,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes'
 import mqttPacket from 'mqtt-packet'
 import type { Logger } from 'pino'
 import type { DeviceId, UserId } from '../protocol/ids.js'
+import type { PushFallback } from '../push/contracts.js'
 import type { Storage } from '../storage/contracts.js'
 import type { KeyedLock } from '../storage/keyed-lock.js'
 import type { MediaStore } from '../storage/media/contract.js'
@@ -76,6 +77,8 @@ export interface HookContext {
   readonly presence: Presence
   /** Undefined when no bucket is configured: media requests get MEDIA_NOT_CONFIGURED. */
   readonly media?: MediaContext
+  /** Push fallback: told what is stored, acknowledged and read; decides what is pushed. */
+  readonly push: PushFallback
   /** Serialises sends and membership changes per group. */
   readonly groupLocks: KeyedLock
   /** The broker the hooks belong to; available once it is created. */

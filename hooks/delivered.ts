@@ -18,6 +18,7 @@ export function watchDeliveries (ctx: HookContext, broker: Aedes): void {
     if (identity === undefined || packet.topic !== inboxTopic(identity.userId)) return
     const seq = inboxSeqOf(packet.payload as Buffer)
     if (seq === undefined) return
+    ctx.push.acknowledged(identity.userId, identity.deviceId, seq)
     // The store ignores a seq that holds no message of someone else to this user (a replayed own
     // message, a receipt): nothing is marked for those.
     ctx.storage.messages.markDelivered(identity.userId, seq, Math.floor(ctx.now() / 1000))

@@ -51,9 +51,19 @@ export function holdersByPresence (ctx: Pick<HookContext, 'presence'>, message: 
 }
 
 /**
- * The push-fallback place in the flows: holders with no connected device are the ones a
- * content-free push would wake. Counted now; the push issue sends the pushes from here.
+ * The push-fallback step of the flows: every holder of a stored message but its sender is reported
+ * to the push policy, with which of its devices are connected (push/policy.ts decides: a device
+ * not connected gets a push at once, a connected one only if it does not acknowledge within the
+ * grace period). Group system messages ("alice added bob") never push. `offline` (holders with no
+ * connected device) is only counted.
  */
-export function pushFallback (ctx: Pick<HookContext, 'metrics'>, offline: readonly UserId[]): void {
+export function pushFallback (ctx: Pick<HookContext, 'metrics' | 'presence' | 'push'>, message: StoredMessage, seqs: Record<string, number>, offline: readonly UserId[]): void {
   if (offline.length > 0) ctx.metrics.pushCandidates(offline.length)
+  if (message.kind === KIND.system) return
+  const group = message.group === true
+  const conversation = group ? message.to : message.from
+  for (const user of Object.keys(seqs)) {
+    if (user === message.from) continue
+    ctx.push.stored({ user, conversation, group, cseq: message.cseq, seq: seqs[user]! }, (device) => ctx.presence.isDeviceConnected(user, device))
+  }
 }

@@ -38,7 +38,7 @@ export async function announce (ctx: HookContext, actor: Identity, group: Group,
   }, holders)
   // Like a send: stored before the answer, delivered without waiting for the slowest member.
   const { online, offline } = holdersByPresence(ctx, stored.message, stored.seqs)
-  ctx.inFlight.track(fanOut(ctx, stored.message, stored.seqs, online)).then(() => pushFallback(ctx, offline), (error: unknown) => {
+  ctx.inFlight.track(fanOut(ctx, stored.message, stored.seqs, online)).then(() => pushFallback(ctx, stored.message, stored.seqs, offline), (error: unknown) => {
     ctx.log.error({ err: error, group: group.id }, 'system message fan-out failed')
   })
 }

@@ -35,6 +35,13 @@ export class Presence {
     return (this.#devices.get(userId)?.size ?? 0) > 0
   }
 
+  /** Whether that device of the user is connected. */
+  isDeviceConnected (userId: UserId, deviceId: DeviceId): boolean {
+    const id = clientIdOf(userId, deviceId)
+    for (const client of this.#devices.get(userId) ?? []) if (client.id === id) return true
+    return false
+  }
+
   /** Whether a device of `userId` other than `deviceId` is connected. */
   hasOtherDevice (userId: UserId, deviceId: DeviceId): boolean {
     const devices = this.#devices.get(userId)

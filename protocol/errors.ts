@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   ALREADY_MEMBER: { code: 11, message: 'already a member of that group' },
   GROUP_FULL: { code: 12, message: 'the group would exceed its size limit' },
   UNKNOWN_GROUP: { code: 13, message: 'no such group' },
+  PUSH_TOKEN_INVALID: { code: 30, message: 'not a push token: 1-4096 printable ASCII characters without spaces' },
   MEDIA_NOT_CONFIGURED: { code: 40, message: 'media is not configured on this broker (no object storage bucket)' },
   STORAGE_UNAVAILABLE: { code: 41, message: 'object storage is unavailable; try again later' },
   MEDIA_MISSING: { code: 42, message: 'no such media: upload it first, with the size and type declared' },

@@ -22,6 +22,9 @@ export const OP = {
   rename: 16,
   groupInfo: 17,
   listGroups: 18,
+  registerPush: 20,
+  unregisterPush: 21,
+  listPush: 22,
   mediaUpload: 30,
   mediaParts: 31,
   mediaComplete: 32,
@@ -104,3 +107,31 @@ export const GroupInfo = defineEnvelope({ id: 1, name: 2, admins: 3, members: 4,
   createdBy: id
 }))
 export type GroupInfo = ReturnType<typeof GroupInfo.decode>
+
+/** Push platforms by their wire number (registerPush `platform`, listPush items). */
+export const PUSH_PLATFORMS = ['android', 'ios', 'web'] as const
+export type PushPlatform = typeof PUSH_PLATFORMS[number]
+
+/**
+ * A push token as FCM issues it (Android, iOS through APNs, or the web): printable ASCII without
+ * spaces. Checked by the broker with its own code (PUSH_TOKEN_INVALID), so the schema takes any text.
+ */
+export const PUSH_TOKEN_PATTERN = /^[\x21-\x7e]{1,4096}$/
+
+/**
+ * registerPush: this device's push token (the device is the connection's own: a device registers
+ * only itself). Re-registering replaces the device's token; a token another device held moves here.
+ */
+export const RegisterPushArgs = defineEnvelope({ token: 1, platform: 2 }, z.object({
+  token: z.string(),
+  /** 0 android, 1 ios, 2 web (PUSH_PLATFORMS). */
+  platform: z.union([z.literal(0), z.literal(1), z.literal(2)])
+}))
+
+/** One item of the listPush result: a device of the requesting user with its push token. */
+export const PushTokenInfo = defineEnvelope({ device: 1, platform: 2, token: 3 }, z.object({
+  device: id,
+  platform: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  token: z.string()
+}))
+export type PushTokenInfo = ReturnType<typeof PushTokenInfo.decode>

@@ -1,5 +1,6 @@
 import type { Body, ClientMsgId } from '../protocol/envelopes.js'
 import type { DeviceId, UserId } from '../protocol/ids.js'
+import type { PushPlatform } from '../protocol/requests.js'
 
 /** A message as the broker stamped it (invariant 2: sender, id and time come from the broker). */
 export interface StoredMessage {
@@ -138,6 +139,13 @@ export interface Group {
   members: UserId[]
 }
 
+/** A device's push token: one token per device, and one device per token. */
+export interface PushToken {
+  deviceId: DeviceId
+  token: string
+  platform: PushPlatform
+}
+
 /**
  * Users, their devices, groups, and what presence privacy needs (contacts, settings, last seen).
  * A user exists once it has authenticated. Every adapter passes test/storage/directory.contract.ts.
@@ -165,6 +173,17 @@ export interface Directory {
   saveGroup (group: Group): Promise<void>
   /** Ids of the groups a user is a member of, sorted. */
   groupsOf (userId: UserId): Promise<string[]>
+  /**
+   * Binds `token` to the user's device, replacing the device's previous token; a token that another
+   * device (of any user) held moves to this one. Callers pass the authenticated device only.
+   */
+  registerPushToken (userId: UserId, deviceId: DeviceId, token: string, platform: PushPlatform): Promise<void>
+  /** Removes the device's token (nothing happens when it has none). */
+  unregisterPushToken (userId: UserId, deviceId: DeviceId): Promise<void>
+  /** The user's devices that have a push token, sorted by device id. */
+  pushTokensOf (userId: UserId): Promise<PushToken[]>
+  /** Removes `token` wherever it is registered (the push service called it dead); the user whose device held it. */
+  removePushToken (token: string): Promise<UserId | undefined>
 }
 
 /** Whether a store can acknowledge writes now; when it cannot, why, in one line (for /readyz and the log). */

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { registerChat } from './chat.js'
 import { registerGroup } from './group.js'
 import { processIo, type CliIo } from './io.js'
+import { registerPush } from './push.js'
 import { registerRecv } from './recv.js'
 import { registerSend } from './send.js'
 import { registerToken } from './token.js'
@@ -9,11 +10,11 @@ import { registerToken } from './token.js'
 export type { CliIo } from './io.js'
 
 /**
- * Adds the chat client commands (`send`, `recv`, `chat`, `group …`, `token`) to the `lowband` program.
+ * Adds the chat client commands (`send`, `recv`, `chat`, `group …`, `push …`, `token`) to the `lowband` program.
  * `io` is for tests, which run the commands in-process; the default is the real process.
  */
 export function registerClientCommands (program: Command, io: CliIo = processIo()): void {
-  for (const register of [registerSend, registerRecv, registerChat, registerGroup, registerToken]) configure(register(program, io), io)
+  for (const register of [registerSend, registerRecv, registerChat, registerGroup, registerPush, registerToken]) configure(register(program, io), io)
 }
 
 /** Output through `io`, and usage errors as exit 2, for a command and its subcommands. */

@@ -15,6 +15,7 @@ import { MessageStatuses, type MessageStatus, type MessageStatusChange } from '.
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js'
 import type { SendResult } from './outbox.js'
 import { PresenceWatcher, type Presence } from './presence.js'
+import { PushOps, type PushPlatform, type PushRegistration } from './push.js'
 import { ReadState, type UnreadChange } from './read-state.js'
 import { Requests } from './requests.js'
 import { Session } from './session.js'
@@ -72,6 +73,7 @@ export class LowbandClient {
   readonly #groups: GroupOps
   readonly #contacts: Contacts
   readonly #media: MediaTransfer
+  readonly #push: PushOps
   readonly #firstSync: Promise<number>
   #resolveFirstSync: (head: number) => void = () => {}
   #started = false
@@ -99,6 +101,7 @@ export class LowbandClient {
     this.#groups = new GroupOps(this.#requests, () => this.#session.catchUp())
     this.#contacts = new Contacts(this.#requests)
     this.#media = new MediaTransfer(this.#requests, { fetch: o.fetch, clock: o.clock, random: o.random, backoff: o.backoff, attempts: o.mediaAttempts })
+    this.#push = new PushOps(this.#requests)
     this.#session = new Session(o, this.#status, {
       message: (message) => this.#received(message),
       receipt: (receipt) => this.#receipted(receipt),
@@ -238,6 +241,17 @@ export class LowbandClient {
   async setPresencePrivacy (who: PresencePrivacy): Promise<void> { return this.#whileOpen(this.#contacts).setPresencePrivacy(who) }
   async addContact (user: string): Promise<void> { return this.#whileOpen(this.#contacts).add(user) }
   async removeContact (user: string): Promise<void> { return this.#whileOpen(this.#contacts).remove(user) }
+
+  /**
+   * Registers this device's push token (from FCM; on iOS the FCM token of the APNs device), so a
+   * message that arrives while the app sleeps wakes it with a data-only push. Call it whenever the
+   * platform hands the app a new token; re-registering replaces the old one.
+   */
+  async registerPush (token: string, platform: PushPlatform = 'android'): Promise<void> { return this.#whileOpen(this.#push).register(token, platform) }
+  /** No more pushes to this device (sign-out). */
+  async unregisterPush (): Promise<void> { return this.#whileOpen(this.#push).unregister() }
+  /** This user's devices that have a push token. */
+  async pushRegistrations (): Promise<PushRegistration[]> { return this.#whileOpen(this.#push).list() }
 
   /** Every message of the inbox, group system messages included (with `system` decoded). */
   onMessage (handler: (message: ChatMessage) => void): Unsubscribe { return this.#messages.add(handler) }

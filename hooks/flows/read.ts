@@ -14,10 +14,12 @@ export async function runRead (ctx: HookContext, _client: Client, reader: Identi
   if (group) {
     // Under the group's lock, so the read-by-all point and membership move in one order.
     const entries = await memberLocked(ctx, peer, reader.userId, () => ctx.storage.messages.markRead(reader.userId, peer, cseq, Math.floor(ctx.now() / 1000), true))
+    ctx.push.read(reader.userId, peer, true, cseq)
     await Promise.all(entries.map((entry) => publishReceipt(ctx, entry)))
     return
   }
   if (!await ctx.storage.directory.hasUser(peer)) throw new LowbandError('UNKNOWN_RECIPIENT', peer)
   const entries = await ctx.storage.messages.markRead(reader.userId, peer, cseq, Math.floor(ctx.now() / 1000))
+  ctx.push.read(reader.userId, peer, false, cseq)
   await Promise.all(entries.map((entry) => publishReceipt(ctx, entry)))
 }

@@ -6,6 +6,7 @@ import { publishTo, type HookContext, type Identity } from '../context.js'
 import { groupOfMember } from '../groups.js'
 import { groupHandlers } from './group-ops.js'
 import { mediaHandlers } from './media-ops.js'
+import { pushHandlers } from './push-ops.js'
 
 const DEFAULT_PAGE = 50
 
@@ -39,7 +40,8 @@ const handlers = new Map<number, Handler>([
     return undefined
   }],
   ...groupHandlers,
-  ...mediaHandlers
+  ...mediaHandlers,
+  ...pushHandlers
 ])
 
 /**

@@ -90,7 +90,7 @@ function deliver ({ ctx, stored }: SendState): void {
   const { online, offline } = holdersByPresence(ctx, message, seqs)
   ctx.inFlight.track(fanOut(ctx, message, seqs, online))
     .catch((error: unknown) => ctx.log.error({ err: error, messageId: message.id }, 'fan-out failed'))
-  pushFallback(ctx, offline)
+  pushFallback(ctx, message, seqs, offline)
 }
 
 /** The send flows, in order. */

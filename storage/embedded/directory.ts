@@ -1,15 +1,18 @@
 import type { ClassicLevel } from 'classic-level'
-import type { Directory, Group, PresencePrivacy } from '../contracts.js'
+import type { PushPlatform } from '../../protocol/requests.js'
+import type { Directory, Group, PresencePrivacy, PushToken } from '../contracts.js'
 import type { Committer } from './committer.js'
 import { keys, lastPartOfKey } from './keys.js'
+import { EmbeddedPushTokens } from './push-tokens.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
 
 interface UserRecord { created: number, privacy?: PresencePrivacy, lastSeen?: number }
 
-/** Users, devices, groups, presence privacy, contacts and last-seen time in the embedded store. */
+/** Users, devices, groups, presence privacy, contacts, last-seen time and push tokens in the embedded store. */
 export class EmbeddedDirectory implements Directory {
   readonly #db: ClassicLevel<string, Uint8Array>
   readonly #committer: Committer
+  readonly #pushTokens: EmbeddedPushTokens
   /** Users read or written since start: a reconnect costs no read, presence no disk access. */
   readonly #users = new Map<string, UserRecord>()
   readonly #devices = new Set<string>()
@@ -17,6 +20,7 @@ export class EmbeddedDirectory implements Directory {
   constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
     this.#db = db
     this.#committer = committer
+    this.#pushTokens = new EmbeddedPushTokens(db, committer)
   }
 
   /** After the store was reopened: read users and devices from disk again. */
@@ -105,6 +109,22 @@ export class EmbeddedDirectory implements Directory {
 
   async lastSeen (userId: string): Promise<number | undefined> {
     return (await this.#user(userId))?.lastSeen
+  }
+
+  registerPushToken (userId: string, deviceId: string, token: string, platform: PushPlatform): Promise<void> {
+    return this.#pushTokens.register(userId, deviceId, token, platform)
+  }
+
+  unregisterPushToken (userId: string, deviceId: string): Promise<void> {
+    return this.#pushTokens.unregister(userId, deviceId)
+  }
+
+  pushTokensOf (userId: string): Promise<PushToken[]> {
+    return this.#pushTokens.of(userId)
+  }
+
+  removePushToken (token: string): Promise<string | undefined> {
+    return this.#pushTokens.remove(token)
   }
 
   async #update (userId: string, change: (user: UserRecord) => UserRecord): Promise<void> {

@@ -22,7 +22,11 @@ export const keys = {
   deviceRange: (userId: string) => ({ gt: `e!${userId}!`, lt: `e!${userId}!~` }),
   group: (groupId: string) => `g!${groupId}`,
   membership: (userId: string, groupId: string) => `n!${userId}!${groupId}`,
-  membershipRange: (userId: string) => ({ gt: `n!${userId}!`, lt: `n!${userId}!~` })
+  membershipRange: (userId: string) => ({ gt: `n!${userId}!`, lt: `n!${userId}!~` }),
+  /** A device's push token, and the index from a token to the device holding it. */
+  pushToken: (userId: string, deviceId: string) => `pt!${userId}!${deviceId}`,
+  pushTokenRange: (userId: string) => ({ gt: `pt!${userId}!`, lt: `pt!${userId}!~` }),
+  pushTokenOwner: (token: string) => `po!${token}`
 }
 
 /** The last `!`-separated part of a key: the device or group id of an index key. */

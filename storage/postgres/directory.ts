@@ -1,6 +1,8 @@
 import type pg from 'pg'
 import type { DeviceId, UserId } from '../../protocol/ids.js'
-import type { Directory, Group, PresencePrivacy } from '../contracts.js'
+import type { PushPlatform } from '../../protocol/requests.js'
+import type { Directory, Group, PresencePrivacy, PushToken } from '../contracts.js'
+import { PostgresPushTokens } from './push-tokens.js'
 import { inTransaction } from './transaction.js'
 
 interface GroupRow {
@@ -19,9 +21,11 @@ interface GroupRow {
  */
 export class PostgresDirectory implements Directory {
   readonly #pool: pg.Pool
+  readonly #pushTokens: PostgresPushTokens
 
   constructor (pool: pg.Pool) {
     this.#pool = pool
+    this.#pushTokens = new PostgresPushTokens(pool)
   }
 
   async registerUser (userId: UserId): Promise<void> {
@@ -113,6 +117,22 @@ export class PostgresDirectory implements Directory {
   async groupsOf (userId: UserId): Promise<string[]> {
     const { rows } = await this.#pool.query<{ group_id: string }>('SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id', [userId])
     return rows.map((row) => row.group_id)
+  }
+
+  registerPushToken (userId: UserId, deviceId: DeviceId, token: string, platform: PushPlatform): Promise<void> {
+    return this.#pushTokens.register(userId, deviceId, token, platform)
+  }
+
+  unregisterPushToken (userId: UserId, deviceId: DeviceId): Promise<void> {
+    return this.#pushTokens.unregister(userId, deviceId)
+  }
+
+  pushTokensOf (userId: UserId): Promise<PushToken[]> {
+    return this.#pushTokens.of(userId)
+  }
+
+  removePushToken (token: string): Promise<UserId | undefined> {
+    return this.#pushTokens.remove(token)
   }
 }
 

@@ -60,5 +60,21 @@ export const migrations: readonly Migration[] = [
       -- groupsOf reads this index alone, already in group id order.
       CREATE INDEX group_members_by_user ON group_members (user_id, group_id);
     `
+  },
+  {
+    version: 2,
+    name: 'push tokens: one per device, one device per token',
+    sql: `
+      CREATE TABLE push_tokens (
+        user_id text COLLATE "C" NOT NULL,
+        device_id text COLLATE "C" NOT NULL,
+        -- FCM registration token; unique, so a token moves to the device that registers it last
+        token text NOT NULL UNIQUE,
+        -- 'android', 'ios' or 'web' (protocol PUSH_PLATFORMS)
+        platform text NOT NULL CHECK (platform IN ('android', 'ios', 'web')),
+        updated timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (user_id, device_id)
+      );
+    `
   }
 ]

@@ -75,6 +75,50 @@ export function directoryContract (name: string, open: () => Promise<{ directory
       await close()
     })
 
+    it('keeps one push token per device, replacing it on re-register', async () => {
+      const { directory, close } = await open()
+      expect(await directory.pushTokensOf('alice')).toEqual([])
+      await directory.registerPushToken('alice', 'phone', 'tok-1', 'android')
+      await directory.registerPushToken('alice', 'tablet', 'tok-2', 'ios')
+      await directory.registerPushToken('alice', 'phone', 'tok-3', 'android')
+      expect(await directory.pushTokensOf('alice')).toEqual([
+        { deviceId: 'phone', token: 'tok-3', platform: 'android' },
+        { deviceId: 'tablet', token: 'tok-2', platform: 'ios' }
+      ])
+      // The replaced token is no longer anyone's: removing it finds nobody.
+      expect(await directory.removePushToken('tok-1')).toBeUndefined()
+      await directory.registerPushToken('alice', 'phone', 'tok-3', 'web')
+      expect(await directory.pushTokensOf('alice')).toContainEqual({ deviceId: 'phone', token: 'tok-3', platform: 'web' })
+      await close()
+    })
+
+    it('moves a token to the device that registers it last, whoever held it', async () => {
+      const { directory, close } = await open()
+      await directory.registerPushToken('alice', 'phone', 'shared', 'android')
+      await directory.registerPushToken('bob', 'phone', 'shared', 'android')
+      expect(await directory.pushTokensOf('alice')).toEqual([])
+      expect(await directory.pushTokensOf('bob')).toEqual([{ deviceId: 'phone', token: 'shared', platform: 'android' }])
+      await directory.registerPushToken('bob', 'tablet', 'shared', 'android')
+      expect(await directory.pushTokensOf('bob')).toEqual([{ deviceId: 'tablet', token: 'shared', platform: 'android' }])
+      await close()
+    })
+
+    it('unregisters a device token, and removes a dead token wherever it is', async () => {
+      const { directory, close } = await open()
+      await directory.registerPushToken('alice', 'phone', 'tok-a', 'android')
+      await directory.registerPushToken('alice', 'tablet', 'tok-b', 'ios')
+      await directory.unregisterPushToken('alice', 'phone')
+      await directory.unregisterPushToken('alice', 'laptop')
+      expect(await directory.pushTokensOf('alice')).toEqual([{ deviceId: 'tablet', token: 'tok-b', platform: 'ios' }])
+      expect(await directory.removePushToken('tok-b')).toBe('alice')
+      expect(await directory.removePushToken('tok-b')).toBeUndefined()
+      expect(await directory.pushTokensOf('alice')).toEqual([])
+      // A token freed by unregistering can be registered again by anyone.
+      await directory.registerPushToken('bob', 'phone', 'tok-a', 'web')
+      expect(await directory.pushTokensOf('bob')).toEqual([{ deviceId: 'phone', token: 'tok-a', platform: 'web' }])
+      await close()
+    })
+
     it('keeps everything across a reopen', async () => {
       const { directory, close, reopen } = await open()
       await directory.registerUser('alice')
@@ -83,6 +127,7 @@ export function directoryContract (name: string, open: () => Promise<{ directory
       await directory.addContact('alice', 'bob')
       await directory.setLastSeen('alice', 42)
       await directory.createGroup(group())
+      await directory.registerPushToken('alice', 'phone', 'tok', 'ios')
       await close()
       const again = await reopen()
       expect(await again.directory.hasUser('alice')).toBe(true)
@@ -91,6 +136,8 @@ export function directoryContract (name: string, open: () => Promise<{ directory
       expect(await again.directory.hasContact('alice', 'bob')).toBe(true)
       expect(await again.directory.lastSeen('alice')).toBe(42)
       expect(await again.directory.group('g1')).toEqual(group())
+      expect(await again.directory.pushTokensOf('alice')).toEqual([{ deviceId: 'phone', token: 'tok', platform: 'ios' }])
+      expect(await again.directory.removePushToken('tok')).toBe('alice')
       await again.close()
     })
   })

@@ -1,0 +1,84 @@
+import { Worker } from 'node:worker_threads'
+import type { PushMessage, PushOutcome, PushProvider } from './contracts.js'
+
+/**
+ * Where a worker finds the provider it runs: a module (file URL), the name of a factory it exports,
+ * and the factory's options, which must survive structured cloning (no functions, no agents).
+ */
+export interface ProviderSpec {
+  module: string
+  factory: string
+  options: unknown
+}
+
+/** What the worker says back: ready (or why not), and each send's outcome. */
+export type WorkerReply =
+  | { ready: string }
+  | { failed: string }
+  | { id: number, outcome: PushOutcome }
+
+/**
+ * A push provider run in a worker thread. Sending a push through firebase-admin costs about a
+ * millisecond of CPU (its validation, the JSON, HTTP and TLS); a burst of a thousand pushes on the
+ * broker's main thread would hold up the PUBACKs around it. Here the main thread only posts the
+ * small PushMessage, and the worker — which on a machine with more than one core runs beside the
+ * event loop — does the rest.
+ *
+ * Resolves once the worker's provider is made; rejects with its one-line reason otherwise (a bad
+ * service account, for instance).
+ */
+export async function createWorkerProvider (spec: ProviderSpec, workerUrl: URL = new URL('./provider-worker.js', import.meta.url)): Promise<PushProvider> {
+  const worker = new Worker(workerUrl, { workerData: spec })
+  const pending = new Map<number, (outcome: PushOutcome) => void>()
+  let nextId = 1
+  let stopped: string | undefined
+  const stop = (reason: string): void => {
+    stopped ??= reason
+    for (const resolve of pending.values()) resolve({ kind: 'retry', reason })
+    pending.clear()
+  }
+  let onError: (error: Error) => void = () => undefined
+  let onExit: (code: number) => void = () => undefined
+  const name = await new Promise<string>((resolve, reject) => {
+    onError = reject
+    onExit = (code) => reject(new Error(`the push worker exited with code ${code} before it was ready`))
+    worker.once('error', onError)
+    worker.once('exit', onExit)
+    worker.once('message', (reply: WorkerReply) => {
+      if ('ready' in reply) resolve(reply.ready)
+      else reject(new Error('failed' in reply ? reply.failed : 'the push worker answered before it was ready'))
+    })
+  }).catch(async (error: unknown) => {
+    await worker.terminate()
+    throw error
+  })
+  // Only our own listeners go: Worker keeps internal ones (removeAllListeners would stop its messages).
+  worker.off('error', onError)
+  worker.off('exit', onExit)
+  worker.on('message', (reply: WorkerReply) => {
+    if (!('id' in reply)) return
+    pending.get(reply.id)?.(reply.outcome)
+    pending.delete(reply.id)
+  })
+  worker.on('error', (error) => stop(`push worker failed: ${error.message}`))
+  worker.on('exit', (code) => stop(`push worker exited with code ${code}`))
+  return {
+    name,
+    send (message: PushMessage): Promise<PushOutcome> {
+      if (stopped !== undefined) return Promise.resolve({ kind: 'retry', reason: stopped })
+      const id = nextId++
+      return new Promise((resolve) => {
+        pending.set(id, resolve)
+        worker.postMessage({ id, message })
+      })
+    },
+    async close () {
+      stop('push provider closed')
+      worker.postMessage({ close: true })
+      // The provider closes its app and connections; a send hanging on a silent FCM must not hold the stop.
+      const timer = setTimeout(() => { void worker.terminate() }, 2000)
+      await new Promise((resolve) => worker.once('exit', resolve))
+      clearTimeout(timer)
+    }
+  }
+}
