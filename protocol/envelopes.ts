@@ -79,9 +79,15 @@ export type ResumeRequest = ReturnType<typeof ResumeRequest.decode>
 export const Synced = defineEnvelope({ seq: 1 }, z.object({ seq: uint }))
 export type Synced = ReturnType<typeof Synced.decode>
 
-/** Receipt statuses. Statuses only move forward: sent → delivered → read. */
+/**
+ * Receipt statuses, each a watermark over one conversation ("up to cseq N"). Statuses only move
+ * forward: sent → delivered → read.
+ */
 export const RECEIPT = {
-  /** `peer` received (a device of theirs acknowledged) my message `cseq`. */
+  /**
+   * `peer` has every one of my messages up to `cseq` (a device of theirs acknowledged each; for a
+   * group, every member each was stored for). Coalesced: at most one per conversation per window.
+   */
   delivered: 1,
   /** `peer` has read my messages up to `cseq`. */
   read: 2,
@@ -89,7 +95,7 @@ export const RECEIPT = {
   readByMe: 3
 } as const
 
-/** u/<user>/r — broker → devices: a receipt, stored in the inbox (so an offline sender gets it on resume). */
+/** u/<user>/r — broker → devices: a receipt, stored in the inbox (so an offline sender gets its newest on resume). */
 export const Receipt = defineEnvelope({ seq: 1, peer: 2, status: 3, cseq: 4, ts: 5, group: 6 }, z.object({
   seq: uint,
   peer: id,

@@ -6,6 +6,7 @@ import { createMessageIdGenerator } from '../message-id.js'
 import { Committer } from './committer.js'
 import { StoreCore } from './core.js'
 import { EmbeddedDirectory } from './directory.js'
+import { keys } from './keys.js'
 import { EmbeddedMessageStore } from './messages.js'
 
 /**
@@ -26,13 +27,23 @@ export async function openEmbeddedStorage (dataDir: string): Promise<Storage> {
   const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view', ...LEVELDB_TUNING })
   await db.open()
   const committer = new Committer(db)
+  // Delivered watermarks are written once per window: if the last process left its marker, it
+  // crashed, and what it had not written yet is recovered from resuming devices (deliveries.ts).
+  const afterCrash = db.getSync(keys.openMarker) !== undefined
+  await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
+  const messages = new EmbeddedMessageStore(new StoreCore(db, committer), createMessageIdGenerator(), afterCrash)
   return {
-    messages: new EmbeddedMessageStore(new StoreCore(db, committer), createMessageIdGenerator()),
+    messages,
     directory: new EmbeddedDirectory(db, committer),
     flush: () => committer.flush(),
     async close () {
-      await committer.flush()
-      await db.close()
+      try {
+        await messages.flushAllDelivered(Math.floor(Date.now() / 1000))
+        await committer.write([{ type: 'del', key: keys.openMarker }])
+      } finally {
+        await committer.flush()
+        await db.close()
+      }
     }
   }
 }
