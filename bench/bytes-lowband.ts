@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { InboxMessage, ReadWatermark, Receipt, RECEIPT, SendRequest, TypingSignal } from '../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, InboxMessage, ReadWatermark, Receipt, RECEIPT, SendRequest, TypingSignal } from '../protocol/envelopes.js'
 import { ackTopic, COMMAND, inboxTopic, receiptTopic, typingTopic, userSubtree } from '../protocol/topics.js'
 import { startBroker } from './brokers.js'
 import { CountProxy, type ByteCount } from './count-proxy.js'
-import { Mailbox } from './mailbox.js'
+import { Mailbox, type Arrival } from './mailbox.js'
 import { PacketLabels, type WirePacket } from './packet-labels.js'
 import { sleep } from './proc.js'
 import { RawClient } from './raw-client.js'
@@ -22,16 +22,27 @@ export interface Exchange {
 }
 
 export interface LowbandBytes {
-  /** alice → bob, a 20-byte text, until alice has the delivered receipt and has acknowledged it. */
+  /** alice → bob, a 20-byte text with the SDK's client message id, until alice has the delivered receipt. */
   message: Exchange
+  /** The same message with client message ids of other lengths (absent from older saved reports). */
+  byClientIdBytes?: Array<{ bytes: number, message: Exchange }>
+  /**
+   * BURST_MESSAGES messages sent back to back, until alice has the delivered receipt of the last:
+   * what coalesced receipts cost per message (absent from older saved reports).
+   */
+  burst?: { messages: number, exchange: Exchange }
   /** bob's read watermark for the conversation, until alice has the read receipt and acknowledged it. */
   read: Exchange
   /** alice typing to bob, until bob has the notice. */
   typing: Exchange
 }
 
-/** Quiet time after an exchange, so a packet still in the air is counted with it. */
+/** Quiet time after an exchange, so a packet still in the air is counted with it (and any receipt window has ended). */
 const SETTLE_MS = 300
+/** Client message id lengths weighed against their bytes (protocol/envelopes.ts, CLIENT_MSG_ID_BYTES). */
+export const CLIENT_ID_LENGTHS = [8, 6, 4] as const
+/** Messages in the burst: a chat's quick run of lines, delivered within one receipt window. */
+export const BURST_MESSAGES = 10
 
 /**
  * alice and bob, each a device on lowband's real protocol behind its own counting proxy, with
@@ -69,14 +80,20 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
     }
 
     let cseq = 0
-    const message = await exchange(async () => {
-      const stored = alice.next((a) => a.topic === ackTopic('alice'))
-      const delivered = bob.next((a) => a.topic === inboxTopic('bob'))
-      const receipt = alice.next((a) => a.topic === receiptTopic('alice') && Receipt.decode(a.payload).status === RECEIPT.delivered)
-      await aliceClient.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(8), to: 'bob', body: TEXT })), 1)
-      cseq = InboxMessage.decode((await delivered).payload).cseq
-      await Promise.all([stored, receipt])
+    /** alice sends `count` texts at once; done when she has every stored-ack and the receipt of the last. */
+    const send = (idBytes: number, count: number) => exchange(async () => {
+      const since = alice.arrivals.length
+      const stored = Array.from({ length: count }, () => alice.next((a) => a.topic === ackTopic('alice')))
+      const deliveries = Array.from({ length: count }, () => bob.next((a) => a.topic === inboxTopic('bob')))
+      await Promise.all(Array.from({ length: count }, () =>
+        aliceClient.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(idBytes), to: 'bob', body: TEXT })), 1)))
+      cseq = Math.max(...(await Promise.all(deliveries)).map((d) => InboxMessage.decode(d.payload).cseq))
+      await Promise.all(stored)
+      // Delivered is a watermark: the receipt that reaches the last cseq covers them all (it may be here already).
+      const covers = (a: Arrival): boolean => a.topic === receiptTopic('alice') && isDeliveredUpTo(a.payload, cseq)
+      if (!alice.arrivals.slice(since).some(covers)) await alice.next(covers)
     })
+    const message = await send(CLIENT_MSG_ID_BYTES, 1)
     const read = await exchange(async () => {
       const receipt = alice.next((a) => a.topic === receiptTopic('alice') && Receipt.decode(a.payload).status === RECEIPT.read)
       await bobClient.publishAsync(COMMAND.read, Buffer.from(ReadWatermark.encode({ peer: 'alice', cseq })), 1)
@@ -87,13 +104,22 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
       await aliceClient.publishAsync(COMMAND.typing, Buffer.from(TypingSignal.encode({ to: 'bob', state: 1 })), 0)
       await notice
     })
-    return { message, read, typing }
+    // After the read and typing, so their figures keep the sequences under 24 that PROTOCOL.md counts with.
+    const byClientIdBytes = []
+    for (const bytes of CLIENT_ID_LENGTHS) byClientIdBytes.push({ bytes, message: bytes === CLIENT_MSG_ID_BYTES ? message : await send(bytes, 1) })
+    const burst = { messages: BURST_MESSAGES, exchange: await send(CLIENT_MSG_ID_BYTES, BURST_MESSAGES) }
+    return { message, byClientIdBytes, burst, read, typing }
   } finally {
     for (const client of clients) client.destroy()
     await proxies.alice.close()
     await proxies.bob.close()
     await broker.stop()
   }
+}
+
+function isDeliveredUpTo (payload: Buffer, cseq: number): boolean {
+  const receipt = Receipt.decode(payload)
+  return receipt.status === RECEIPT.delivered && receipt.cseq >= cseq
 }
 
 function delta (before: ByteCount, after: ByteCount): ByteCount {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_RECEIPT_WINDOW_MS } from '../hooks/receipt-windows.js'
 import { ConfigError } from './config-error.js'
 import { START_OPTIONS } from './options.js'
 
@@ -24,7 +25,7 @@ const schema = z.object({
   rateLimit: z.coerce.number().positive().max(100_000).default(50), // publishes per second
   rateBurst: z.coerce.number().int().min(1).max(100_000).default(200), // publishes
   maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members
-  receiptWindow: z.coerce.number().int().min(0).max(10_000).default(50), // milliseconds
+  receiptWindow: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_RECEIPT_WINDOW_MS), // milliseconds
   shutdownTimeout: z.coerce.number().positive().max(600).default(10), // seconds
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })

@@ -1,3 +1,6 @@
+/** The default window: long enough to take in a burst's deliveries, short next to a 2G round trip. */
+export const DEFAULT_RECEIPT_WINDOW_MS = 50
+
 /** Starts a timer and returns what cancels it; injectable so tests drive windows exactly. */
 export type SetTimer = (delayMs: number, callback: () => void) => () => void
 

@@ -6,8 +6,19 @@ const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expe
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
 /**
+ * Random bytes in the SDK's client message ids. Dedup keys are kept for as long as the message, so
+ * two sends of one device with the same id lose the second silently (it is answered as a resend of
+ * the first): with n sends over a device's life the chance is about n² / 2^(8·bytes+1). At 8 bytes
+ * a device sending a million messages runs a 3·10⁻⁸ risk; 6 bytes would save 2 B on a send and
+ * 2 B on its stored-ack for a 2·10⁻³ risk, 4 bytes 4 + 4 B for a 70 % chance of a loss within 10⁵
+ * sends (docs/PROTOCOL.md, "Client message ids").
+ */
+export const CLIENT_MSG_ID_BYTES = 8
+
+/**
  * The client's own message id, kept only for deduplication of resends: 1–16 bytes (the SDK uses
- * 8 random bytes), a string of up to 64 characters, or an unsigned integer. Unique per device.
+ * CLIENT_MSG_ID_BYTES random bytes), a string of up to 64 characters, or an unsigned integer.
+ * Unique per device.
  */
 export const clientMsgIdSchema = z.union([bytes.refine((b) => b.length >= 1 && b.length <= 16, 'must be 1-16 bytes'), z.string().min(1).max(64), uint])
 export type ClientMsgId = z.infer<typeof clientMsgIdSchema>
