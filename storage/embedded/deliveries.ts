@@ -12,6 +12,8 @@ const WALK_STEPS_PER_TURN = 1000
  * what a crash loses is the last window's acknowledgements, entries just before the cursor.
  */
 export const RECOVERY_SPAN = 256
+/** How long after a crash resumes are looked at: the devices connected then reconnect at once. */
+const RECOVERY_PERIOD_MS = 10 * 60_000
 
 /** One user's delivery position in one conversation. */
 interface Position {
@@ -67,14 +69,15 @@ export class Deliveries {
   readonly #core: StoreCore
   readonly #conversations = new Map<string, ConversationDeliveries>()
   readonly #flushes = new KeyedLock()
-  /** True when the last process did not close the store: acknowledgements may have been lost. */
-  readonly #afterCrash: boolean
-  /** Users whose first resume since a crash has been looked at. */
-  readonly #recovered = new Set<string>()
+  /** Until when resumes recover deliveries (ms since the epoch): after a crash, for a while; else never. */
+  readonly #recoverUntil: number
+  /** Per user, the highest cursor recovered from: each entry is looked at once. */
+  readonly #recovered = new Map<string, number>()
 
+  /** `afterCrash`: the last process did not close the store, so acknowledgements may have been lost. */
   constructor (core: StoreCore, afterCrash: boolean) {
     this.#core = core
-    this.#afterCrash = afterCrash
+    this.#recoverUntil = afterCrash ? Date.now() + RECOVERY_PERIOD_MS : 0
   }
 
   /** A device of `recipient` acknowledged `record`; the conversation when something moved. */
@@ -83,8 +86,13 @@ export class Deliveries {
     const state = this.#state(record.message.conversation, record.message.group === true ? record.message.to : undefined)
     const position = this.#position(state, recipient)
     const moves = state.moves
-    if (record.message.cseq > position.at) {
-      (position.ahead ??= new Set()).add(record.message.cseq)
+    const { cseq } = record.message
+    if (cseq === position.at + 1 && position.walking === undefined) {
+      // The usual case, in order: no set of waiting acknowledgements to keep.
+      this.#reached(state, position, cseq, record)
+      if (position.ahead !== undefined || position.readTo > position.at) await this.#walk(state, position)
+    } else if (cseq > position.at) {
+      (position.ahead ??= new Set()).add(cseq)
       await (position.walking ?? this.#walk(state, position))
     }
     if (state.moves > moves) return state.conversation
@@ -104,16 +112,18 @@ export class Deliveries {
   }
 
   /**
-   * After a crash, a device's first resume: every entry in the RECOVERY_SPAN before its cursor has
-   * reached it. Nothing to do after a clean shutdown, or on later resumes (in-process, Aedes
-   * redelivers an unacknowledged PUBLISH to a persistent session until it is acknowledged).
+   * A device resumed from `cursor`, so every entry up to there has reached it. Looked at only for a
+   * while after a crash, for the RECOVERY_SPAN entries before the cursor (each entry once): what
+   * the crash lost. Otherwise nothing is lost in-process — Aedes redelivers an unacknowledged
+   * PUBLISH to a persistent session when it reconnects — and nothing is done.
    */
-  async recoverUpTo (recipient: string, cursor: number, head: number): Promise<string[]> {
-    if (!this.#afterCrash || this.#recovered.has(recipient)) return []
-    this.#recovered.add(recipient)
-    const upTo = Math.min(cursor, head)
+  async recoverUpTo (recipient: string, cursor: number, head: () => Promise<number>): Promise<string[]> {
+    const recovered = this.#recovered.get(recipient) ?? 0
+    if (Date.now() > this.#recoverUntil || cursor <= recovered) return []
+    const upTo = Math.min(cursor, await head())
+    this.#recovered.set(recipient, Math.max(upTo, recovered))
     const moved = new Set<string>()
-    const range = { gt: keys.inbox(recipient, Math.max(0, upTo - RECOVERY_SPAN)), lte: keys.inbox(recipient, upTo) }
+    const range = { gt: keys.inbox(recipient, Math.max(recovered, upTo - RECOVERY_SPAN)), lte: keys.inbox(recipient, upTo) }
     for await (const value of this.#core.db.values(range)) {
       const id = decodeRecord<InboxSlot>(value).m
       const record = id === undefined ? undefined : this.#core.record(id)

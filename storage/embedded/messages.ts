@@ -106,8 +106,8 @@ export class EmbeddedMessageStore implements MessageStore {
     return record === undefined ? Promise.resolve(undefined) : this.#deliveries.acknowledged(recipient, record)
   }
 
-  async markDeliveredUpTo (recipient: string, cursor: number): Promise<string[]> {
-    return this.#deliveries.recoverUpTo(recipient, cursor, await this.inboxHead(recipient))
+  markDeliveredUpTo (recipient: string, cursor: number): Promise<string[]> {
+    return this.#deliveries.recoverUpTo(recipient, cursor, () => this.inboxHead(recipient))
   }
 
   flushDelivered (conversation: string, ts: number): Promise<ReceiptEntry[]> {
