@@ -1,8 +1,9 @@
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReadWatermark, Receipt, ResumeRequest, StoredAck } from '../../protocol/envelopes.js'
+import { HistoryPage, OP } from '../../protocol/requests.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
-import { sendRaw } from '../helpers/chat.js'
+import { request, sendRaw } from '../helpers/chat.js'
 import { Inbox } from '../helpers/messages.js'
 
 const receipts = (inbox: Inbox) => inbox.on('/r').map((r) => Receipt.decode(r.payload))
@@ -113,6 +114,27 @@ describe('receipts', () => {
     await sendRaw(frank, 'erin', 'f5')
     await frankInbox.wait('/r', 2)
     expect(receipts(frankInbox).map((r) => [r.status, r.cseq])).toEqual([[2, 5], [1, 6]])
+  })
+
+  it('names a message by conversation and cseq only: no packet a device gets carries its server id', async () => {
+    const mia = await broker.device('mia', 'phone', { clean: false })
+    const miaInbox = new Inbox(mia)
+    const ned = await broker.device('ned', 'phone')
+    const nedInbox = new Inbox(ned)
+    const nedTablet = new Inbox(await broker.device('ned', 'tablet'))
+    await sendRaw(ned, 'mia', 'which id?')
+    await nedInbox.until(() => receipts(nedInbox).some((r) => r.status === 1))
+    await read(mia, 'ned', 1)
+    await nedInbox.until(() => receipts(nedInbox).some((r) => r.status === 2))
+    const history = await request(ned, 'ned', OP.history, new Map<number, unknown>([[1, 'mia']]))
+    expect(HistoryPage.fromCbor(history.result).items).toHaveLength(1)
+    await mia.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
+    await miaInbox.until(() => miaInbox.on('/y').length > 0)
+    const [entry] = await broker.storage.messages.readInbox('mia', 0, 1)
+    const serverId = Buffer.from(entry!.message!.id)
+    const everything = [miaInbox, nedInbox, nedTablet].flatMap((inbox) => inbox.received)
+    expect(everything.map((r) => r.topic)).toEqual(expect.arrayContaining(['u/mia/m', 'u/ned/a', 'u/ned/o/phone', 'u/ned/r', 'u/ned/q', 'u/mia/r', 'u/mia/y']))
+    expect(everything.filter((r) => r.payload.includes(serverId)).map((r) => r.topic)).toEqual([])
   })
 
   it('stores receipts for an offline sender and hands them over when it resumes', async () => {
