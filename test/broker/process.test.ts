@@ -120,7 +120,8 @@ describe('the broker process', () => {
       [['--max-payload', '10'], {}, '--max-payload'],
       [['--tls-cert', '/nonexistent.pem'], {}, '--tls-key'],
       [[], { LOWBAND_HTTP_PORT: '70000' }, 'LOWBAND_HTTP_PORT'],
-      [['--jwt-secret', 'short'], {}, '--jwt-secret']
+      [['--jwt-secret', 'short'], {}, '--jwt-secret'],
+      [['--receipt-window', '20000'], {}, '--receipt-window']
     ] as Array<[string[], NodeJS.ProcessEnv, string]>) {
       const { code, stderr } = await runCli(['start', '--data-dir', dataDir, ...args], env)
       expect(code, args.join(' ')).toBe(2)
