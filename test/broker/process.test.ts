@@ -13,17 +13,16 @@ import { runCli, spawnBroker } from '../helpers/process.js'
 
 describe('the broker process', () => {
   let dataDir: string
-  /** Minted once per user and test: each mint is a process. */
+  /** Minted once per data directory and user: each mint is a process. */
   const tokens = new Map<string, string>()
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'lowband-proc-'))
-    tokens.clear()
-  })
+  beforeEach(async () => { dataDir = await mkdtemp(join(tmpdir(), 'lowband-proc-')) })
   afterEach(() => rm(dataDir, { recursive: true, force: true }))
 
   const device = async (port: number, userId: string, deviceId: string, clean = true) => {
-    if (!tokens.has(userId)) tokens.set(userId, (await runCli(['token', userId, '--data-dir', dataDir])).stdout.trim())
-    return connectMqtt(`mqtt://127.0.0.1:${port}`, { clientId: `${userId}/${deviceId}`, username: userId, password: tokens.get(userId)!, clean })
+    // Keyed by the data directory too: a timed-out test still running must not hand its token on.
+    const key = `${dataDir}:${userId}`
+    if (!tokens.has(key)) tokens.set(key, (await runCli(['token', userId, '--data-dir', dataDir])).stdout.trim())
+    return connectMqtt(`mqtt://127.0.0.1:${port}`, { clientId: `${userId}/${deviceId}`, username: userId, password: tokens.get(key)!, clean })
   }
 
   it('creates a development secret, says so, and mints tokens that it accepts', async () => {
