@@ -82,16 +82,14 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
     let cseq = 0
     /** alice sends `count` texts at once; done when she has every stored-ack and the receipt of the last. */
     const send = (idBytes: number, count: number) => exchange(async () => {
-      const since = alice.arrivals.length
-      const stored = Array.from({ length: count }, () => alice.next((a) => a.topic === ackTopic('alice')))
-      const deliveries = Array.from({ length: count }, () => bob.next((a) => a.topic === inboxTopic('bob')))
+      const since = { alice: alice.arrivals.length, bob: bob.arrivals.length }
       await Promise.all(Array.from({ length: count }, () =>
         aliceClient.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(idBytes), to: 'bob', body: TEXT })), 1)))
-      cseq = Math.max(...(await Promise.all(deliveries)).map((d) => InboxMessage.decode(d.payload).cseq))
-      await Promise.all(stored)
-      // Delivered is a watermark: the receipt that reaches the last cseq covers them all (it may be here already).
-      const covers = (a: Arrival): boolean => a.topic === receiptTopic('alice') && isDeliveredUpTo(a.payload, cseq)
-      if (!alice.arrivals.slice(since).some(covers)) await alice.next(covers)
+      const deliveries = await arrived(bob, since.bob, (a) => a.topic === inboxTopic('bob'), count)
+      cseq = Math.max(...deliveries.map((d) => InboxMessage.decode(d.payload).cseq))
+      await arrived(alice, since.alice, (a) => a.topic === ackTopic('alice'), count)
+      // Delivered is a watermark: the receipt that reaches the last cseq covers them all.
+      await arrived(alice, since.alice, (a) => a.topic === receiptTopic('alice') && isDeliveredUpTo(a.payload, cseq), 1)
     })
     const message = await send(CLIENT_MSG_ID_BYTES, 1)
     const read = await exchange(async () => {
@@ -114,6 +112,15 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
     await proxies.alice.close()
     await proxies.bob.close()
     await broker.stop()
+  }
+}
+
+/** Resolves with the arrivals since index `since` that match, once there are `count` of them. */
+async function arrived (mailbox: Mailbox, since: number, match: (arrival: Arrival) => boolean, count: number): Promise<Arrival[]> {
+  for (;;) {
+    const matching = mailbox.arrivals.slice(since).filter(match)
+    if (matching.length >= count) return matching
+    await mailbox.next(match)
   }
 }
 
