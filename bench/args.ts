@@ -25,7 +25,8 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
   --without   leave out reference brokers
   --with      also measure stored baselines (throughput only): aedes-durable, plain Aedes storing each
               QoS 1 payload in LevelDB before its PUBACK; aedes-protocol, plain Aedes doing lowband's
-              wire and disk round trips (stored-ack, second put, receipt) and nothing else
+              wire and disk round trips (stored-ack; per conversation and receipt window, one put
+              and one delivered receipt) and nothing else
   --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)
   --render    print the table of a report saved with --json, without running anything
   --save      also write the JSON report to DIR/<date>-<commit>-<sections>.json (docs/bench holds the

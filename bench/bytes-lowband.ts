@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { InboxMessage, ReadWatermark, Receipt, RECEIPT, SendRequest, TypingSignal } from '../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, InboxMessage, ReadWatermark, Receipt, RECEIPT, SendRequest, TypingSignal } from '../protocol/envelopes.js'
 import { ackTopic, COMMAND, inboxTopic, receiptTopic, typingTopic } from '../protocol/topics.js'
 import { startBroker } from './brokers.js'
 import { openCountedPair, type Exchange } from './counted-pair.js'
+import type { Arrival, Mailbox } from './mailbox.js'
 import { mintTokens } from './tokens.js'
 
 export type { Exchange } from './counted-pair.js'
@@ -11,13 +12,25 @@ export type { Exchange } from './counted-pair.js'
 export const TEXT = 'Hello! How are you?!'
 
 export interface LowbandBytes {
-  /** alice → bob, a 20-byte text, until alice has the delivered receipt and has acknowledged it. */
+  /** alice → bob, a 20-byte text with the SDK's client message id, until alice has the delivered receipt. */
   message: Exchange
+  /** The same message with client message ids of other lengths (absent from older saved reports). */
+  byClientIdBytes?: Array<{ bytes: number, message: Exchange }>
+  /**
+   * BURST_MESSAGES messages sent back to back, until alice has the delivered receipt of the last:
+   * what coalesced receipts cost per message (absent from older saved reports).
+   */
+  burst?: { messages: number, exchange: Exchange }
   /** bob's read watermark for the conversation, until alice has the read receipt and acknowledged it. */
   read: Exchange
   /** alice typing to bob, until bob has the notice. */
   typing: Exchange
 }
+
+/** Client message id lengths weighed against their bytes (protocol/envelopes.ts, CLIENT_MSG_ID_BYTES). */
+export const CLIENT_ID_LENGTHS = [8, 6, 4] as const
+/** Messages in the burst: a chat's quick run of lines, delivered within one receipt window. */
+export const BURST_MESSAGES = 10
 
 /** alice and bob on lowband's real protocol, each behind a counting proxy (bench/counted-pair.ts). */
 export async function measureLowbandBytes (): Promise<LowbandBytes> {
@@ -26,14 +39,18 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
   try {
     const { alice, bob } = pair
     let cseq = 0
-    const message = await pair.exchange(async () => {
-      const stored = alice.mailbox.next((a) => a.topic === ackTopic('alice'))
-      const delivered = bob.mailbox.next((a) => a.topic === inboxTopic('bob'))
-      const receipt = alice.mailbox.next((a) => a.topic === receiptTopic('alice') && Receipt.decode(a.payload).status === RECEIPT.delivered)
-      await alice.client.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(8), to: 'bob', body: TEXT })), 1)
-      cseq = InboxMessage.decode((await delivered).payload).cseq
-      await Promise.all([stored, receipt])
+    /** alice sends `count` texts at once; done when she has every stored-ack and the receipt of the last. */
+    const send = (idBytes: number, count: number): Promise<Exchange> => pair.exchange(async () => {
+      const since = { alice: alice.mailbox.arrivals.length, bob: bob.mailbox.arrivals.length }
+      await Promise.all(Array.from({ length: count }, () =>
+        alice.client.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(idBytes), to: 'bob', body: TEXT })), 1)))
+      const deliveries = await arrived(bob.mailbox, since.bob, (a) => a.topic === inboxTopic('bob'), count)
+      cseq = Math.max(...deliveries.map((d) => InboxMessage.decode(d.payload).cseq))
+      await arrived(alice.mailbox, since.alice, (a) => a.topic === ackTopic('alice'), count)
+      // Delivered is a watermark: the receipt that reaches the last cseq covers them all.
+      await arrived(alice.mailbox, since.alice, (a) => a.topic === receiptTopic('alice') && isDeliveredUpTo(a.payload, cseq), 1)
     })
+    const message = await send(CLIENT_MSG_ID_BYTES, 1)
     const read = await pair.exchange(async () => {
       const receipt = alice.mailbox.next((a) => a.topic === receiptTopic('alice') && Receipt.decode(a.payload).status === RECEIPT.read)
       await bob.client.publishAsync(COMMAND.read, Buffer.from(ReadWatermark.encode({ peer: 'alice', cseq })), 1)
@@ -44,9 +61,27 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
       await alice.client.publishAsync(COMMAND.typing, Buffer.from(TypingSignal.encode({ to: 'bob', state: 1 })), 0)
       await notice
     })
-    return { message, read, typing }
+    // After the read and typing, so their figures keep the sequences under 24 that PROTOCOL.md counts with.
+    const byClientIdBytes = []
+    for (const bytes of CLIENT_ID_LENGTHS) byClientIdBytes.push({ bytes, message: bytes === CLIENT_MSG_ID_BYTES ? message : await send(bytes, 1) })
+    const burst = { messages: BURST_MESSAGES, exchange: await send(CLIENT_MSG_ID_BYTES, BURST_MESSAGES) }
+    return { message, byClientIdBytes, burst, read, typing }
   } finally {
     await pair.close()
     await broker.stop()
   }
+}
+
+/** Resolves with the arrivals since index `since` that match, once there are `count` of them. */
+async function arrived (mailbox: Mailbox, since: number, match: (arrival: Arrival) => boolean, count: number): Promise<Arrival[]> {
+  for (;;) {
+    const matching = mailbox.arrivals.slice(since).filter(match)
+    if (matching.length >= count) return matching
+    await mailbox.next(match)
+  }
+}
+
+function isDeliveredUpTo (payload: Buffer, cseq: number): boolean {
+  const receipt = Receipt.decode(payload)
+  return receipt.status === RECEIPT.delivered && receipt.cseq >= cseq
 }

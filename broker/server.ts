@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { Aedes } from 'aedes'
 import type { Logger } from 'pino'
-import { createHooks, createTokenVerifier, InFlight, Presence, watchConnections, watchDeliveries, type HookContext } from '../hooks/index.js'
+import { createHooks, createTokenVerifier, flushDeliveredReceipts, InFlight, Presence, ReceiptWindows, watchConnections, watchDeliveries, type HookContext } from '../hooks/index.js'
 import type { Storage } from '../storage/contracts.js'
 import { KeyedLock } from '../storage/keyed-lock.js'
 import { createTopicAcl } from './acl.js'
@@ -63,6 +63,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     ...(media === undefined ? {} : { media }),
     push,
     groupLocks: new KeyedLock(),
+    deliveredReceipts: new ReceiptWindows(config.receiptWindow, (conversation) => flushDeliveredReceipts(ctx, conversation)),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
     now: Date.now
@@ -102,6 +103,8 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
       const timeoutMs = config.shutdownTimeout * 1000
       // Let stores under way finish and their PUBACKs go out, then close the clients.
       await ctx.inFlight.drain(timeoutMs)
+      // Delivered receipts still held in a window go to the senders while they are connected.
+      await ctx.deliveredReceipts.close()
       await closeBroker(broker)
       await ctx.inFlight.drain(timeoutMs)
       http.close()

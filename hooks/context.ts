@@ -8,6 +8,7 @@ import type { KeyedLock } from '../storage/keyed-lock.js'
 import type { MediaStore } from '../storage/media/contract.js'
 import type { InFlight } from './in-flight.js'
 import type { Presence } from './presence.js'
+import type { ReceiptWindows } from './receipt-windows.js'
 import type { TokenVerifier } from './token-verifier.js'
 
 /** Who is on the other end of a connection, set once by the authenticate hook. */
@@ -81,6 +82,8 @@ export interface HookContext {
   readonly push: PushFallback
   /** Serialises sends and membership changes per group. */
   readonly groupLocks: KeyedLock
+  /** Coalesces delivered receipts per conversation (hooks/delivered.ts). */
+  readonly deliveredReceipts: ReceiptWindows
   /** The broker the hooks belong to; available once it is created. */
   readonly broker: () => Aedes
   /** Milliseconds; injectable so timers are testable. */

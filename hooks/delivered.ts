@@ -8,7 +8,9 @@ import { publishReceipt } from './receipts.js'
 /**
  * "Delivered" costs the recipient no extra packet (invariant 7): it is derived from the recipient
  * device's PUBACK of the inbox PUBLISH, which Aedes reports as `ack` with the original packet
- * (for persistent sessions; the SDK uses one). The first device to acknowledge counts.
+ * (for persistent sessions; the SDK uses one). The first device to acknowledge counts. The store
+ * records it in memory; the conversation's receipt window (ctx.deliveredReceipts) writes it and
+ * tells the sender "delivered up to cseq N", once per window instead of once per message.
  */
 export function watchDeliveries (ctx: HookContext, broker: Aedes): void {
   // Aedes passes no packet for a clean session's PUBACK, and a PUBREL for QoS 2.
@@ -20,11 +22,25 @@ export function watchDeliveries (ctx: HookContext, broker: Aedes): void {
     if (seq === undefined) return
     ctx.push.acknowledged(identity.userId, identity.deviceId, seq)
     // The store ignores a seq that holds no message of someone else to this user (a replayed own
-    // message, a receipt): nothing is marked for those.
-    ctx.storage.messages.markDelivered(identity.userId, seq, Math.floor(ctx.now() / 1000))
-      .then((entries) => Promise.all(entries.map((entry) => publishReceipt(ctx, entry))))
+    // message, a receipt): nothing moves for those.
+    ctx.storage.messages.markDelivered(identity.userId, seq)
+      .then((conversation) => { if (conversation !== undefined) ctx.deliveredReceipts.moved(conversation) })
       .catch((error: unknown) => ctx.log.error({ err: error, user: identity.userId, seq }, 'could not record a delivery'))
   })
+}
+
+/**
+ * A receipt window's flush: writes the conversation's delivered watermarks, then publishes the
+ * receipts that write appended to the senders' inboxes. Never rejects: a failure is logged, and
+ * what was not written waits for the conversation's next flush.
+ */
+export async function flushDeliveredReceipts (ctx: HookContext, conversation: string): Promise<void> {
+  try {
+    const entries = await ctx.storage.messages.flushDelivered(conversation, Math.floor(ctx.now() / 1000))
+    await Promise.all(entries.map((entry) => publishReceipt(ctx, entry)))
+  } catch (error) {
+    ctx.log.error({ err: error, conversation }, 'could not write delivered receipts')
+  }
 }
 
 /**

@@ -11,7 +11,8 @@ export { createTokenVerifier, type TokenVerifier } from './token-verifier.js'
 export { watchConnections } from './connections.js'
 export { InFlight } from './in-flight.js'
 export { Presence } from './presence.js'
-export { watchDeliveries } from './delivered.js'
+export { flushDeliveredReceipts, watchDeliveries } from './delivered.js'
+export { ReceiptWindows } from './receipt-windows.js'
 
 /** The Aedes options that make a plain broker into lowband: one hook per file, wired here. */
 export function createHooks (ctx: HookContext): AedesOptions {

@@ -6,8 +6,19 @@ const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expe
 const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
 /**
+ * Random bytes in the SDK's client message ids. Dedup keys are kept for as long as the message, so
+ * two sends of one device with the same id lose the second silently (it is answered as a resend of
+ * the first): with n sends over a device's life the chance is about n² / 2^(8·bytes+1). At 8 bytes
+ * a device sending a million messages runs a 3·10⁻⁸ risk; 6 bytes would save 2 B on a send and
+ * 2 B on its stored-ack for a 2·10⁻³ risk, 4 bytes 4 + 4 B for a 70 % chance of a loss within 10⁵
+ * sends (docs/PROTOCOL.md, "Client message ids").
+ */
+export const CLIENT_MSG_ID_BYTES = 8
+
+/**
  * The client's own message id, kept only for deduplication of resends: 1–16 bytes (the SDK uses
- * 8 random bytes), a string of up to 64 characters, or an unsigned integer. Unique per device.
+ * CLIENT_MSG_ID_BYTES random bytes), a string of up to 64 characters, or an unsigned integer.
+ * Unique per device.
  */
 export const clientMsgIdSchema = z.union([bytes.refine((b) => b.length >= 1 && b.length <= 16, 'must be 1-16 bytes'), z.string().min(1).max(64), uint])
 export type ClientMsgId = z.infer<typeof clientMsgIdSchema>
@@ -79,9 +90,15 @@ export type ResumeRequest = ReturnType<typeof ResumeRequest.decode>
 export const Synced = defineEnvelope({ seq: 1 }, z.object({ seq: uint }))
 export type Synced = ReturnType<typeof Synced.decode>
 
-/** Receipt statuses. Statuses only move forward: sent → delivered → read. */
+/**
+ * Receipt statuses, each a watermark over one conversation ("up to cseq N"). Statuses only move
+ * forward: sent → delivered → read.
+ */
 export const RECEIPT = {
-  /** `peer` received (a device of theirs acknowledged) my message `cseq`. */
+  /**
+   * `peer` has every one of my messages up to `cseq` (a device of theirs acknowledged each; for a
+   * group, every member each was stored for). Coalesced: at most one per conversation per window.
+   */
   delivered: 1,
   /** `peer` has read my messages up to `cseq`. */
   read: 2,
@@ -89,7 +106,7 @@ export const RECEIPT = {
   readByMe: 3
 } as const
 
-/** u/<user>/r — broker → devices: a receipt, stored in the inbox (so an offline sender gets it on resume). */
+/** u/<user>/r — broker → devices: a receipt, stored in the inbox (so an offline sender gets its newest on resume). */
 export const Receipt = defineEnvelope({ seq: 1, peer: 2, status: 3, cseq: 4, ts: 5, group: 6 }, z.object({
   seq: uint,
   peer: id,

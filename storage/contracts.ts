@@ -107,18 +107,36 @@ export interface MessageStore {
   /** The highest seq of the user's inbox (0 when empty). */
   inboxHead (userId: UserId): Promise<number>
   /**
-   * A device of `recipient` acknowledged the message at `seq` in its inbox (what the delivery
-   * carries; the wire has no server id). The first acknowledgement of a 1:1
-   * message marks it delivered and appends a delivered receipt to the sender's inbox; a group
-   * message is delivered when the last of its members acknowledges it, with one receipt then.
-   * Anything else — a later acknowledgement, one after the read — changes nothing ([]).
+   * A device of `recipient` acknowledged the entry at `seq` of its inbox (what the delivery carries;
+   * the wire has no server id). Delivered is a watermark per conversation: "every message to the
+   * recipient up to cseq N has been acknowledged by one of its devices" (for a group: every message
+   * up to N by every member it was stored for). An acknowledgement ahead of an earlier message not
+   * yet acknowledged waits for it, so a watermark never claims a delivery that did not happen.
+   * Recorded in memory, not written: resolves with the conversation whose delivery state moved, for
+   * the caller to flushDelivered within its window, or undefined when nothing moved (not someone
+   * else's message to `recipient`, already counted, or waiting behind an earlier one).
    */
-  markDelivered (recipient: UserId, seq: number, ts: number): Promise<ReceiptEntry[]>
+  markDelivered (recipient: UserId, seq: number): Promise<string | undefined>
+  /**
+   * A device of `recipient` resumed from `cursor`: it holds every entry of the inbox up to there.
+   * After a crash, acknowledgements recorded but not yet flushed are gone; this is where an adapter
+   * recovers them (it may look back only a bounded way, and do nothing after a clean shutdown).
+   * Resolves with the conversations whose delivery state moved.
+   */
+  markDeliveredUpTo (recipient: UserId, cursor: number): Promise<string[]>
+  /**
+   * Writes what moved in `conversation` since its last flush in one durable batch, with a delivered
+   * receipt to each sender whose watermark moved ("delivered up to cseq N"; none when its read
+   * receipt already covers N: statuses only move forward). Resolves with those receipts once
+   * durable; [] when nothing moved. Flushes of one conversation apply in call order.
+   */
+  flushDelivered (conversation: string, ts: number): Promise<ReceiptEntry[]>
   /**
    * `reader` has read the conversation with `peer` (a user, or a group when `group`) up to `cseq`,
    * clamped to the conversation's head. Only forward: a watermark at or below the stored one
    * changes nothing ([]). Appends a read-by-me entry to the reader's inbox, and a read receipt to
    * the peer — for a group, to each sender whose messages have now been read by all their members.
+   * Reading proves having: the reader's messages up to `cseq` count as delivered from then on.
    */
   markRead (reader: UserId, peer: UserId, cseq: number, ts: number, group?: boolean): Promise<ReceiptEntry[]>
   /** Messages of a conversation with cseq < before (all when before is 0), at most `limit`, with statuses as `userId` sees them. */
@@ -196,5 +214,6 @@ export interface Storage {
   flush (): Promise<void>
   /** Not ready while a failed write leaves the store suspect, or once damage was found (RetriableError meanwhile). */
   health (): StorageHealth
+  /** Writes delivery state not yet flushed (its receipts wait in the inboxes), then closes. */
   close (): Promise<void>
 }

@@ -1,8 +1,8 @@
-import type { ClientMsgId } from '../../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, type ClientMsgId } from '../../protocol/envelopes.js'
 
-/** 8 random bytes: unique per device without coordination, and only 9 bytes on the wire. */
+/** Random bytes: unique per device without coordination (see CLIENT_MSG_ID_BYTES), 9 bytes on the wire. */
 export function newClientMsgId (): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(8))
+  return globalThis.crypto.getRandomValues(new Uint8Array(CLIENT_MSG_ID_BYTES))
 }
 
 /** A Map key for any client message id the protocol allows (bytes, string or integer). */

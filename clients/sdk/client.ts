@@ -308,9 +308,8 @@ export class LowbandClient {
 
   #receipted (receipt: Receipt): void {
     const chat = toChatReceipt(receipt)
-    if (chat.status === 'delivered') this.#statuses.delivered(chat.conversation, chat.cseq)
-    else if (chat.status === 'read') this.#statuses.read(chat.conversation, chat.cseq)
-    else this.#reads.learnt(chat.conversation, chat.cseq)
+    if (chat.status === 'readByMe') this.#reads.learnt(chat.conversation, chat.cseq)
+    else this.#statuses.reached(chat.conversation, chat.status, chat.cseq)
     this.#receipts.emit(chat)
   }
 

@@ -22,15 +22,16 @@ interface Tracked {
 
 interface ConversationStatuses {
   readonly byCseq: Map<number, Tracked>
-  /** The peer's read watermark: my messages up to here are read, tracked or not. */
-  readUpTo: number
+  /** The peer's delivered and read watermarks: my messages up to each are delivered / read, tracked or not. */
+  readonly upTo: { delivered: number, read: number }
 }
 
 /**
- * The status of this user's own messages, derived from receipts: "delivered" names one message
- * (its cseq), "read" a watermark over the conversation. Statuses only move forward, as on the
- * broker: a delivered receipt that comes after the read changes nothing. The newest `capacity`
- * messages are remembered; read watermarks are kept per conversation.
+ * The status of this user's own messages, derived from receipts: both "delivered" and "read" are
+ * watermarks over the conversation ("up to cseq N"), so one receipt moves every message up to N.
+ * Statuses only move forward, as on the broker: a delivered receipt that comes after the read
+ * changes nothing. The newest `capacity` messages are remembered; watermarks are kept per
+ * conversation, so a message tracked after its receipt starts where the receipt put it.
  */
 export class MessageStatuses {
   readonly #capacity: number
@@ -58,26 +59,23 @@ export class MessageStatuses {
       this.#advance(known, status)
       return known.status
     }
-    const statuses = this.#statuses(conversation)
-    const tracked: Tracked = { id, conversation, cseq, status: cseq <= statuses.readUpTo ? 'read' : status }
+    const { byCseq, upTo } = this.#statuses(conversation)
+    const reached: MessageStatus = cseq <= upTo.read ? 'read' : cseq <= upTo.delivered ? 'delivered' : 'sent'
+    const tracked: Tracked = { id, conversation, cseq, status: RANK[reached] > RANK[status] ? reached : status }
     this.#byId.set(id, tracked)
-    statuses.byCseq.set(cseq, tracked)
+    byCseq.set(cseq, tracked)
     if (this.#byId.size > this.#capacity) this.#forget(this.#byId.values().next().value!)
     if (announce) this.#emit(tracked)
     return tracked.status
   }
 
-  delivered (conversation: Conversation, cseq: number): void {
-    const tracked = this.#conversations.get(conversationKey(conversation))?.byCseq.get(cseq)
-    if (tracked !== undefined) this.#advance(tracked, 'delivered')
-  }
-
-  read (conversation: Conversation, upTo: number): void {
+  /** The peer has my messages up to `upTo`, or has read them: each reached message moves, oldest first. */
+  reached (conversation: Conversation, status: 'delivered' | 'read', upTo: number): void {
     const statuses = this.#statuses(conversation)
-    if (upTo <= statuses.readUpTo) return
-    statuses.readUpTo = upTo
+    if (upTo <= statuses.upTo[status]) return
+    statuses.upTo[status] = upTo
     const reached = [...statuses.byCseq.values()].filter((t) => t.cseq <= upTo).sort((a, b) => a.cseq - b.cseq)
-    for (const tracked of reached) this.#advance(tracked, 'read')
+    for (const tracked of reached) this.#advance(tracked, status)
   }
 
   #advance (tracked: Tracked, status: MessageStatus): void {
@@ -94,7 +92,7 @@ export class MessageStatuses {
     const key = conversationKey(conversation)
     let statuses = this.#conversations.get(key)
     if (statuses === undefined) {
-      statuses = { byCseq: new Map(), readUpTo: 0 }
+      statuses = { byCseq: new Map(), upTo: { delivered: 0, read: 0 } }
       this.#conversations.set(key, statuses)
     }
     return statuses

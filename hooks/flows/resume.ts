@@ -16,6 +16,7 @@ const PAGE = 100
  */
 export async function runResume (ctx: HookContext, client: Client, identity: Identity, payload: Buffer): Promise<void> {
   let cursor = ResumeRequest.decode(payload).cursor
+  recoverDeliveries(ctx, identity, cursor)
   for (;;) {
     const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)
     for (const entry of page) {
@@ -33,4 +34,14 @@ function packetOf (identity: Identity, entry: InboxEntry): { topic: string, payl
     return { topic: receiptTopic(identity.userId), payload: encodeReceipt(entry.seq, entry.receipt), qos: 1, retain: false }
   }
   return { topic: inboxTopic(identity.userId), payload: encodeInboxMessage(entry.message, entry.seq, entry.message.from === identity.userId), qos: 1, retain: false }
+}
+
+/**
+ * The cursor is the device's word that it holds every entry up to there: after a crash that lost
+ * the last window's acknowledgements, the store recovers them from it (late, never wrong).
+ */
+function recoverDeliveries (ctx: HookContext, identity: Identity, cursor: number): void {
+  ctx.inFlight.track(ctx.storage.messages.markDeliveredUpTo(identity.userId, cursor))
+    .then((conversations) => { for (const conversation of conversations) ctx.deliveredReceipts.moved(conversation) })
+    .catch((error: unknown) => ctx.log.error({ err: error, user: identity.userId }, 'could not recover deliveries'))
 }

@@ -20,16 +20,16 @@ export interface StoredRecord {
 export interface InboxSlot { m?: string, r?: StoredReceipt }
 export type Op = { type: 'put', key: string, value: Uint8Array }
 
-/** Entries of the read cache: recent inbox slots, delivery marks and watermarks. */
+/** Entries of the read cache: recent inbox slots, delivered and read watermarks. */
 const CACHE_ENTRIES = 100_000
 /** Decoded records kept: the messages of the last seconds to minutes, awaiting delivery or reads. */
 const RECORD_ENTRIES = 20_000
 /**
- * Keys whose bytes are worth caching: read on every delivery (inbox slots, delivery marks,
+ * Keys whose bytes are worth caching: read on every delivery (inbox slots, delivered and read
  * watermarks), not dedup keys, which are only read to find a resend. Message records are cached
  * decoded, apart.
  */
-const CACHED_PREFIXES = /^(?:i|v|vc|w|ra)!/
+const CACHED_PREFIXES = /^(?:i|dv|da|w|ra)!/
 const cacheable = (key: string): boolean => CACHED_PREFIXES.test(key)
 
 export const inboxCounter = (userId: string): string => `i:${userId}`
@@ -68,7 +68,8 @@ export class StoreCore {
     return value
   }
 
-  async record (id: string): Promise<StoredRecord | undefined> {
+  /** A message record by id; synchronous like get(). */
+  record (id: string): StoredRecord | undefined {
     const cached = this.#records.get(id)
     if (cached !== undefined) return cached
     const bytes = this.db.getSync(keys.message(id))
@@ -78,17 +79,25 @@ export class StoreCore {
     return record
   }
 
+  /** The message at `cseq` of a conversation, once its write is durable. */
+  messageAt (conversation: string, cseq: number): StoredRecord | undefined {
+    const id = this.db.getSync(keys.conversation(conversation, cseq))
+    return id === undefined ? undefined : this.record(Buffer.from(id).toString())
+  }
+
   /** A record just stored by this process, for the reads its delivery will make. */
   rememberRecord (id: string, record: StoredRecord): void {
     this.#records.set(id, record)
   }
 
-  async number (key: string): Promise<number> {
+  /** A number stored with put(); 0 when absent. */
+  number (key: string): number {
     const value = this.get(key)
     return value === undefined ? 0 : decodeRecord<number>(value)
   }
 
-  watermark (conversation: string, reader: string): Promise<number> {
+  /** How far `reader` has read the conversation (cseq). */
+  watermark (conversation: string, reader: string): number {
     return this.number(keys.watermark(conversation, reader))
   }
 
@@ -126,11 +135,6 @@ export class StoreCore {
     this.#cache.clear()
     this.#records.clear()
     this.sequences.forgetAll()
-  }
-
-  /** Records that cacheable keys hold nothing, as for the marks of a message just stored. */
-  knownAbsent (absentKeys: string[]): void {
-    for (const key of absentKeys) if (cacheable(key)) this.#cache.set(key, null)
   }
 }
 

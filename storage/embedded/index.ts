@@ -5,6 +5,7 @@ import { StoreCore } from './core.js'
 import { EmbeddedDirectory } from './directory.js'
 import { guarded } from './guarded.js'
 import { StoreGuard } from './guard.js'
+import { keys } from './keys.js'
 import { EmbeddedMessageStore } from './messages.js'
 
 export { StoreOpenError } from './store-errors.js'
@@ -47,15 +48,25 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
     core.forgetCached()
     directory.forgetCached()
   })
+  // Delivered watermarks are written once per window: if the last process left its marker, it
+  // crashed, and what it had not written yet is recovered from resuming devices (deliveries.ts).
+  const afterCrash = guard.db.getSync(keys.openMarker) !== undefined
+  await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
+  const messages = new EmbeddedMessageStore(core, createMessageIdGenerator(), afterCrash)
   const classify = (error: unknown): unknown => guard.classify(error)
   return {
-    messages: guarded(new EmbeddedMessageStore(core, createMessageIdGenerator()), classify),
+    messages: guarded(messages, classify),
     directory: guarded(directory, classify),
     flush: () => committer.flush(),
     health: () => guard.health(),
     async close () {
-      await committer.flush()
-      await guard.close()
+      try {
+        await messages.flushAllDelivered(Math.floor(Date.now() / 1000))
+        await committer.write([{ type: 'del', key: keys.openMarker }])
+      } finally {
+        await committer.flush()
+        await guard.close()
+      }
     }
   }
 }

@@ -9,13 +9,15 @@ export const keys = {
   conversation: (conversation: string, cseq: number) => `c!${conversation}!${pad(cseq)}`,
   conversationRange: (conversation: string) => ({ gt: `c!${conversation}!`, lt: `c!${conversation}!~` }),
   dedup: (key: string) => `d!${key}`,
-  delivered: (messageId: string) => `v!${messageId}`,
-  /** Group messages: one member's delivery, and how many members have it. */
-  memberDelivered: (messageId: string, userId: string) => `v!${messageId}!${userId}`,
-  deliveredCount: (messageId: string) => `vc!${messageId}`,
+  /** Every message to `userId` in the conversation up to this cseq has been acknowledged by one of its devices. */
+  deliveredTo: (conversation: string, userId: string) => `dv!${conversation}!${userId}`,
+  /** Groups: every message up to this cseq has been acknowledged by every member it was stored for. */
+  deliveredToAll: (conversation: string) => `da!${conversation}`,
   /** Groups: every message up to this cseq has been read by all its members. */
   readByAll: (conversation: string) => `ra!${conversation}`,
   watermark: (conversation: string, reader: string) => `w!${conversation}!${reader}`,
+  /** Present while a process has the store open: found at open, the last one did not close it (a crash). */
+  openMarker: 's!open',
   user: (userId: string) => `u!${userId}`,
   contact: (userId: string, contact: string) => `k!${userId}!${contact}`,
   device: (userId: string, deviceId: string) => `e!${userId}!${deviceId}`,

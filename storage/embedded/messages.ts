@@ -5,21 +5,25 @@ import {
 import { dedupKey } from '../message-id.js'
 import { conversationCounter, inboxCounter, put, type InboxSlot, type Op, type StoreCore, type StoredRecord } from './core.js'
 import { keys, seqOfKey } from './keys.js'
+import { Deliveries } from './deliveries.js'
 import { Receipts } from './receipts.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
 
-/** Messages, inboxes and history in the embedded LevelDB store; receipts are in receipts.ts. */
+/** Messages, inboxes and history in the embedded LevelDB store; receipts are in deliveries.ts and receipts.ts. */
 export class EmbeddedMessageStore implements MessageStore {
   readonly #core: StoreCore
   readonly #newId: () => string
+  readonly #deliveries: Deliveries
   readonly #receipts: Receipts
   /** Appends under way per dedup key, so a resend racing its original is stored once. */
   readonly #inFlight = new Map<string, Promise<StoredRecord & { duplicate: boolean }>>()
 
-  constructor (core: StoreCore, newId: () => string) {
+  /** `afterCrash`: the last process did not close the store, so deliveries it recorded may be lost. */
+  constructor (core: StoreCore, newId: () => string, afterCrash: boolean) {
     this.#core = core
     this.#newId = newId
-    this.#receipts = new Receipts(core)
+    this.#deliveries = new Deliveries(core, afterCrash)
+    this.#receipts = new Receipts(core, this.#deliveries)
   }
 
   async appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
@@ -39,7 +43,7 @@ export class EmbeddedMessageStore implements MessageStore {
     if (running !== undefined) return running.then((stored) => ({ ...stored, duplicate: true }))
     const work = (async () => {
       const existingId = this.#core.db.getSync(keys.dedup(key), { valueEncoding: 'utf8' }) as string | undefined
-      const existing = existingId === undefined ? undefined : await this.#core.record(existingId)
+      const existing = existingId === undefined ? undefined : this.#core.record(existingId)
       if (existing !== undefined) return { ...existing, duplicate: true }
       return { ...await append(keys.dedup(key)), duplicate: false }
     })().finally(() => this.#inFlight.delete(key))
@@ -70,9 +74,8 @@ export class EmbeddedMessageStore implements MessageStore {
       ...users.map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
     ]
     await this.#core.write(ops, counters)
-    // Its recipient's PUBACK asks next for it and whether it was delivered: no need to ask LevelDB.
+    // Its recipient's PUBACK asks next for it: no need to ask LevelDB.
     this.#core.rememberRecord(message.id, record)
-    this.#core.knownAbsent(group ? [keys.deliveredCount(message.id)] : [keys.delivered(message.id)])
     return record
   }
 
@@ -84,7 +87,7 @@ export class EmbeddedMessageStore implements MessageStore {
       if (slot.r !== undefined) {
         entries.push({ seq, receipt: slot.r })
       } else if (slot.m !== undefined) {
-        const record = await this.#core.record(slot.m)
+        const record = this.#core.record(slot.m)
         if (record !== undefined) entries.push({ seq, message: record.message })
       }
     }
@@ -96,10 +99,24 @@ export class EmbeddedMessageStore implements MessageStore {
     return this.#core.sequences.head(inboxCounter(userId))
   }
 
-  markDelivered (recipient: string, seq: number, ts: number): Promise<ReceiptEntry[]> {
+  markDelivered (recipient: string, seq: number): Promise<string | undefined> {
     const slot = this.#core.get(keys.inbox(recipient, seq))
     const messageId = slot === undefined ? undefined : decodeRecord<InboxSlot>(slot).m
-    return messageId === undefined ? Promise.resolve([]) : this.#receipts.markDelivered(recipient, messageId, ts)
+    const record = messageId === undefined ? undefined : this.#core.record(messageId)
+    return record === undefined ? Promise.resolve(undefined) : this.#deliveries.acknowledged(recipient, record)
+  }
+
+  markDeliveredUpTo (recipient: string, cursor: number): Promise<string[]> {
+    return this.#deliveries.recoverUpTo(recipient, cursor, () => this.inboxHead(recipient))
+  }
+
+  flushDelivered (conversation: string, ts: number): Promise<ReceiptEntry[]> {
+    return this.#deliveries.flush(conversation, ts)
+  }
+
+  /** Writes every delivery not yet flushed (at close). */
+  flushAllDelivered (ts: number): Promise<void> {
+    return this.#deliveries.flushAll(ts)
   }
 
   markRead (reader: string, peer: string, cseq: number, ts: number, group = false): Promise<ReceiptEntry[]> {
@@ -113,12 +130,12 @@ export class EmbeddedMessageStore implements MessageStore {
     const upper = before > 0 ? keys.conversation(conversation, before) : range.lt
     for await (const id of this.#core.db.values({ gt: range.gt, lt: upper, reverse: true, limit: limit + 1 })) ids.push(Buffer.from(id).toString())
     const more = ids.length > limit
-    const myRead = await this.#core.watermark(conversation, userId)
+    const myRead = this.#core.watermark(conversation, userId)
     const items: HistoryPage['items'] = []
     for (const id of ids.slice(0, limit).reverse()) {
-      const record = await this.#core.record(id)
+      const record = this.#core.record(id)
       if (record === undefined) continue
-      items.push({ message: record.message, status: record.message.from === userId && record.message.to !== userId ? await this.#receipts.statusForSender(record) : record.message.cseq <= myRead ? 2 : 1 })
+      items.push({ message: record.message, status: record.message.from === userId && record.message.to !== userId ? this.#receipts.statusForSender(record) : record.message.cseq <= myRead ? 2 : 1 })
     }
     return { items, more }
   }

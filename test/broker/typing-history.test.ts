@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ReadWatermark, TypingNotice, TypingSignal } from '../../protocol/envelopes.js'
+import { ReadWatermark, Receipt, TypingNotice, TypingSignal } from '../../protocol/envelopes.js'
 import { HistoryItem, HistoryPage, OP } from '../../protocol/requests.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { request, sendRaw } from '../helpers/chat.js'
@@ -63,9 +63,11 @@ describe('history', () => {
     const hank = await broker.device('hank', 'phone')
     const hankInbox = new Inbox(hank)
     for (let i = 1; i <= 230; i++) await sendRaw(i % 3 === 0 ? gina : hank, i % 3 === 0 ? 'hank' : 'gina', `h${i}`)
-    await hankInbox.wait('/r', 153) // gina's phone acknowledged every message of hank's
+    const receipts = () => hankInbox.on('/r').map((r) => Receipt.decode(r.payload))
+    // gina's phone acknowledged every message of hank's: delivered up to his last (cseq 230).
+    await hankInbox.until(() => receipts().some((r) => r.status === 1 && r.cseq === 230))
     await gina.publishAsync('c/d', Buffer.from(ReadWatermark.encode({ peer: 'hank', cseq: 200 })), { qos: 1 })
-    await hankInbox.wait('/r', 154)
+    await hankInbox.until(() => receipts().some((r) => r.status === 2))
 
     const first = await page(hank, 'hank', 'gina', undefined, 100)
     expect(first.items!.map((m) => m.cseq)).toEqual(Array.from({ length: 100 }, (_, i) => 131 + i))

@@ -102,6 +102,22 @@ describe('statuses, read watermarks and presence (fake transport)', () => {
     expect(client.messageStatus('never-seen')).toBeUndefined()
   })
 
+  it('takes a delivered receipt as a watermark: every message of mine up to its cseq is delivered, once each', async () => {
+    const { client, transport } = await connectedFake()
+    const changes: MessageStatusChange[] = []
+    client.onMessageStatus((c) => changes.push(c))
+    // Three of mine, from another device: cseqs 1, 2 and 4 (3 is bob's).
+    for (const [seq, cseq] of [[1, 1], [2, 2], [3, 4]] as const) transport.deliver('u/alice/m', inboxMessage(seq, { from: 'alice', to: 'bob', cseq }))
+    transport.deliver('u/alice/r', receipt(4, 1, 2))
+    expect([1, 2, 4].map((cseq) => client.messageStatus(`u:alice:bob:${cseq}`))).toEqual(['delivered', 'delivered', 'sent'])
+    transport.deliver('u/alice/r', receipt(5, 1, 1)) // an older watermark changes nothing
+    transport.deliver('u/alice/r', receipt(6, 1, 4))
+    expect(changes.map((c) => `${c.cseq}:${c.status}`)).toEqual(['1:sent', '2:sent', '4:sent', '1:delivered', '2:delivered', '4:delivered'])
+    // One of mine learnt after the receipt, below its watermark, starts delivered.
+    transport.deliver('u/alice/m', inboxMessage(7, { from: 'alice', to: 'bob', cseq: 3 }))
+    expect(changes.at(-1)).toMatchObject({ cseq: 3, status: 'delivered' })
+  })
+
   it('sends a watermark made offline on connecting, again after a lost PUBACK, and never one that goes back', async () => {
     const fake = fakeClient()
     const { client, transports } = fake

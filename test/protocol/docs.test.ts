@@ -33,6 +33,21 @@ describe('docs/PROTOCOL.md', () => {
     expect(row(5)).toBe(4)
   })
 
+  it('states the bytes of a message for each client message id length it weighs', () => {
+    const text = 'x'.repeat(20)
+    const ts = Math.floor(Date.now() / 1000)
+    const rows = [...doc.matchAll(/^\| (\d+) random bytes[^|]*\| (\d+) \| (\d+) \| (\d+) \|/gm)]
+    expect(rows.map((r) => Number(r[1]))).toEqual([8, 6, 4])
+    for (const [, length, send, ack, total] of rows) {
+      const clientMsgId = new Uint8Array(Number(length))
+      const sendBytes = publishBytes('c/s', 1, SendRequest.encode({ clientMsgId, to: 'bob', body: text }))
+      const ackBytes = publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, seq: 1, cseq: 1 }))
+      const rest = 4 + publishBytes('u/bob/m', 1, InboxMessage.encode({ from: 'alice', body: text, seq: 1, cseq: 1, ts })) + 4 +
+        publishBytes('u/alice/r', 0, Receipt.encode({ seq: 2, peer: 'bob', status: 1, cseq: 1, ts }))
+      expect([Number(send), Number(ack), Number(total)], `${length} bytes`).toEqual([sendBytes, ackBytes, sendBytes + ackBytes + rest])
+    }
+  })
+
   it('states the exact bytes of receipts, a watermark, typing and presence', () => {
     const ts = Math.floor(Date.now() / 1000)
     expect(row(6)).toBe(publishBytes('u/alice/r', 0, Receipt.encode({ seq: 5, peer: 'bob', status: 1, cseq: 1, ts })))

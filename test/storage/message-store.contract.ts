@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { NewDirectMessage, Storage } from '../../storage/contracts.js'
+import { conversationOf, groupConversationOf, type NewDirectMessage, type Storage } from '../../storage/contracts.js'
 
 /**
  * The one contract every message-store adapter passes (invariant 8). An adapter's test file calls
@@ -88,28 +88,109 @@ export function messageStoreContract (name: string, open: () => Promise<{ storag
       await storage.close()
     })
 
+    it('records deliveries in memory and writes one "delivered up to" receipt per flush', async () => {
+      const { storage } = await open()
+      const sent = []
+      for (let i = 0; i < 3; i++) sent.push(await storage.messages.appendDirect(draft({ clientMsgId: `w${i}` })))
+      const conversation = conversationOf('alice', 'bob')
+      for (const s of sent) expect(await storage.messages.markDelivered('bob', s.recipientSeq)).toBe(conversation)
+      // A second device acknowledging, a seq holding nothing, and the sender's own copy move nothing.
+      expect(await storage.messages.markDelivered('bob', sent[0]!.recipientSeq)).toBeUndefined()
+      expect(await storage.messages.markDelivered('bob', 99)).toBeUndefined()
+      expect(await storage.messages.markDelivered('alice', sent[2]!.senderSeq)).toBeUndefined()
+      expect((await storage.messages.history('alice', 'bob', 0, 10)).items.map((i) => i.status)).toEqual([1, 1, 1])
+      const receipts = await storage.messages.flushDelivered(conversation, 1_700_000_005)
+      expect(receipts).toEqual([{ owner: 'alice', seq: 4, receipt: { peer: 'bob', status: 1, cseq: 3, ts: 1_700_000_005 } }])
+      expect(await storage.messages.flushDelivered(conversation, 1_700_000_006)).toEqual([])
+      expect((await storage.messages.readInbox('alice', 3, 10)).map((e) => e.receipt)).toEqual([receipts[0]!.receipt])
+      await storage.close()
+    })
+
+    it('never claims a delivery that did not happen: an acknowledgement waits for an earlier message', async () => {
+      const { storage } = await open()
+      const m1 = await storage.messages.appendDirect(draft({ clientMsgId: 'a1' }))
+      const m2 = await storage.messages.appendDirect(draft({ from: 'bob', fromDevice: 'pc', to: 'alice', clientMsgId: 'b2' }))
+      const m3 = await storage.messages.appendDirect(draft({ clientMsgId: 'a3' }))
+      await storage.messages.appendDirect(draft({ clientMsgId: 'a4' }))
+      const conversation = conversationOf('alice', 'bob')
+      expect(await storage.messages.markDelivered('bob', m3.recipientSeq)).toBeUndefined()
+      expect(await storage.messages.flushDelivered(conversation, 1)).toEqual([])
+      const mine = async (): Promise<number[]> => (await storage.messages.history('alice', 'bob', 0, 10)).items.filter((i) => i.message.from === 'alice').map((i) => i.status)
+      expect(await mine()).toEqual([0, 0, 0])
+      // The first one arrives: the watermark passes bob's own message and takes in the waiting one.
+      expect(await storage.messages.markDelivered('bob', m1.recipientSeq)).toBe(conversation)
+      expect(await mine()).toEqual([1, 1, 0])
+      expect(await storage.messages.markDelivered('alice', m2.recipientSeq)).toBe(conversation)
+      const receipts = await storage.messages.flushDelivered(conversation, 2)
+      expect(receipts.map((e) => [e.owner, e.receipt.peer, e.receipt.status, e.receipt.cseq]).sort()).toEqual([['alice', 'bob', 1, 3], ['bob', 'alice', 1, 2]])
+      await storage.close()
+    })
+
+    it('moves statuses forward only: reading proves delivery, and no delivered receipt follows a read one', async () => {
+      const { storage } = await open()
+      const m1 = await storage.messages.appendDirect(draft({ clientMsgId: 'r1' }))
+      const m2 = await storage.messages.appendDirect(draft({ clientMsgId: 'r2' }))
+      const conversation = conversationOf('alice', 'bob')
+      expect(await storage.messages.markDelivered('bob', m2.recipientSeq)).toBeUndefined() // waits for m1
+      // bob reads m1 on a device that acknowledged nothing (history, or a clean session): he has it.
+      expect((await storage.messages.markRead('bob', 'alice', 1, 3)).map((e) => [e.owner, e.receipt.status])).toEqual([['alice', 2], ['bob', 3]])
+      expect((await storage.messages.flushDelivered(conversation, 4)).map((e) => e.receipt)).toEqual([{ peer: 'bob', status: 1, cseq: 2, ts: 4 }])
+      expect(await storage.messages.markDelivered('bob', m1.recipientSeq)).toBeUndefined()
+      const m3 = await storage.messages.appendDirect(draft({ clientMsgId: 'r3' }))
+      await storage.messages.markRead('bob', 'alice', 3, 5)
+      expect(await storage.messages.markDelivered('bob', m3.recipientSeq)).toBeUndefined()
+      expect(await storage.messages.flushDelivered(conversation, 6)).toEqual([])
+      expect((await storage.messages.history('alice', 'bob', 0, 10)).items.map((i) => i.status)).toEqual([2, 2, 2])
+      await storage.close()
+    })
+
+    it('keeps what was flushed across a reopen, and close() writes what was not', async () => {
+      const { storage, reopen } = await open()
+      const m1 = await storage.messages.appendDirect(draft({ clientMsgId: 'k1' }))
+      const m2 = await storage.messages.appendDirect(draft({ clientMsgId: 'k2' }))
+      await storage.messages.markDelivered('bob', m1.recipientSeq)
+      await storage.messages.flushDelivered(conversationOf('alice', 'bob'), 1)
+      await storage.messages.markDelivered('bob', m2.recipientSeq)
+      await storage.close()
+      const again = await reopen()
+      expect((await again.messages.history('alice', 'bob', 0, 10)).items.map((i) => i.status)).toEqual([1, 1])
+      expect((await again.messages.readInbox('alice', 2, 10)).map((e) => e.receipt?.cseq)).toEqual([1, 2])
+      expect(await again.messages.markDelivered('bob', m2.recipientSeq)).toBeUndefined()
+      await again.close()
+    })
+
     it('aggregates group receipts: one delivered and one read per transition, when all members have it', async () => {
       const { storage } = await open()
       const members = ['alice', 'bob', 'carol']
+      const conversation = groupConversationOf('g1')
       const sent = await storage.messages.appendGroup(draft({ from: 'alice', to: 'g1', clientMsgId: 'x' }), members)
       const seqOf = (member: string): number => sent.seqs[member]!
-      expect(await storage.messages.markDelivered('bob', seqOf('bob'), 1)).toEqual([])
-      expect(await storage.messages.markDelivered('bob', seqOf('bob'), 1)).toEqual([])
-      expect(await storage.messages.markDelivered('dave', 1, 1)).toEqual([]) // not a member: nothing at that seq
-      expect(await storage.messages.markDelivered('carol', seqOf('carol') + 1, 1)).toEqual([]) // nothing there yet
-      const delivered = await storage.messages.markDelivered('carol', seqOf('carol'), 2)
-      expect(delivered.map((e) => [e.owner, e.receipt.status, e.receipt.peer, e.receipt.group])).toEqual([['alice', 1, 'g1', true]])
+      expect(await storage.messages.markDelivered('bob', seqOf('bob'))).toBe(conversation)
+      expect(await storage.messages.flushDelivered(conversation, 1)).toEqual([]) // carol has not got it
+      expect(await storage.messages.markDelivered('bob', seqOf('bob'))).toBeUndefined()
+      expect(await storage.messages.markDelivered('dave', 1)).toBeUndefined() // not a member: nothing at that seq
+      expect(await storage.messages.markDelivered('carol', seqOf('carol') + 1)).toBeUndefined() // nothing there yet
+      expect((await storage.messages.history('alice', 'g1', 0, 10, true)).items.map((i) => i.status)).toEqual([0])
+      expect(await storage.messages.markDelivered('carol', seqOf('carol'))).toBe(conversation)
+      const delivered = await storage.messages.flushDelivered(conversation, 2)
+      expect(delivered.map((e) => [e.owner, e.receipt.status, e.receipt.peer, e.receipt.group, e.receipt.cseq])).toEqual([['alice', 1, 'g1', true, 1]])
       const second = await storage.messages.appendGroup(draft({ from: 'bob', to: 'g1', clientMsgId: 'y' }), members)
       // bob read everything: only his own read-by-me entry, nobody's messages are read by all yet.
       expect((await storage.messages.markRead('bob', 'g1', 2, 3, true)).map((e) => [e.owner, e.receipt.status])).toEqual([['bob', 3]])
       // carol reads up to 1: alice's message is read by all (bob, carol); bob's needs alice and carol.
       expect((await storage.messages.markRead('carol', 'g1', 1, 4, true)).map((e) => [e.owner, e.receipt.status, e.receipt.cseq])).toEqual([['alice', 2, 1], ['carol', 3, 1]])
       expect(await storage.messages.markRead('carol', 'g1', 1, 5, true)).toEqual([])
+      // alice acknowledges bob's message; carol's reading then completes its delivery, and its read.
+      expect(await storage.messages.markDelivered('alice', second.seqs.alice!)).toBe(conversation)
+      expect(await storage.messages.flushDelivered(conversation, 5)).toEqual([])
       await storage.messages.markRead('alice', 'g1', 2, 6, true)
       const last = await storage.messages.markRead('carol', 'g1', 2, 7, true)
       expect(last.map((e) => [e.owner, e.receipt.status, e.receipt.cseq])).toEqual([['bob', 2, second.message.cseq], ['carol', 3, 2]])
+      // Delivered to all, but the read receipt already said more: statuses only move forward.
+      expect(await storage.messages.flushDelivered(conversation, 8)).toEqual([])
       const page = await storage.messages.history('alice', 'g1', 0, 10, true)
       expect(page.items.map((i) => i.status)).toEqual([2, 2])
+      expect((await storage.messages.history('bob', 'g1', 0, 10, true)).items.map((i) => i.status)).toEqual([2, 2])
       await storage.close()
     })
 
