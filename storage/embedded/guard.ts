@@ -95,6 +95,19 @@ export class StoreGuard {
     return this.#state === 'open' ? error : this.refusal(error)
   }
 
+  /**
+   * For work done while opening (before the store is handed out): the store is closed and the
+   * failure is an open failure, `damaged` when LevelDB reported damage, so that `start` refuses
+   * with one line instead of serving a store it cannot read.
+   */
+  async failedOpen (error: unknown): Promise<StoreOpenError> {
+    this.classify(error)
+    const kind = this.#state === 'damaged' ? 'damaged' : 'failed'
+    const message = this.#state === 'open' ? `cannot open the store in ${this.#options.dataDir}: ${levelMessage(error)}` : this.#reason
+    await this.close().catch(() => undefined)
+    return new StoreOpenError(kind, message, { cause: error })
+  }
+
   async close (): Promise<void> {
     const reopening = this.#reopening
     this.#state = 'closed'

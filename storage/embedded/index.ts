@@ -50,8 +50,13 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
   })
   // Delivered watermarks are written once per window: if the last process left its marker, it
   // crashed, and what it had not written yet is recovered from resuming devices (deliveries.ts).
-  const afterCrash = guard.db.getSync(keys.openMarker) !== undefined
-  await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
+  let afterCrash: boolean
+  try {
+    afterCrash = guard.db.getSync(keys.openMarker) !== undefined
+    await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
+  } catch (error) {
+    throw await guard.failedOpen(error)
+  }
   const messages = new EmbeddedMessageStore(core, createMessageIdGenerator(), afterCrash)
   const classify = (error: unknown): unknown => guard.classify(error)
   return {
@@ -63,6 +68,9 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
       try {
         await messages.flushAllDelivered(Math.floor(Date.now() / 1000))
         await committer.write([{ type: 'del', key: keys.openMarker }])
+      } catch {
+        // A suspect or damaged store takes no writes: the marker stays, so the next open counts
+        // this as a crash and recovers the unwritten delivered state from resuming devices.
       } finally {
         await committer.flush()
         await guard.close()

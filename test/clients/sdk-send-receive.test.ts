@@ -14,7 +14,7 @@ describe('SDK over a real broker', () => {
     const received = collect<ChatMessage>((h) => bob.onMessage(h), 2)
 
     const first = await alice.send('bob', 'hi bob')
-    const second = await alice.send('bob', new Uint8Array([1, 2, 3]), { kind: 1 })
+    const second = await alice.send('bob', new Uint8Array([1, 2, 3]))
 
     expect(first.id).toMatch(/.+/)
     // Alice's inbox may hold bob's delivered receipt for the first message in between.
@@ -22,7 +22,7 @@ describe('SDK over a real broker', () => {
     expect(alice.cursor).toBeGreaterThanOrEqual(second.seq)
     const [m1, m2] = await received.done
     expect(m1).toMatchObject({ id: first.id, from: 'alice', to: 'bob', text: 'hi bob', kind: 0, own: false, ts: first.ts })
-    expect(m2).toMatchObject({ id: second.id, from: 'alice', to: 'bob', kind: 1, own: false })
+    expect(m2).toMatchObject({ id: second.id, from: 'alice', to: 'bob', kind: 0, own: false })
     expect(m2!.text).toBeUndefined()
     expect([...(m2!.body as Uint8Array)]).toEqual([1, 2, 3])
     expect(m2!.seq).toBe(m1!.seq + 1)

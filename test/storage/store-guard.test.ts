@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { cp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { describe, expect, it, vi } from 'vitest'
@@ -26,6 +26,21 @@ async function storeWith (count: number, asTable: boolean): Promise<string> {
   await storage.close()
   if (asTable) await (await openEmbeddedStorage(dir)).close()
   return dir
+}
+
+/**
+ * A copy of a data dir taken while its store was open with `count` messages alice → bob written:
+ * as after a crash, the log ends with the last message (a clean close writes more after it).
+ */
+async function crashedStoreWith (count: number): Promise<string> {
+  const dir = await tempDir()
+  const copy = await tempDir()
+  const storage = await openEmbeddedStorage(dir)
+  for (let i = 1; i <= count; i++) await storage.messages.appendDirect(draft(`m${i}`, `message ${i} ${'x'.repeat(40)}`))
+  await cp(dir, copy, { recursive: true })
+  await storage.close()
+  await rm(join(copy, 'store', 'LOCK'))
+  return copy
 }
 
 const filesOf = async (dir: string, suffix: string): Promise<string[]> => (await readdir(join(dir, 'store'))).filter((n) => n.endsWith(suffix)).map((n) => join(dir, 'store', n))
@@ -67,13 +82,14 @@ describe('the embedded store after a failed write', () => {
     const dir = await storeWith(300, true)
     const [table] = await filesOf(dir, '.ldb')
     const { size } = await stat(table!)
-    // Every data block, its trailer included, overwritten; the index and the footer at the end kept.
-    const bytes = await readFile(table!)
-    bytes.fill(0xff, 0, size - 512)
-    await writeFile(table!, bytes)
     const storage = await openEmbeddedStorage(dir)
     try {
       expect(storage.health()).toEqual({ ready: true })
+      // Damaged while open: every data block, its trailer included, overwritten; the index and the
+      // footer at the end kept.
+      const bytes = await readFile(table!)
+      bytes.fill(0xff, 0, size - 512)
+      await writeFile(table!, bytes)
       await expect(storage.messages.readInbox('bob', 0, 10)).rejects.toBeInstanceOf(RetriableError)
       expect(storage.health()).toEqual({ ready: false, reason: expect.stringMatching(new RegExp(`^the store in ${dir} is damaged: .*Corruption.*run \`lowband repair --data-dir ${dir}\`$`)) })
       await expect(storage.messages.appendDirect(draft('late'))).rejects.toBeInstanceOf(RetriableError)
@@ -108,7 +124,7 @@ describe('opening the embedded store', () => {
   })
 
   it('opens a log cut short in its last record: a write that never completed was never acknowledged', async () => {
-    const dir = await storeWith(200, false)
+    const dir = await crashedStoreWith(200)
     const [log] = await filesOf(dir, '.log')
     await truncate(log!, (await stat(log!)).size - 20)
     const storage = await openEmbeddedStorage(dir)
