@@ -1,8 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { ChatMetrics } from '../hooks/index.js'
 
+/** Why the broker closed a connection to protect the others (the `reason` label of lowband_connections_closed_total). */
+export type CloseReason = 'backlog' | 'connect_timeout' | 'max_connections' | 'pending_per_ip'
+
 /** Prometheus metrics of one broker process, served on /metrics. */
-export function createMetrics (): { registry: Registry, chat: ChatMetrics } {
+export interface SocketCounts { open: number, pending: number }
+
+export function createMetrics (): { registry: Registry, chat: ChatMetrics, closed: (reason: CloseReason) => void, watchSockets: (counts: () => SocketCounts) => void } {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'lowband_' })
   const connections = new Gauge({ name: 'lowband_connections', help: 'connected MQTT clients', registers: [registry] })
@@ -17,8 +22,23 @@ export function createMetrics (): { registry: Registry, chat: ChatMetrics } {
   const rejected = new Counter({ name: 'lowband_rejected_total', help: 'publishes refused with a coded error', labelNames: ['code'], registers: [registry] })
   const authFailures = new Counter({ name: 'lowband_auth_failures_total', help: 'refused connections', labelNames: ['reason'], registers: [registry] })
   const pushCandidates = new Counter({ name: 'lowband_push_candidates_total', help: 'message recipients with no connected device (push fallback)', registers: [registry] })
+  const closed = new Counter({ name: 'lowband_connections_closed_total', help: 'connections the broker closed or refused to protect the others: outgoing backlog over --max-queued-bytes, no CONNECT in time, over --max-connections or --max-pending-per-ip', labelNames: ['reason'], registers: [registry] })
+  let sockets: () => SocketCounts = () => ({ open: 0, pending: 0 })
+  new Gauge({
+    name: 'lowband_sockets',
+    help: 'accepted MQTT sockets (TCP, TLS, WebSocket): open, and of them pending (not yet authenticated)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect () {
+      const now = sockets()
+      this.set({ state: 'open' }, now.open)
+      this.set({ state: 'pending' }, now.pending)
+    }
+  })
   return {
     registry,
+    closed: (reason) => closed.inc({ reason }),
+    watchSockets: (counts) => { sockets = counts },
     chat: {
       stored: (seconds) => { stored.inc(); storeSeconds.observe(seconds) },
       duplicate: () => duplicates.inc(),

@@ -5,6 +5,7 @@ import { createHooks, createTokenVerifier, InFlight, Presence, watchConnections,
 import type { Storage } from '../storage/contracts.js'
 import { KeyedLock } from '../storage/keyed-lock.js'
 import type { Config } from './config.js'
+import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
 import { leanConnections } from './lean-connections.js'
 import { limitPacketLength } from './packet-limit.js'
@@ -12,6 +13,7 @@ import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
+import { isolateSlowConsumers } from './slow-consumers.js'
 import { openStorage } from './storage.js'
 
 export interface RunningBroker {
@@ -43,9 +45,18 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     broker: () => broker,
     now: Date.now
   }
-  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
+  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence(), connectTimeout: config.connectTimeout * 1000 })
   leanConnections(broker)
   limitPacketLength(broker, config.maxPayload)
+  isolateSlowConsumers(broker, {
+    maxQueuedBytes: config.maxQueuedBytes,
+    closed: (client, queuedBytes) => {
+      metrics.closed('backlog')
+      log.warn({ clientId: client.id, queuedBytes }, 'closing a connection whose outgoing backlog is over --max-queued-bytes')
+    }
+  })
+  const gate = new ConnectionGate({ maxConnections: config.maxConnections, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000, closed: metrics.closed })
+  metrics.watchSockets(() => ({ open: gate.open, pending: gate.pending }))
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 
@@ -53,7 +64,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   const listeners: Listener[] = []
   const http = createHttpServer(metrics.registry, () => ready)
   try {
-    listeners.push(...await startMqttListeners(broker, config))
+    listeners.push(...await startMqttListeners(broker, config, gate))
     await listen(http, config.host, config.httpPort, '--http-port (LOWBAND_HTTP_PORT)')
   } catch (error) {
     for (const l of listeners) l.server.close()
@@ -77,6 +88,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
       // Let stores under way finish and their PUBACKs go out, then close the clients.
       await ctx.inFlight.drain(timeoutMs)
       await closeBroker(broker)
+      gate.close()
       await ctx.inFlight.drain(timeoutMs)
       http.close()
       await storage.close()
