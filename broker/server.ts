@@ -32,7 +32,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   const storage = await openStorage(config, log)
   const metrics = createMetrics()
   const ctx: HookContext = {
-    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
+    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst, bytesPerSecond: config.rateBytes, bytesBurst: config.rateBytesBurst }, maxGroupSize: config.maxGroupSize },
     storage,
     verifier: createTokenVerifier(key.key, key.algorithms),
     log,

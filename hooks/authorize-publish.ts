@@ -5,9 +5,10 @@ import type { HookContext, Identity } from './context.js'
 import { runRead } from './flows/read.js'
 import { runRequest } from './flows/request.js'
 import { runResume } from './flows/resume.js'
-import { peekClientMsgId, runSend } from './flows/send.js'
+import { DevicePayload } from './flows/payload.js'
+import { runSend } from './flows/send.js'
 import { runTyping } from './flows/typing.js'
-import { TokenBucket } from './rate-limit.js'
+import { PublishAllowance } from './rate-limit.js'
 import { reject } from './reject.js'
 
 /**
@@ -21,7 +22,7 @@ import { reject } from './reject.js'
  * [MQTT-3.3.5-2]. Only a flood closes the connection.
  */
 export function createAuthorizePublish (ctx: HookContext) {
-  const buckets = new WeakMap<Client, TokenBucket>()
+  const allowances = new WeakMap<Client, PublishAllowance>()
   // Aedes runs all packets of one socket read at once; a device's commands must still take effect
   // in the order it sent them (two pipelined sends to one chat are stored in that order).
   const queues = new WeakMap<Client, Promise<unknown>>()
@@ -30,13 +31,13 @@ export function createAuthorizePublish (ctx: HookContext) {
     queues.set(client, run.catch(() => undefined))
     return run
   }
-  const bucketOf = (client: Client): TokenBucket => {
-    let bucket = buckets.get(client)
-    if (bucket === undefined) {
-      bucket = new TokenBucket(ctx.config.rateLimit.perSecond, ctx.config.rateLimit.burst, ctx.now)
-      buckets.set(client, bucket)
+  const allowanceOf = (client: Client): PublishAllowance => {
+    let allowance = allowances.get(client)
+    if (allowance === undefined) {
+      allowance = new PublishAllowance(ctx.config.rateLimit, ctx.now)
+      allowances.set(client, allowance)
     }
-    return bucket
+    return allowance
   }
 
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
@@ -54,19 +55,21 @@ export function createAuthorizePublish (ctx: HookContext) {
       if (client === null) return done(isChatTopic(topic) || isInternalTopic(topic) ? new Error('forbidden will topic') : null)
     }
     const identity = ctx.identities.get(client)
+    // Decoded at most once, by the command or the refusal, whichever needs it first.
+    const payload = new DevicePayload(packet.payload as Buffer)
     const refuse = (error: LowbandError): void => {
       sink(packet)
-      reject(ctx, client, error, topic, topic === COMMAND.send ? peekClientMsgId(packet.payload as Buffer) : undefined)
+      reject(ctx, client, error, topic, topic === COMMAND.send ? payload.clientMsgId() : undefined)
         .finally(() => done(null))
     }
 
-    const bucket = bucketOf(client)
-    if (!bucket.take()) {
-      if (bucket.flooding) {
-        ctx.log.warn({ clientId: client.id }, 'disconnecting a flooding client')
+    const limit = allowanceOf(client).take(packet.payload.length)
+    if (limit !== undefined) {
+      if (limit.flooding) {
+        ctx.log.warn({ clientId: client.id, over: limit.over }, 'disconnecting a flooding client')
         return done(new Error('publish flood'))
       }
-      return refuse(new LowbandError('RATE_LIMITED'))
+      return refuse(new LowbandError('RATE_LIMITED', limit.over))
     }
     if (packet.payload.length > ctx.config.maxPayload) {
       return refuse(new LowbandError('TOO_LARGE', `${packet.payload.length} > ${ctx.config.maxPayload} bytes`))
@@ -78,16 +81,15 @@ export function createAuthorizePublish (ctx: HookContext) {
     if (identity === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', 'anonymous clients have no chat access'))
     // Devices never publish into user subtrees: only the broker does, after stamping.
     if (!topic.startsWith('c/')) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
-    ctx.inFlight.track(inOrder(client, () => runCommand(ctx, client, identity, packet))).then(() => {
+    ctx.inFlight.track(inOrder(client, () => runCommand(ctx, client, identity, packet.topic, payload))).then(() => {
       sink(packet)
       done(null)
     }, (error: unknown) => refuse(error instanceof LowbandError ? error : toStoreFailure(ctx, client, error)))
   }
 }
 
-function runCommand (ctx: HookContext, client: Client, identity: Identity, packet: PublishPacket): Promise<void> {
-  const payload = packet.payload as Buffer
-  switch (packet.topic) {
+function runCommand (ctx: HookContext, client: Client, identity: Identity, topic: string, payload: DevicePayload): Promise<void> {
+  switch (topic) {
     case COMMAND.send:
       return runSend(ctx, client, identity, payload)
     case COMMAND.read:
@@ -98,11 +100,11 @@ function runCommand (ctx: HookContext, client: Client, identity: Identity, packe
     case COMMAND.request:
       // Not stored: acknowledge at once and answer in the background, so the device's PUBACKs for
       // a long replay are read while it runs.
-      (packet.topic === COMMAND.resume ? runResume : runRequest)(ctx, client, identity, payload)
-        .catch((error: unknown) => reject(ctx, client, error, packet.topic))
+      (topic === COMMAND.resume ? runResume : runRequest)(ctx, client, identity, payload)
+        .catch((error: unknown) => reject(ctx, client, error, topic))
       return Promise.resolve()
     default:
-      return Promise.reject(new LowbandError('UNKNOWN_COMMAND', packet.topic))
+      return Promise.reject(new LowbandError('UNKNOWN_COMMAND', topic))
   }
 }
 

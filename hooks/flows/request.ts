@@ -5,6 +5,7 @@ import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
 import { groupOfMember } from '../groups.js'
 import { groupHandlers } from './group-ops.js'
+import type { DevicePayload } from './payload.js'
 
 const DEFAULT_PAGE = 50
 
@@ -44,8 +45,8 @@ const handlers = new Map<number, Handler>([
  * Request/response over MQTT on the device's own subtree: the answer (or a coded error) goes to the
  * requesting device only, with the request's `rid`.
  */
-export async function runRequest (ctx: HookContext, client: Client, identity: Identity, payload: Buffer): Promise<void> {
-  const request = Request.decode(payload)
+export async function runRequest (ctx: HookContext, client: Client, identity: Identity, payload: DevicePayload): Promise<void> {
+  const request = Request.fromCbor(payload.item())
   let response: Response
   try {
     const handler = handlers.get(request.op)

@@ -6,6 +6,7 @@ import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js
 import { writeTo, type HookContext, type Identity } from '../context.js'
 import { fanOut, holdersByPresence, pushFallback } from '../fan-out.js'
 import { memberLocked } from '../groups.js'
+import type { DevicePayload } from './payload.js'
 
 interface SendState {
   readonly ctx: HookContext
@@ -91,17 +92,8 @@ function deliver ({ ctx, stored }: SendState): void {
 export const directSendSteps: readonly Step[] = [checkRecipient, stamp, persist, acknowledge, deliver]
 export const groupSendSteps: readonly Step[] = [stamp, persistToGroup, acknowledge, deliver]
 
-export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: Buffer): Promise<void> {
-  const request = SendRequest.decode(payload)
+export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload): Promise<void> {
+  const request = SendRequest.fromCbor(payload.item())
   const state: SendState = { ctx, client, sender, request }
   for (const step of request.group === undefined ? directSendSteps : groupSendSteps) await step(state)
-}
-
-/** The client message id of a send payload, when it can be read, to reference it in an error. */
-export function peekClientMsgId (payload: Buffer): SendRequest['clientMsgId'] | undefined {
-  try {
-    return SendRequest.decode(payload).clientMsgId
-  } catch {
-    return undefined
-  }
 }
