@@ -17,7 +17,8 @@ export const ERROR_CODES = {
   NOT_ADMIN: { code: 10, message: 'only a group admin may do that' },
   ALREADY_MEMBER: { code: 11, message: 'already a member of that group' },
   GROUP_FULL: { code: 12, message: 'the group would exceed its size limit' },
-  UNKNOWN_GROUP: { code: 13, message: 'no such group' }
+  UNKNOWN_GROUP: { code: 13, message: 'no such group' },
+  FORBIDDEN_KIND: { code: 14, message: 'only the broker sends messages of a system kind' }
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES

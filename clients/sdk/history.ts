@@ -1,4 +1,4 @@
-import type { Body } from '../../protocol/envelopes.js'
+import { KIND, type Body } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { HistoryArgs, HistoryItem, HistoryPage } from '../../protocol/requests.js'
 import { peerOf, type Conversation } from './conversation.js'
@@ -46,7 +46,7 @@ export async function fetchHistory (requests: Requests, statuses: MessageStatuse
     const item = HistoryItem.fromCbor(raw)
     const own = item.from === self
     const reported = STATUS[item.status]!
-    const system = group && item.kind === 2 ? decodeSystemNotice(item.body, self) : undefined
+    const system = group && item.kind === KIND.system ? decodeSystemNotice(item.body, self, item.from) : undefined
     const id = messageId(self, conversation, item.cseq)
     return {
       id,

@@ -4,6 +4,7 @@ import { ContactArgs, HistoryArgs, HistoryItem, HistoryPage, OP, PrivacyArgs, Re
 import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
 import { groupOfMember } from '../groups.js'
+import { kindOnWire } from '../system-kind.js'
 import { groupHandlers } from './group-ops.js'
 import type { DevicePayload } from './payload.js'
 
@@ -18,10 +19,10 @@ const handlers = new Map<number, Handler>([
     const page = await ctx.storage.messages.history(identity.userId, peer, before ?? 0, limit ?? DEFAULT_PAGE, group)
     return HistoryPage.toCbor({
       more: page.more,
-      items: page.items.map(({ message, status }) => HistoryItem.toCbor({
-        from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status,
-        ...(message.kind === 0 ? {} : { kind: message.kind })
-      }))
+      items: page.items.map(({ message, status }) => {
+        const kind = kindOnWire(message)
+        return HistoryItem.toCbor({ from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status, ...(kind === 0 ? {} : { kind }) })
+      })
     })
   }],
   [OP.setPrivacy, async (ctx, identity, args) => {

@@ -1,5 +1,5 @@
 import type { Client } from 'aedes'
-import { SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { isSystemKind, SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { ackTopic } from '../../protocol/topics.js'
 import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
@@ -18,6 +18,11 @@ interface SendState {
 }
 
 type Step = (state: SendState) => Promise<void> | void
+
+/** Invariant 11: only the broker speaks for the system ("alice added bob" is stamped by the broker). */
+function checkKind ({ request }: SendState): void {
+  if (request.kind !== undefined && isSystemKind(request.kind)) throw new LowbandError('FORBIDDEN_KIND', `kind ${request.kind}`)
+}
 
 async function checkRecipient ({ ctx, request }: SendState): Promise<void> {
   if (!await ctx.storage.directory.hasUser(request.to!)) throw new LowbandError('UNKNOWN_RECIPIENT', request.to)
@@ -89,8 +94,8 @@ function deliver ({ ctx, stored }: SendState): void {
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkRecipient, stamp, persist, acknowledge, deliver]
-export const groupSendSteps: readonly Step[] = [stamp, persistToGroup, acknowledge, deliver]
+export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, stamp, persist, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [checkKind, stamp, persistToGroup, acknowledge, deliver]
 
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload): Promise<void> {
   const request = SendRequest.fromCbor(payload.item())
