@@ -17,8 +17,12 @@ export interface GateOptions {
 
 interface Pending {
   readonly address: string
-  readonly timer: NodeJS.Timeout
+  /** When the socket was accepted, ms (the gate's clock). */
+  readonly since: number
 }
+
+/** How often sockets past the CONNECT timeout are looked for, ms: the timeout is kept to within this. */
+const SWEEP_MS = 500
 
 /**
  * Admission of MQTT connections, by the socket each listener accepts (TCP, the TCP under TLS, the
@@ -26,7 +30,9 @@ interface Pending {
  * store needs descriptors too: 21 600 sockets that never sent CONNECT once took all 20 000 and made
  * stores fail. So a socket over `maxConnections`, or over `maxPendingPerAddress` from its address,
  * is closed at once, and one that has no authenticated client after `connectTimeoutMs` is closed
- * then. After authentication a connection costs the gate one count and one 'close' listener.
+ * then. A pending socket costs the gate one small record (a flood of them is the case to be
+ * cheap in: one sweep finds the expired ones, not a timer each); after authentication a
+ * connection costs it one count and one 'close' listener.
  */
 export class ConnectionGate {
   readonly #options: GateOptions
@@ -34,9 +40,12 @@ export class ConnectionGate {
   readonly #pending = new Map<Socket, Pending>()
   readonly #pendingByAddress = new Map<string, number>()
   readonly #onClose: (this: Socket) => void
+  readonly #sweeper: NodeJS.Timeout
 
   constructor (options: GateOptions) {
     this.#options = options
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS)
+    this.#sweeper.unref()
     const closed = (socket: Socket): void => {
       this.#open--
       this.#settle(socket)
@@ -71,11 +80,7 @@ export class ConnectionGate {
     }
     this.#open++
     this.#pendingByAddress.set(address, pending + 1)
-    const timer = setTimeout(() => {
-      this.#options.closed('connect_timeout')
-      socket.destroy()
-    }, this.#options.connectTimeoutMs)
-    this.#pending.set(socket, { address, timer })
+    this.#pending.set(socket, { address, since: performance.now() })
     socket.on('close', this.#onClose)
     return true
   }
@@ -87,7 +92,9 @@ export class ConnectionGate {
 
   /**
    * How listeners hand a stream to Aedes: with the socket under it, which is released from the
-   * pending counts when Aedes reports the client authenticated (its `client` event).
+   * pending counts when Aedes reports the client authenticated (its `client` event). The Aedes
+   * client (its parser, timers and state, several KiB) is made when the first bytes arrive, so a
+   * socket that never sends costs only itself until its timeout.
    */
   handOver (broker: Aedes): (stream: Duplex, socket: Socket) => void {
     const sockets = new WeakMap<Client, Socket>()
@@ -97,20 +104,42 @@ export class ConnectionGate {
       sockets.delete(client)
       this.authenticated(socket)
     })
-    // broker.handle is read per connection: the broker's own wrappers of it stay in place.
-    return (stream, socket) => { sockets.set(broker.handle(stream), socket) }
+    // The socket under a TLS or WebSocket stream; a TCP stream is its own.
+    const under = new WeakMap<Duplex, Socket>()
+    const firstData = function (this: Duplex, chunk: Buffer): void {
+      this.removeListener('data', firstData)
+      // Put back for Aedes, which reads it from its own 'readable' listener.
+      this.pause()
+      this.unshift(chunk)
+      // broker.handle is read per connection: the broker's own wrappers of it stay in place.
+      sockets.set(broker.handle(this), under.get(this) ?? this as Socket)
+    }
+    return (stream, socket) => {
+      if (stream !== socket) under.set(stream, socket)
+      stream.on('data', firstData)
+    }
   }
 
-  /** Stops every pending timer (the broker is stopping). */
+  /** Stops looking for expired sockets (the broker is stopping). */
   close (): void {
-    for (const { timer } of this.#pending.values()) clearTimeout(timer)
+    clearInterval(this.#sweeper)
+  }
+
+  /** Closes the sockets past the CONNECT timeout: the oldest first, as the map keeps them. */
+  #sweep (): void {
+    const expired = performance.now() - this.#options.connectTimeoutMs
+    for (const [socket, pending] of this.#pending) {
+      if (pending.since > expired) return
+      this.#settle(socket)
+      this.#options.closed('connect_timeout')
+      socket.destroy()
+    }
   }
 
   #settle (socket: Socket): void {
     const pending = this.#pending.get(socket)
     if (pending === undefined) return
     this.#pending.delete(socket)
-    clearTimeout(pending.timer)
     const left = (this.#pendingByAddress.get(pending.address) ?? 1) - 1
     if (left === 0) this.#pendingByAddress.delete(pending.address)
     else this.#pendingByAddress.set(pending.address, left)
