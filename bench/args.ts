@@ -1,6 +1,6 @@
 import { isStoredBaseline, STORED_BASELINES, type StoredBaseline } from './baseline-hooks.js'
 
-export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile', 'soak'] as const
+export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile', 'soak', 'abuse'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface BenchArgs {
@@ -17,7 +17,8 @@ export interface BenchArgs {
 
 const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE]
   --json      print one JSON object instead of the table (progress goes to stderr either way)
-  --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak
+  --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak,
+              5 s abuse phases against a 2000-connection cap
   --only      run just these sections (default: all)
   --without   leave out reference brokers
   --with      also measure stored baselines (throughput only): aedes-durable, plain Aedes storing each

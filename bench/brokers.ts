@@ -20,6 +20,8 @@ export interface BrokerHandle {
   readonly pid: number
   /** MQTT over TCP on 127.0.0.1. */
   readonly port: number
+  /** lowband's /metrics, /healthz and /readyz on 127.0.0.1. */
+  readonly httpPort?: number
   /** Asks a Node broker for a full GC (memory section); a no-op for mosquitto. */
   collectGarbage (): void
   /** process.memoryUsage() as the broker reported it after its last requested GC. */
@@ -62,8 +64,8 @@ async function startLowband (flags: string[], options: readonly string[]): Promi
     '--data-dir', dataDir, '--jwt-secret', JWT_SECRET,
     '--rate-limit', '100000', '--rate-burst', '100000', '--rate-bytes', '1GiB', '--max-connections', String(fdHardLimit()),
     '--max-group-size', '256', '--log-level', 'info', ...options])
-  const port = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? (JSON.parse(line) as { tcp: number }).tcp : undefined)
-  return handle('lowband', spawned, port, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true }))
+  const ports = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? JSON.parse(line) as { tcp: number, http: number } : undefined)
+  return { ...handle('lowband', spawned, ports.tcp, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true })), httpPort: ports.http }
 }
 
 /** Plain Aedes; a stored baseline gets a fresh LevelDB (bench/baseline-hooks.ts). */

@@ -18,6 +18,7 @@ export function renderReport (report: BenchReport): string {
   if (report.fanout !== undefined) out.push('', ...fanout(report))
   if (report.profile !== undefined) out.push('', ...profile(report))
   if (report.soak !== undefined) out.push('', ...soak(report))
+  if (report.abuse !== undefined) out.push('', ...abuse(report))
   if (report.goals.length > 0) {
     out.push('', '## Goals', renderTable(['goal', 'target', 'measured', 'met'], report.goals.map((g) => [g.name, g.target, g.value, g.met ? 'yes' : 'NO'])))
   }
@@ -140,5 +141,25 @@ function soak (report: BenchReport): string[] {
       k.windows.map((w) => [w.atSeconds, w.measure.deliveredRate, (w.measure.deliveredShare * 100).toFixed(1), w.measure.latency.p50Ms, w.measure.latency.p99Ms, w.measure.brokerCpuPct, w.mainThreadCpuPct, w.rssMiB])),
     'CPU broker: the process (LevelDB compactions included) while offering; main thread: its JavaScript over the window and its 1 s drain.',
     ...(drift === undefined ? [] : [`last window vs first: CPU ${drift >= 0 ? '+' : ''}${drift} points, p50 ${first!.measure.latency.p50Ms} → ${last!.measure.latency.p50Ms} ms`])
+  ]
+}
+
+function abuse (report: BenchReport): string[] {
+  const a = report.abuse!
+  const s = a.settings
+  const what: Record<string, string> = {
+    quiet: 'no attack',
+    'slow-reader': 'a device that stops reading, fed by 12 senders at their rate limit',
+    payloads: 'three connections sending the costliest payloads at their rate limits',
+    flood: `never-CONNECT sockets up to the cap of ${s.maxConnections}`
+  }
+  const counts = (c: Record<string, number> | undefined): string => c === undefined ? '–' : Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')
+  return [
+    `## Abuse: other users' latency under attack (${s.pairs} alice → bob pairs at ${s.ratePerPair} msg/s each, ${s.phaseMs / 1000} s phases; default limits: ${a.limits.rateLimit} publishes/s, ${a.limits.rateBytes / 1024} KiB/s, ${a.limits.maxPendingPerIp} pending per address)`,
+    renderTable(['phase', 'attack', 'p50 ms', 'p99 ms', 'p99 ÷ quiet', 'max ms', 'delivered / sent', 'RSS peak MiB', 'RSS growth MiB', 'attacker did'],
+      a.phases.map((p) => [p.name, what[p.name] ?? p.name, p.latency.p50Ms, p.latency.p99Ms, p.p99Ratio === undefined ? '–' : `${p.p99Ratio}×`, p.latency.maxMs, `${p.latency.count} / ${p.sent}`, p.peakRssMiB, p.rssGrowthMiB, counts(p.attack)])),
+    'RSS growth: the phase\'s peak (its 3 s of settling included) over the RSS it began with.',
+    `acknowledged alice → bob messages: ${a.acknowledged}, lost ${a.lost.pairs}; the slow reader's acknowledged messages missing from its replay: ${a.lost.slowReader}`,
+    `broker RSS: ${a.rss.quietMiB} MiB after the quiet phase, ${a.rss.peakMiB} MiB at most under attack (+${Math.round((a.rss.peakMiB - a.rss.quietMiB) * 10) / 10} MiB over the whole run)`
   ]
 }

@@ -1,3 +1,4 @@
+import type { AbuseReport } from './abuse.js'
 import type { BytesReport } from './bytes.js'
 import type { FanoutReport } from './fanout.js'
 import type { Machine } from './machine.js'
@@ -27,6 +28,7 @@ export interface BenchReport {
   fanout?: FanoutReport
   profile?: ProfileReport
   soak?: SoakReport
+  abuse?: AbuseReport
   goals: Goal[]
   /** Sections that failed, with their error: the others still report. */
   errors: Array<{ section: string, error: string }>
@@ -68,6 +70,20 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
   if (report.fanout !== undefined) {
     const p99 = report.fanout.fromPuback.p99Ms
     goals.push({ name: `fan-out to ${report.fanout.members} members, p99`, target: '≤ 100 ms', value: `${p99} ms`, met: p99 <= 100 })
+  }
+  const abuse = report.abuse
+  if (abuse !== undefined) {
+    const quiet = abuse.phases[0]!
+    for (const phase of abuse.phases.filter((p) => p.p99Ratio !== undefined)) {
+      // A p99 of what arrived says nothing when some of it did not.
+      const complete = phase.latency.count === phase.sent && quiet.latency.count === quiet.sent
+      const value = `${phase.p99Ratio}× (${phase.latency.p99Ms} vs ${quiet.latency.p99Ms} ms)${complete ? '' : `; delivered ${phase.latency.count} of ${phase.sent}`}`
+      goals.push({ name: `others' p99 under attack: ${phase.name}`, target: '≤ 2× quiet', value, met: complete && phase.p99Ratio! <= 2 })
+    }
+    const lost = abuse.lost.pairs + abuse.lost.slowReader
+    goals.push({ name: 'acknowledged messages lost under attack', target: '0', value: String(lost), met: lost === 0 })
+    const worst = abuse.phases.filter((p) => p.name !== 'quiet').reduce((a, b) => b.rssGrowthMiB > a.rssGrowthMiB ? b : a)
+    goals.push({ name: `broker RSS growth in one attack (worst: ${worst.name})`, target: '≤ 64 MiB', value: `${worst.rssGrowthMiB} MiB`, met: worst.rssGrowthMiB <= 64 })
   }
   return goals
 }
