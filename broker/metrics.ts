@@ -4,9 +4,10 @@ import type { ChatMetrics } from '../hooks/index.js'
 /** Why the broker closed a connection to protect the others (the `reason` label of lowband_connections_closed_total). */
 export type CloseReason = 'backlog' | 'connect_timeout' | 'max_connections' | 'pending_per_ip'
 
-/** Prometheus metrics of one broker process, served on /metrics. */
+/** Accepted MQTT sockets now, and of them those not yet authenticated (broker/connection-gate.ts). */
 export interface SocketCounts { open: number, pending: number }
 
+/** Prometheus metrics of one broker process, served on /metrics. */
 export function createMetrics (): { registry: Registry, chat: ChatMetrics, closed: (reason: CloseReason) => void, watchSockets: (counts: () => SocketCounts) => void } {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'lowband_' })

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { createHooks, createTokenVerifier, InFlight, Presence, watchConnections, watchDeliveries, type HookContext } from '../hooks/index.js'
 import type { Storage } from '../storage/contracts.js'
 import { KeyedLock } from '../storage/keyed-lock.js'
+import { isChatTopic } from '../protocol/topics.js'
 import type { Config } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
@@ -50,6 +51,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   limitPacketLength(broker, config.maxPayload)
   isolateSlowConsumers(broker, {
     maxQueuedBytes: config.maxQueuedBytes,
+    resumable: isChatTopic,
     closed: (client, queuedBytes) => {
       metrics.closed('backlog')
       log.warn({ clientId: client.id, queuedBytes }, 'closing a connection whose outgoing backlog is over --max-queued-bytes')

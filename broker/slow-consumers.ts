@@ -14,6 +14,8 @@ import type { Duplex } from 'node:stream'
  *   subscriber writes it into its own socket's buffer, which is where waiting belongs.
  * - **That buffer is unbounded.** So a connection whose outgoing backlog passes `maxQueuedBytes` is
  *   closed at once. Its chat messages are in the store: it resumes from its cursor when it is back.
+ *   So the copies a persistent session kept of them in flight (those in the socket's buffers, the
+ *   kernel's ~4 MiB included) are dropped too, or each such device would go on holding them.
  *
  * A device's own flows still wait for its own socket (Aedes' `waitForDrain`): its resume replay and
  * its session queue are paced by what it reads, so they never count against the limit.
@@ -23,7 +25,17 @@ import type { Duplex } from 'node:stream'
  */
 export function isolateSlowConsumers (broker: Aedes, options: SlowConsumerOptions): { dispatching: boolean } {
   const dispatching = dispatchWithoutWaiting(broker)
-  const waitForDrain = boundedWaitForDrain(options)
+  const forget = async (client: Client): Promise<void> => {
+    const queue = (broker as unknown as { persistence: OutgoingQueue }).persistence
+    for await (const packet of queue.outgoingStream(client)) {
+      if (options.resumable(packet.topic)) await queue.outgoingClearMessageId(client, packet)
+    }
+  }
+  const waitForDrain = boundedWaitForDrain(options.maxQueuedBytes, (client, queuedBytes) => {
+    options.closed(client, queuedBytes)
+    // Once Aedes has finished the client, so no delivery under way adds to the session after.
+    if (!client.clean) client.conn.once('close', () => setImmediate(() => { forget(client).catch(() => undefined) }))
+  })
   const handle = broker.handle
   broker.handle = (conn, req) => {
     const client = handle(conn, req)
@@ -39,6 +51,14 @@ export interface SlowConsumerOptions {
   maxQueuedBytes: number
   /** Told once per connection closed for its backlog. */
   closed (client: Client, queuedBytes: number): void
+  /** Topics whose messages a closed device gets again from the store: its session forgets them in flight. */
+  resumable (topic: string): boolean
+}
+
+/** The parts of aedes-persistence's session store used here (its documented interface). */
+interface OutgoingQueue {
+  outgoingStream (client: Client): AsyncIterable<{ topic: string, messageId?: number }>
+  outgoingClearMessageId (client: Client, packet: { messageId?: number }): Promise<unknown>
 }
 
 /** The parts of mqemitter 7's MQEmitter (mqemitter.js) changed here. */
@@ -69,19 +89,19 @@ function dispatchWithoutWaiting (broker: Aedes): boolean {
 }
 
 /** Aedes' own wait for 'drain', unless the backlog is over the limit: then the connection is closed. */
-function boundedWaitForDrain (options: SlowConsumerOptions): ClientInternals['waitForDrain'] {
+function boundedWaitForDrain (maxQueuedBytes: number, closing: (client: Client, queuedBytes: number) => void): ClientInternals['waitForDrain'] {
   return function waitForDrain (this: ClientInternals & Client, callback) {
     const queued = this.conn.writableLength
-    if (queued <= options.maxQueuedBytes) {
+    if (queued <= maxQueuedBytes) {
       (Object.getPrototypeOf(this) as ClientInternals).waitForDrain.call(this, callback)
       return
     }
     if (!this.conn.destroyed) {
-      options.closed(this, queued)
+      closing(this, queued)
       this.conn.destroy()
     }
     // An error makes Aedes finish the client as for any failed write (clientError, then close).
-    setImmediate(callback, new Error(`outgoing backlog of ${queued} bytes is over the limit of ${options.maxQueuedBytes}`), this)
+    setImmediate(callback, new Error(`outgoing backlog of ${queued} bytes is over the limit of ${maxQueuedBytes}`), this)
   }
 }
 

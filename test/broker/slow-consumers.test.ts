@@ -9,8 +9,8 @@ import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { sendRaw } from '../helpers/chat.js'
 import { Inbox } from '../helpers/messages.js'
 
-const connectPacket = (clientId: string): Buffer => mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 0 })
-const subscribePacket = (topic: string): Buffer => mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] })
+const connectPacket = (clientId: string, clean = true): Buffer => mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean, keepalive: 0 })
+const subscribePacket = (...topics: string[]): Buffer => mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: topics.map((topic) => ({ topic, qos: 1 as const })) })
 
 /** A connection whose peer never reads: after `highWaterMark` bytes every write waits for a 'drain' that never comes. */
 function stalledConnection (): Duplex {
@@ -43,10 +43,10 @@ describe('slow consumers (patch points in Aedes 1.2 / mqemitter 7)', () => {
   })
   afterEach(() => new Promise<void>((resolve) => broker.close(() => resolve())))
 
-  const subscribe = async (conn: Duplex, clientId: string, topic: string): Promise<Client> => {
+  const subscribe = async (conn: Duplex, clientId: string, topic: string, clean = true): Promise<Client> => {
     const subscribed = new Promise<void>((resolve) => broker.on('subscribe', (_subs, client) => { if (client.id === clientId) resolve() }))
     const client = broker.handle(conn)
-    conn.push(Buffer.concat([connectPacket(clientId), subscribePacket(topic)]))
+    conn.push(Buffer.concat([connectPacket(clientId, clean), subscribePacket(topic)]))
     await subscribed
     return client
   }
@@ -55,13 +55,13 @@ describe('slow consumers (patch points in Aedes 1.2 / mqemitter 7)', () => {
   }
 
   it('finds the internals it replaces in the installed Aedes and mqemitter', () => {
-    expect(isolateSlowConsumers(broker, { maxQueuedBytes: 2 ** 30, closed: () => undefined })).toEqual({ dispatching: true })
+    expect(isolateSlowConsumers(broker, { maxQueuedBytes: 2 ** 30, closed: () => undefined, resumable: () => true })).toEqual({ dispatching: true })
     const client = broker.handle(stalledConnection())
     expect(Object.hasOwn(client, 'waitForDrain')).toBe(true)
   })
 
   it('delivers to a reading subscriber while 300 deliveries wait on a socket that never drains', async () => {
-    isolateSlowConsumers(broker, { maxQueuedBytes: 2 ** 30, closed: (client, queuedBytes) => closed.push({ client, queuedBytes }) })
+    isolateSlowConsumers(broker, { maxQueuedBytes: 2 ** 30, closed: (client, queuedBytes) => closed.push({ client, queuedBytes }), resumable: () => true })
     await subscribe(stalledConnection(), 'stalled', 'slow/#')
     const reader = readingConnection()
     await subscribe(reader.conn, 'reader', 'fast')
@@ -73,7 +73,7 @@ describe('slow consumers (patch points in Aedes 1.2 / mqemitter 7)', () => {
   })
 
   it('closes a connection once its outgoing backlog passes the limit, and says so once', async () => {
-    isolateSlowConsumers(broker, { maxQueuedBytes: 64 * 1024, closed: (client, queuedBytes) => closed.push({ client, queuedBytes }) })
+    isolateSlowConsumers(broker, { maxQueuedBytes: 64 * 1024, closed: (client, queuedBytes) => closed.push({ client, queuedBytes }), resumable: () => true })
     const conn = stalledConnection()
     const client = await subscribe(conn, 'stalled', 'slow/#')
     const gone = new Promise<Client>((resolve) => broker.once('clientDisconnect', resolve))
@@ -83,6 +83,23 @@ describe('slow consumers (patch points in Aedes 1.2 / mqemitter 7)', () => {
     expect(closed).toHaveLength(1)
     expect(closed[0]!.client).toBe(client)
     expect(closed[0]!.queuedBytes).toBeGreaterThan(64 * 1024)
+  })
+
+  it('drops what a closed persistent session held in flight on resumable topics, and keeps the rest', async () => {
+    isolateSlowConsumers(broker, { maxQueuedBytes: 64 * 1024, closed: () => undefined, resumable: (topic) => topic.startsWith('slow/') })
+    const conn = stalledConnection()
+    const client = await subscribe(conn, 'stalled', '#', false)
+    const gone = new Promise<Client>((resolve) => broker.once('clientDisconnect', resolve))
+    for (let i = 0; i < 100; i++) publish(i % 10 === 0 ? 'keep/x' : 'slow/x', Buffer.alloc(1000))
+    await gone
+    const queue = (broker as unknown as { persistence: { outgoingStream (c: Client): AsyncIterable<{ topic: string }> } }).persistence
+    const inFlight = async (): Promise<string[]> => { const topics: string[] = []; for await (const p of queue.outgoingStream(client)) topics.push(p.topic); return topics }
+    let topics = await inFlight()
+    for (let i = 0; i < 100 && topics.some((t) => t.startsWith('slow/')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      topics = await inFlight()
+    }
+    expect(topics).toEqual(Array.from({ length: 10 }, () => 'keep/x'))
   })
 })
 
