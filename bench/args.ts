@@ -1,6 +1,6 @@
 import { isStoredBaseline, STORED_BASELINES, type StoredBaseline } from './baseline-hooks.js'
 
-export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile', 'soak', 'push'] as const
+export const SECTIONS = ['throughput', 'memory', 'bytes', 'fanout', 'profile', 'soak', 'push', 'abuse'] as const
 export type Section = typeof SECTIONS[number]
 
 export interface BenchArgs {
@@ -21,6 +21,7 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
   --json      print one JSON object instead of the table (progress goes to stderr either way)
   --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak,
               100 sleeping phones × 10 messages in 2 s for push
+              5 s abuse phases against a 2000-connection cap
   --only      run just these sections (default: all)
   --without   leave out reference brokers
   --with      also measure stored baselines (throughput only): aedes-durable, plain Aedes storing each

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StoredBaseline } from './baseline-hooks.js'
 import { ensureMosquitto, writeMosquittoConfig } from './mosquitto.js'
-import { freePort, removeOnExit, spawnLimited, waitForLine, waitForPort, type Spawned } from './proc.js'
+import { fdHardLimit, freePort, removeOnExit, spawnLimited, waitForLine, waitForPort, type Spawned } from './proc.js'
 
 export type BrokerKind = 'lowband' | 'aedes' | StoredBaseline | 'mosquitto'
 
@@ -20,6 +20,8 @@ export interface BrokerHandle {
   readonly pid: number
   /** MQTT over TCP on 127.0.0.1. */
   readonly port: number
+  /** lowband's /metrics, /healthz and /readyz on 127.0.0.1. */
+  readonly httpPort?: number
   /** Asks a Node broker for a full GC (memory section); a no-op for mosquitto. */
   collectGarbage (): void
   /** process.memoryUsage() as the broker reported it after its last requested GC. */
@@ -33,16 +35,16 @@ export interface BrokerHandle {
 export interface BrokerOptions {
   /** Extra flags for the node process of lowband or plain Aedes (e.g. --cpu-prof). */
   nodeFlags?: readonly string[]
+  /** Options of `lowband start` added to the bench's, e.g. object storage for media (the last of a repeated option wins). */
+  lowbandOptions?: readonly string[]
   /** Load gc-on-signal.ts so `collectGarbage` works. */
   gcOnSignal?: boolean
-  /** More `lowband start` options (lowband only), e.g. object storage for media. */
-  lowbandArgs?: readonly string[]
 }
 
 export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}): Promise<BrokerHandle> {
   const flags = [...(options.nodeFlags ?? []), ...(options.gcOnSignal === true ? ['--expose-gc', `--import=${GC_ON_SIGNAL}`] : [])]
   switch (kind) {
-    case 'lowband': return startLowband(flags, options.lowbandArgs ?? [])
+    case 'lowband': return startLowband(flags, options.lowbandOptions ?? [])
     case 'aedes': return startPlainAedes(flags)
     case 'aedes-durable':
     case 'aedes-protocol': return startPlainAedes(flags, kind)
@@ -52,17 +54,18 @@ export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}
 
 /**
  * lowband as its users run it (`lowband start`), with a fresh embedded store, a known JWT secret,
- * and the per-connection rate limit raised far above any bench load so it measures the broker,
- * not the limiter.
+ * and the per-connection rate limits and the connection cap raised far above any bench load so it
+ * measures the broker, not the limiters (the abuse section sets its own).
  */
-async function startLowband (flags: string[], args: readonly string[]): Promise<BrokerHandle> {
+async function startLowband (flags: string[], options: readonly string[]): Promise<BrokerHandle> {
   const dataDir = removeOnExit(await mkdtemp(join(tmpdir(), 'lowband-bench-')))
   const spawned = spawnLimited(process.execPath, [...flags, LOWBAND_CLI, 'start',
     '--host', '127.0.0.1', '--port', '0', '--ws-port', '0', '--http-port', '0',
     '--data-dir', dataDir, '--jwt-secret', JWT_SECRET,
-    '--rate-limit', '100000', '--rate-burst', '100000', '--max-group-size', '256', '--log-level', 'info', ...args])
-  const port = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? (JSON.parse(line) as { tcp: number }).tcp : undefined)
-  return handle('lowband', spawned, port, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true }))
+    '--rate-limit', '100000', '--rate-burst', '100000', '--rate-bytes', '1GiB', '--max-connections', String(fdHardLimit()),
+    '--max-group-size', '256', '--log-level', 'info', ...options])
+  const ports = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? JSON.parse(line) as { tcp: number, http: number } : undefined)
+  return { ...handle('lowband', spawned, ports.tcp, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true })), httpPort: ports.http }
 }
 
 /** Plain Aedes; a stored baseline gets a fresh LevelDB (bench/baseline-hooks.ts). */

@@ -33,7 +33,7 @@ export interface MediaBytes {
  */
 export async function measureMediaBytes (): Promise<MediaBytes> {
   const s3 = await startS3Server('lowband-bench')
-  const broker = await startBroker('lowband', { lowbandArgs: s3.brokerArgs })
+  const broker = await startBroker('lowband', { lowbandOptions: s3.brokerArgs })
   const pair = await openCountedPair(broker.port, await mintTokens(['alice', 'bob']))
   try {
     const { alice, bob } = pair

@@ -22,6 +22,7 @@ export function renderReport (report: BenchReport): string {
   if (report.profile !== undefined) out.push('', ...profile(report))
   if (report.soak !== undefined) out.push('', ...soak(report))
   if (report.push !== undefined) out.push('', ...push(report))
+  if (report.abuse !== undefined) out.push('', ...abuse(report))
   if (report.goals.length > 0) {
     out.push('', '## Goals', renderTable(['goal', 'target', 'measured', 'met'], report.goals.map((g) => [g.name, g.target, g.value, g.met ? 'yes' : 'NO'])))
   }
@@ -186,5 +187,25 @@ function push (report: BenchReport): string[] {
     ]),
     '',
     `Pushes at the endpoint after the load run: ${p.load.pushes} for ${p.settings.recipients} phones (one conversation each; the coalescing window outlasts the run). PUBACK p99 with push ÷ without: ${p.load.p99Ratio}×.`
+  ]
+}
+
+function abuse (report: BenchReport): string[] {
+  const a = report.abuse!
+  const s = a.settings
+  const what: Record<string, string> = {
+    quiet: 'no attack',
+    'slow-reader': 'a device that stops reading, fed by 12 senders at their rate limit',
+    payloads: 'three connections sending the costliest payloads at their rate limits',
+    flood: `never-CONNECT sockets up to the cap of ${s.maxConnections}`
+  }
+  const counts = (c: Record<string, number> | undefined): string => c === undefined ? '–' : Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')
+  return [
+    `## Abuse: other users' latency under attack (${s.pairs} alice → bob pairs at ${s.ratePerPair} msg/s each, ${s.phaseMs / 1000} s phases; default limits: ${a.limits.rateLimit} publishes/s, ${a.limits.rateBytes / 1024} KiB/s, ${a.limits.maxPendingPerIp} pending per address)`,
+    renderTable(['phase', 'attack', 'p50 ms', 'p99 ms', 'p99 ÷ quiet', 'max ms', 'delivered / sent', 'RSS peak MiB', 'RSS growth MiB', 'attacker did'],
+      a.phases.map((p) => [p.name, what[p.name] ?? p.name, p.latency.p50Ms, p.latency.p99Ms, p.p99Ratio === undefined ? '–' : `${p.p99Ratio}×`, p.latency.maxMs, `${p.latency.count} / ${p.sent}`, p.peakRssMiB, p.rssGrowthMiB, counts(p.attack)])),
+    'RSS growth: the phase\'s peak (its 3 s of settling included) over the RSS it began with.',
+    `acknowledged alice → bob messages: ${a.acknowledged}, lost ${a.lost.pairs}; the slow reader's acknowledged messages missing from its replay: ${a.lost.slowReader}`,
+    `broker RSS: ${a.rss.quietMiB} MiB after the quiet phase, ${a.rss.peakMiB} MiB at most under attack (+${Math.round((a.rss.peakMiB - a.rss.quietMiB) * 10) / 10} MiB over the whole run)`
   ]
 }

@@ -1,3 +1,4 @@
+import type { AbuseReport } from './abuse.js'
 import { BYTES_GOALS, type BytesReport } from './bytes.js'
 import type { FanoutReport } from './fanout.js'
 import type { Machine } from './machine.js'
@@ -29,6 +30,7 @@ export interface BenchReport {
   profile?: ProfileReport
   soak?: SoakReport
   push?: PushReport
+  abuse?: AbuseReport
   goals: Goal[]
   /** Sections that failed, with their error: the others still report. */
   errors: Array<{ section: string, error: string }>
@@ -80,6 +82,20 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
     goals.push({ name: 'send → push at FCM, p99', target: '≤ 200 ms', value: `${push.sendToPush.p99Ms} ms`, met: push.sendToPush.p99Ms <= 200 })
     goals.push({ name: `pushes for ${push.settings.recipients} sleeping phones × ${push.settings.messagesEach} messages`, target: `exactly ${push.settings.recipients}`, value: String(push.load.pushes), met: push.load.pushes === push.settings.recipients })
     goals.push({ name: 'sender PUBACK p99 with push vs without', target: '≤ 1.2×', value: `${push.load.p99Ratio}× (${push.load.pubackWithPush.p99Ms} vs ${push.load.pubackWithoutPush.p99Ms} ms)`, met: push.load.p99Ratio <= 1.2 })
+  }
+  const abuse = report.abuse
+  if (abuse !== undefined) {
+    const quiet = abuse.phases[0]!
+    for (const phase of abuse.phases.filter((p) => p.p99Ratio !== undefined)) {
+      // A p99 of what arrived says nothing when some of it did not.
+      const complete = phase.latency.count === phase.sent && quiet.latency.count === quiet.sent
+      const value = `${phase.p99Ratio}× (${phase.latency.p99Ms} vs ${quiet.latency.p99Ms} ms)${complete ? '' : `; delivered ${phase.latency.count} of ${phase.sent}`}`
+      goals.push({ name: `others' p99 under attack: ${phase.name}`, target: '≤ 2× quiet', value, met: complete && phase.p99Ratio! <= 2 })
+    }
+    const lost = abuse.lost.pairs + abuse.lost.slowReader
+    goals.push({ name: 'acknowledged messages lost under attack', target: '0', value: String(lost), met: lost === 0 })
+    const worst = abuse.phases.filter((p) => p.name !== 'quiet').reduce((a, b) => b.rssGrowthMiB > a.rssGrowthMiB ? b : a)
+    goals.push({ name: `broker RSS growth in one attack (worst: ${worst.name})`, target: '≤ 64 MiB', value: `${worst.rssGrowthMiB} MiB`, met: worst.rssGrowthMiB <= 64 })
   }
   return goals
 }

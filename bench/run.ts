@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { FULL_ABUSE, measureAbuse, QUICK_ABUSE } from './abuse.js'
 import { parseArgs, SECTIONS, type Section } from './args.js'
 import { isStoredBaseline } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
@@ -73,6 +74,7 @@ await section('soak', async () => {
   const rate = max === undefined || max === 0 ? 2500 : Math.round(max / 2)
   report.soak = await measureSoak(rate, args.quick ? 3 : 12, args.quick ? 3000 : 10_000, log)
 })
+await section('abuse', async () => { report.abuse = await measureAbuse(args.quick ? QUICK_ABUSE : FULL_ABUSE, log) })
 // Idle connections cost the stored baselines what they cost plain Aedes: they are not measured again.
 await section('memory', async () => { report.memory = await measureMemory(kinds.filter((k) => !isStoredBaseline(k)), args.quick ? QUICK_LEVELS : FULL_LEVELS, log) })
 

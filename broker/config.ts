@@ -1,11 +1,21 @@
 import { z } from 'zod'
 import { DEFAULT_RECEIPT_WINDOW_MS } from '../hooks/receipt-windows.js'
 import { ConfigError } from './config-error.js'
+import { defaultMaxConnections } from './open-files.js'
 import { START_OPTIONS } from './options.js'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes')
+
+/** A size in bytes: a whole number, or a number with an IEC unit (`64KiB`, `1MiB`, `1.5GiB`). */
+const BYTE_UNITS: Readonly<Record<string, number>> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 }
+const byteSize = z.union([z.number(), z.string().trim()]).transform((value, check) => {
+  const match = typeof value === 'number' ? null : /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/.exec(value)
+  const bytes = typeof value === 'number' ? value : match === null ? Number.NaN : Math.round(Number(match[1]) * BYTE_UNITS[match[2] ?? 'B']!)
+  if (!Number.isSafeInteger(bytes)) check.addIssue({ code: 'custom', message: 'must be a whole number of bytes, or a number with B, KiB, MiB or GiB' })
+  return bytes
+}).pipe(z.number().int())
 
 const schema = z.object({
   host: z.string().min(1).default('0.0.0.0'),
@@ -22,9 +32,15 @@ const schema = z.object({
   topicPolicy: z.enum(['deny', 'open']).default('deny'),
   acl: z.string().min(1).optional(),
   allowAnonymous: flag.default(false),
-  maxPayload: z.coerce.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024), // bytes
+  maxPayload: byteSize.pipe(z.number().min(256).max(16 * 1024 * 1024)).default(64 * 1024), // bytes
   rateLimit: z.coerce.number().positive().max(100_000).default(50), // publishes per second
   rateBurst: z.coerce.number().int().min(1).max(100_000).default(200), // publishes
+  rateBytes: byteSize.pipe(z.number().min(1024).max(2 ** 30)).default(64 * 1024), // payload bytes per second
+  rateBytesBurst: byteSize.pipe(z.number().min(1024).max(2 ** 30)).optional(), // payload bytes; default max(1 MiB, maxPayload)
+  maxQueuedBytes: byteSize.pipe(z.number().min(64 * 1024).max(2 ** 30)).default(2 ** 20), // bytes
+  maxConnections: z.coerce.number().int().min(1).max(10_000_000).default(defaultMaxConnections), // connections
+  maxPendingPerIp: z.coerce.number().int().min(1).max(1_000_000).default(128), // connections
+  connectTimeout: z.coerce.number().positive().max(600).default(10), // seconds
   maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members
   fcmServiceAccount: z.string().min(1).optional(),
   pushGrace: z.coerce.number().min(0).max(3600).default(10), // seconds
@@ -49,7 +65,7 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
 
-export type Config = Readonly<z.infer<typeof schema>>
+export type Config = Readonly<Omit<z.infer<typeof schema>, 'rateBytesBurst'> & { rateBytesBurst: number }>
 
 /**
  * Validates the start options once, flags over environment over defaults, and freezes the result.
@@ -82,5 +98,8 @@ export function loadConfig (flags: Record<string, unknown>, env: NodeJS.ProcessE
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {
     throw new ConfigError('--s3-access-key-id (LOWBAND_S3_ACCESS_KEY_ID) and --s3-secret-access-key (LOWBAND_S3_SECRET_ACCESS_KEY) go together: give both or neither')
   }
-  return Object.freeze(config)
+  if (config.rateBytesBurst !== undefined && config.rateBytesBurst < config.maxPayload) {
+    throw new ConfigError(`--rate-bytes-burst (LOWBAND_RATE_BYTES_BURST) must be at least --max-payload (${config.maxPayload} bytes), or a payload of that size could never be sent`)
+  }
+  return Object.freeze({ ...config, rateBytesBurst: config.rateBytesBurst ?? Math.max(2 ** 20, config.maxPayload) })
 }

@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http'
-import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net'
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer } from 'node:http'
 import { createServer as createTlsServer } from 'node:tls'
@@ -7,6 +7,7 @@ import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
+import type { ConnectionGate } from './connection-gate.js'
 
 export interface Listener {
   readonly name: 'tcp' | 'tls' | 'ws' | 'http'
@@ -32,33 +33,55 @@ export function listen (server: Server | HttpServer, host: string, port: number,
   })
 }
 
-/** The MQTT listeners: TCP always, WebSocket on /mqtt, TLS when a certificate and key are given. */
-export async function startMqttListeners (broker: Aedes, config: Config): Promise<Listener[]> {
+/**
+ * The MQTT listeners: TCP always, WebSocket on /mqtt, TLS when a certificate and key are given.
+ * Every accepted socket passes the gate first (the TCP under TLS and WebSocket too), so a flood
+ * is turned away before it costs a TLS handshake, an HTTP parser or an Aedes client.
+ */
+export async function startMqttListeners (broker: Aedes, config: Config, gate: ConnectionGate): Promise<Listener[]> {
   const listeners: Listener[] = []
+  const handOver = gate.handOver(broker)
   const add = async (name: Listener['name'], server: Server | HttpServer, port: number, option: string): Promise<void> => {
     await listen(server, config.host, port, option)
     listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
   }
   // No Nagle: small replies (a receipt, a delivery) must not wait for the peer's delayed ACK
   // (~40 ms) behind an earlier unacknowledged segment — a latency no chat user should pay.
-  await add('tcp', createNetServer({ noDelay: true }, broker.handle), config.port, '--port (LOWBAND_PORT)')
+  await add('tcp', createNetServer({ noDelay: true }, (socket) => { if (gate.admit(socket)) handOver(socket, socket) }), config.port, '--port (LOWBAND_PORT)')
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
-    const tls = createTlsServer({ cert, key }, broker.handle)
-    tls.on('secureConnection', (socket) => socket.setNoDelay(true))
+    // The gate's timeout covers the handshake; TLS's own (120 s) would outlast it.
+    const tls = createTlsServer({ cert, key, handshakeTimeout: config.connectTimeout * 1000 })
+    // The TLS socket is announced apart from the TCP socket under it: they share their remote end.
+    const handshaking = new Map<string, Socket>()
+    const endpoint = (socket: Socket): string => `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`
+    tls.on('connection', (socket: Socket) => {
+      if (!gate.admit(socket)) return
+      const key = endpoint(socket)
+      handshaking.set(key, socket)
+      socket.on('close', () => { if (handshaking.get(key) === socket) handshaking.delete(key) })
+    })
+    tls.on('secureConnection', (secure) => {
+      secure.setNoDelay(true)
+      const key = endpoint(secure)
+      const socket = handshaking.get(key)
+      handshaking.delete(key)
+      if (socket === undefined) secure.destroy()
+      else handOver(secure, socket)
+    })
     await add('tls', tls, config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
   }
   const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'))
-  http.on('connection', (socket) => socket.setNoDelay(true))
+  http.on('connection', (socket: Socket) => { if (gate.admit(socket)) socket.setNoDelay(true) })
   await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
   // Attached once listening: ws re-emits a listen error on its own emitter, where nobody waits for it.
   const wss = new WebSocketServer({ server: http, path: '/mqtt' })
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     const stream = createWebSocketStream(socket)
     stream.on('error', () => stream.destroy())
     // Without the upgrade request: Aedes would keep it as `client.req` for the connection's life
     // (≈ 1.2 KiB per WebSocket device), and no hook reads it.
-    broker.handle(stream)
+    handOver(stream, request.socket as Socket)
   })
   return listeners
 }

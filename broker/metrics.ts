@@ -2,8 +2,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ChatMetrics } from '../hooks/index.js'
 import type { PushMetrics } from '../push/index.js'
 
+/** Why the broker closed a connection to protect the others (the `reason` label of lowband_connections_closed_total). */
+export type CloseReason = 'backlog' | 'connect_timeout' | 'max_connections' | 'pending_per_ip'
+
+/** Accepted MQTT sockets now, and of them those not yet authenticated (broker/connection-gate.ts). */
+export interface SocketCounts { open: number, pending: number }
+
 /** Prometheus metrics of one broker process, served on /metrics. */
-export function createMetrics (): { registry: Registry, chat: ChatMetrics, push: PushMetrics } {
+export function createMetrics (): { registry: Registry, chat: ChatMetrics, push: PushMetrics, closed: (reason: CloseReason) => void, watchSockets: (counts: () => SocketCounts) => void } {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'lowband_' })
   const connections = new Gauge({ name: 'lowband_connections', help: 'connected MQTT clients', registers: [registry] })
@@ -25,8 +31,23 @@ export function createMetrics (): { registry: Registry, chat: ChatMetrics, push:
     retried: new Counter({ name: 'lowband_push_retried_total', help: 'push sends retried after a 429, a 5xx or a network error', registers: [registry] }),
     pruned: new Counter({ name: 'lowband_push_tokens_pruned_total', help: 'push tokens removed because the push service called them dead', registers: [registry] })
   }
+  const closed = new Counter({ name: 'lowband_connections_closed_total', help: 'connections the broker closed or refused to protect the others: outgoing backlog over --max-queued-bytes, no CONNECT in time, over --max-connections or --max-pending-per-ip', labelNames: ['reason'], registers: [registry] })
+  let sockets: () => SocketCounts = () => ({ open: 0, pending: 0 })
+  new Gauge({
+    name: 'lowband_sockets',
+    help: 'accepted MQTT sockets (TCP, TLS, WebSocket): open, and of them pending (not yet authenticated)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect () {
+      const now = sockets()
+      this.set({ state: 'open' }, now.open)
+      this.set({ state: 'pending' }, now.pending)
+    }
+  })
   return {
     registry,
+    closed: (reason) => closed.inc({ reason }),
+    watchSockets: (counts) => { sockets = counts },
     push: {
       sent: () => push.sent.inc(),
       coalesced: () => push.coalesced.inc(),

@@ -6,7 +6,9 @@ import type { Storage } from '../storage/contracts.js'
 import { KeyedLock } from '../storage/keyed-lock.js'
 import { createTopicAcl } from './acl.js'
 import { loadAclFile } from './acl-file.js'
+import { isChatTopic } from '../protocol/topics.js'
 import type { Config } from './config.js'
+import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
 import { leanConnections } from './lean-connections.js'
 import { limitPacketLength } from './packet-limit.js'
@@ -17,6 +19,7 @@ import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
 import { parseStrictly } from './strict-parsing.js'
 import { choosePushProvider, openPush, type PushChoice } from './push.js'
+import { isolateSlowConsumers } from './slow-consumers.js'
 import { openStorage } from './storage.js'
 
 export interface RunningBroker {
@@ -51,7 +54,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   const media = await openMedia(config, log)
   const push = openPush(config, pushProvider, storage.directory, log, metrics.push)
   const ctx: HookContext = {
-    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
+    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst, bytesPerSecond: config.rateBytes, bytesBurst: config.rateBytesBurst }, maxGroupSize: config.maxGroupSize },
     ...(acl === undefined ? {} : { acl }),
     storage,
     verifier: createTokenVerifier(key.key, key.algorithms),
@@ -68,10 +71,20 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     broker: () => broker,
     now: Date.now
   }
-  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
+  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence(), connectTimeout: config.connectTimeout * 1000 })
   leanConnections(broker)
   limitPacketLength(broker, config.maxPayload)
   parseStrictly(broker)
+  isolateSlowConsumers(broker, {
+    maxQueuedBytes: config.maxQueuedBytes,
+    resumable: isChatTopic,
+    closed: (client, queuedBytes) => {
+      metrics.closed('backlog')
+      log.warn({ clientId: client.id, queuedBytes }, 'closing a connection whose outgoing backlog is over --max-queued-bytes')
+    }
+  })
+  const gate = new ConnectionGate({ maxConnections: config.maxConnections, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000, closed: metrics.closed })
+  metrics.watchSockets(() => ({ open: gate.open, pending: gate.pending }))
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
 
@@ -79,7 +92,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   const listeners: Listener[] = []
   const http = createHttpServer(metrics.registry, () => phase === 'serving' ? storage.health() : { ready: false, reason: phase })
   try {
-    listeners.push(...await startMqttListeners(broker, config))
+    listeners.push(...await startMqttListeners(broker, config, gate))
     await listen(http, config.host, config.httpPort, '--http-port (LOWBAND_HTTP_PORT)')
   } catch (error) {
     for (const l of listeners) l.server.close()
@@ -106,6 +119,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
       // Delivered receipts still held in a window go to the senders while they are connected.
       await ctx.deliveredReceipts.close()
       await closeBroker(broker)
+      gate.close()
       await ctx.inFlight.drain(timeoutMs)
       http.close()
       await push.close()

@@ -6,9 +6,10 @@ import type { HookContext, Identity } from './context.js'
 import { runRead } from './flows/read.js'
 import { runRequest } from './flows/request.js'
 import { runResume } from './flows/resume.js'
-import { peekClientMsgId, runSend } from './flows/send.js'
+import { DevicePayload } from './flows/payload.js'
+import { runSend } from './flows/send.js'
 import { runTyping } from './flows/typing.js'
-import { TokenBucket } from './rate-limit.js'
+import { PublishAllowance } from './rate-limit.js'
 import { failed, reject, retriable } from './reject.js'
 import { aclOf } from './topic-acl.js'
 
@@ -27,7 +28,7 @@ import { aclOf } from './topic-acl.js'
  * on reconnect. A flood closes the connection too.
  */
 export function createAuthorizePublish (ctx: HookContext) {
-  const buckets = new WeakMap<Client, TokenBucket>()
+  const allowances = new WeakMap<Client, PublishAllowance>()
   // Aedes runs all packets of one socket read at once; a device's commands must still take effect
   // in the order it sent them (two pipelined sends to one chat are stored in that order).
   const queues = new WeakMap<Client, Promise<unknown>>()
@@ -36,13 +37,13 @@ export function createAuthorizePublish (ctx: HookContext) {
     queues.set(client, run.catch(() => undefined))
     return run
   }
-  const bucketOf = (client: Client): TokenBucket => {
-    let bucket = buckets.get(client)
-    if (bucket === undefined) {
-      bucket = new TokenBucket(ctx.config.rateLimit.perSecond, ctx.config.rateLimit.burst, ctx.now)
-      buckets.set(client, bucket)
+  const allowanceOf = (client: Client): PublishAllowance => {
+    let allowance = allowances.get(client)
+    if (allowance === undefined) {
+      allowance = new PublishAllowance(ctx.config.rateLimit, ctx.now)
+      allowances.set(client, allowance)
     }
-    return bucket
+    return allowance
   }
 
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
@@ -60,22 +61,24 @@ export function createAuthorizePublish (ctx: HookContext) {
       if (client === null) return done(isChatTopic(topic) || isInternalTopic(topic) ? new Error('forbidden will topic') : null)
     }
     const identity = ctx.identities.get(client)
+    // Decoded at most once, by the command or the refusal, whichever needs it first.
+    const payload = new DevicePayload(packet.payload as Buffer)
     const refuse = (error: LowbandError): void => {
       sink(packet)
-      reject(ctx, client, error, topic, topic === COMMAND.send ? peekClientMsgId(packet.payload as Buffer) : undefined)
+      reject(ctx, client, error, topic, topic === COMMAND.send ? payload.clientMsgId() : undefined)
         .finally(() => done(null))
     }
     const closeWithout = (error: unknown, code: ErrorCode = ERROR_CODES.STORE_FAILED.code): void => done(retriable(ctx, client, error, topic, code))
 
-    const bucket = bucketOf(client)
-    if (!bucket.take()) {
-      if (bucket.flooding) {
-        ctx.log.warn({ clientId: client.id }, 'disconnecting a flooding client')
+    const limit = allowanceOf(client).take(packet.payload.length)
+    if (limit !== undefined) {
+      if (limit.flooding) {
+        ctx.log.warn({ clientId: client.id, over: limit.over }, 'disconnecting a flooding client')
         return done(new Error('publish flood'))
       }
       // At QoS 0 nothing is acknowledged, so the code can be told and the connection kept; a QoS 1
       // publish over the rate is not stored, so it must not be acknowledged either.
-      return packet.qos === 0 ? refuse(new LowbandError('RATE_LIMITED')) : closeWithout(new RetriableError('over the publish rate'), ERROR_CODES.RATE_LIMITED.code)
+      return packet.qos === 0 ? refuse(new LowbandError('RATE_LIMITED', limit.over)) : closeWithout(new RetriableError(`over the ${limit.over}`), ERROR_CODES.RATE_LIMITED.code)
     }
     if (packet.payload.length > ctx.config.maxPayload) {
       return refuse(new LowbandError('TOO_LARGE', `${packet.payload.length} > ${ctx.config.maxPayload} bytes`))
@@ -96,7 +99,7 @@ export function createAuthorizePublish (ctx: HookContext) {
     if (!topic.startsWith('c/')) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
     // Commands queued behind one that closed the connection do not run: none could be acknowledged,
     // and storing a later send before the failed one is resent would break the device's order.
-    const command = (): Promise<void> => client.closed ? Promise.reject(new RetriableError('connection closed')) : runCommand(ctx, client, identity, packet)
+    const command = (): Promise<void> => client.closed ? Promise.reject(new RetriableError('connection closed')) : runCommand(ctx, client, identity, topic, payload)
     ctx.inFlight.track(inOrder(client, command)).then(() => {
       sink(packet)
       done(null)
@@ -104,9 +107,8 @@ export function createAuthorizePublish (ctx: HookContext) {
   }
 }
 
-function runCommand (ctx: HookContext, client: Client, identity: Identity, packet: PublishPacket): Promise<void> {
-  const payload = packet.payload as Buffer
-  switch (packet.topic) {
+function runCommand (ctx: HookContext, client: Client, identity: Identity, topic: string, payload: DevicePayload): Promise<void> {
+  switch (topic) {
     case COMMAND.send:
       return runSend(ctx, client, identity, payload)
     case COMMAND.read:
@@ -117,11 +119,11 @@ function runCommand (ctx: HookContext, client: Client, identity: Identity, packe
     case COMMAND.request:
       // Not stored: acknowledge at once and answer in the background, so the device's PUBACKs for
       // a long replay are read while it runs.
-      (packet.topic === COMMAND.resume ? runResume : runRequest)(ctx, client, identity, payload)
-        .catch((error: unknown) => failed(ctx, client, error, packet.topic))
+      (topic === COMMAND.resume ? runResume : runRequest)(ctx, client, identity, payload)
+        .catch((error: unknown) => failed(ctx, client, error, topic))
       return Promise.resolve()
     default:
-      return Promise.reject(new LowbandError('UNKNOWN_COMMAND', packet.topic))
+      return Promise.reject(new LowbandError('UNKNOWN_COMMAND', topic))
   }
 }
 

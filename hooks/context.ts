@@ -7,6 +7,7 @@ import type { Storage } from '../storage/contracts.js'
 import type { KeyedLock } from '../storage/keyed-lock.js'
 import type { MediaStore } from '../storage/media/contract.js'
 import type { InFlight } from './in-flight.js'
+import type { RateLimits } from './rate-limit.js'
 import type { Presence } from './presence.js'
 import type { ReceiptWindows } from './receipt-windows.js'
 import type { TokenVerifier } from './token-verifier.js'
@@ -23,8 +24,11 @@ export interface HookConfig {
   allowAnonymous: boolean
   /** Largest accepted PUBLISH payload, bytes. */
   maxPayload: number
-  /** Sustained publishes per second per connection, and the burst above it. */
-  rateLimit: { perSecond: number, burst: number }
+  /**
+   * Per connection: sustained publishes per second and the burst above it; sustained payload bytes
+   * per second and the burst above that.
+   */
+  rateLimit: RateLimits
   /** Most members a group may have. */
   maxGroupSize: number
 }

@@ -4,6 +4,7 @@ import { LowbandError } from '../protocol/errors.js'
 import type { Group } from '../storage/contracts.js'
 import type { HookContext, Identity } from './context.js'
 import { fanOut, holdersByPresence, pushFallback } from './fan-out.js'
+import { BROKER_DEVICE } from './system-kind.js'
 
 /**
  * Runs `work` under the group's lock with the group as it is now, if `userId` is a member. Sends and
@@ -29,7 +30,8 @@ export async function groupOfMember (ctx: HookContext, groupId: string, userId: 
 export async function announce (ctx: HookContext, actor: Identity, group: Group, event: SystemEvent, holders: string[]): Promise<void> {
   const stored = await ctx.storage.messages.appendGroup({
     from: actor.userId,
-    fromDevice: actor.deviceId,
+    // The broker's mark: what makes it go out as a system message (system-kind.ts).
+    fromDevice: BROKER_DEVICE,
     to: group.id,
     body: SystemEvent.encode(event),
     kind: KIND.system,

@@ -1,8 +1,46 @@
+/** Per connection: publishes and payload bytes, each sustained per second and in a burst. */
+export interface RateLimits {
+  perSecond: number
+  burst: number
+  bytesPerSecond: number
+  bytesBurst: number
+}
+
+/** Why a publish was refused, and whether the connection is flooding (and goes). */
+export interface Refusal {
+  over: 'publishes per second' | 'payload bytes per second'
+  flooding: boolean
+}
+
 /**
- * A token bucket per connection: `burst` publishes at once, refilled at `perSecond`. Refused
- * publishes draw on a second allowance of the same size and rate, so a client sending at up to
- * twice its rate is only slowed down (RATE_LIMITED), while one that keeps sending far above it —
- * a flood — runs the allowance dry and is disconnected. Takes a clock so tests are exact.
+ * What one connection may publish: a number of publishes and a number of payload bytes per second,
+ * so neither many small publishes nor a few large ones cost the broker more than their share.
+ */
+export class PublishAllowance {
+  readonly #publishes: TokenBucket
+  readonly #bytes: TokenBucket
+  readonly #bytesBurst: number
+
+  constructor (limits: RateLimits, now: () => number) {
+    this.#publishes = new TokenBucket(limits.perSecond, limits.burst, now)
+    this.#bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesBurst, now)
+    this.#bytesBurst = limits.bytesBurst
+  }
+
+  /** Charges one publish of `bytes`: undefined when it may go ahead. */
+  take (bytes: number): Refusal | undefined {
+    if (!this.#publishes.take()) return { over: 'publishes per second', flooding: this.#publishes.flooding }
+    // A payload larger than the whole burst costs the burst: it is refused for its size (TOO_LARGE), not here.
+    if (!this.#bytes.take(Math.min(bytes, this.#bytesBurst))) return { over: 'payload bytes per second', flooding: this.#bytes.flooding }
+    return undefined
+  }
+}
+
+/**
+ * A token bucket: `burst` tokens at once, refilled at `perSecond`. Refused takes draw on a second
+ * allowance of the same size and rate, so a client sending at up to twice its rate is only slowed
+ * down (RATE_LIMITED), while one that keeps sending far above it — a flood — runs the allowance dry
+ * and is disconnected. Takes a clock so tests are exact.
  */
 export class TokenBucket {
   readonly #perSecond: number
@@ -21,18 +59,18 @@ export class TokenBucket {
     this.#updated = now()
   }
 
-  /** True when the publish may go ahead. */
-  take (): boolean {
+  /** True when `cost` tokens were there and are taken. */
+  take (cost = 1): boolean {
     const now = this.#now()
     const refill = (now - this.#updated) / 1000 * this.#perSecond
     this.#updated = now
     this.#tokens = Math.min(this.#burst, this.#tokens + refill)
     this.#refusals = Math.min(this.#burst, this.#refusals + refill)
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1
+    if (this.#tokens >= cost) {
+      this.#tokens -= cost
       return true
     }
-    this.#refusals -= 1
+    this.#refusals -= cost
     return false
   }
 

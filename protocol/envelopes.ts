@@ -30,6 +30,15 @@ export type Body = z.infer<typeof bodySchema>
 /** Message kinds; 0 (text) is the default and is omitted on the wire. */
 export const KIND = { text: 0, media: 1, system: 2 } as const
 
+/**
+ * Kinds only the broker sends: system messages it stamps itself (group events), 2, and 240-255
+ * kept for more of them. A device that sends one is refused (FORBIDDEN_KIND), so a message of a
+ * system kind is always the broker's word.
+ */
+export function isSystemKind (kind: number): boolean {
+  return kind === KIND.system || kind >= 240
+}
+
 /** c/s — device → broker: send a message to a user (`to`) or a group (`group`), exactly one of them. */
 export const SendRequest = defineEnvelope({ clientMsgId: 1, to: 2, body: 3, kind: 4, group: 5 }, z.object({
   clientMsgId: clientMsgIdSchema,

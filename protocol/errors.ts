@@ -23,7 +23,8 @@ export const ERROR_CODES = {
   STORAGE_UNAVAILABLE: { code: 41, message: 'object storage is unavailable; try again later' },
   MEDIA_MISSING: { code: 42, message: 'no such media: upload it first, with the size and type declared' },
   MEDIA_TYPE_REFUSED: { code: 43, message: 'this media type is not accepted' },
-  MEDIA_CORRUPT: { code: 44, message: 'the downloaded media does not match its sha256; it was discarded' }
+  MEDIA_CORRUPT: { code: 44, message: 'the downloaded media does not match its sha256; it was discarded' },
+  FORBIDDEN_KIND: { code: 14, message: 'only the broker sends messages of a system kind' }
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES

@@ -62,7 +62,7 @@ function conversationOfMessage (message: InboxMessage, self: string): Conversati
 export function toChatMessage (message: InboxMessage, self: string): ChatMessage {
   const own = message.from === self
   const to = message.to ?? message.group ?? self
-  const system = message.kind === KIND.system && message.group !== undefined ? decodeSystemNotice(message.body, self) : undefined
+  const system = message.kind === KIND.system && message.group !== undefined ? decodeSystemNotice(message.body, self, message.from) : undefined
   const conversation = conversationOfMessage(message, self)
   const media = message.kind === KIND.media ? mediaOf(message.body) : undefined
   return {

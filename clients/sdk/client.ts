@@ -1,4 +1,4 @@
-import { KIND, type Body, type Receipt } from '../../protocol/envelopes.js'
+import { isSystemKind, KIND, type Body, type Receipt } from '../../protocol/envelopes.js'
 import { MediaRef } from '../../protocol/media.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { isValidId } from '../../protocol/ids.js'
@@ -328,6 +328,8 @@ function kindOf (body: Body, options: SendOptions): { kind?: number } {
   if (typeof body !== 'string' && !(body instanceof Uint8Array)) throw new LowbandError('BAD_ENVELOPE', 'body: a string or bytes')
   const kind = options.kind ?? 0
   if (!Number.isInteger(kind) || kind < 0 || kind > 255) throw new LowbandError('BAD_ENVELOPE', `kind: 0-255, got ${kind}`)
+  // The broker would refuse it: only it speaks for the system.
+  if (isSystemKind(kind)) throw new LowbandError('FORBIDDEN_KIND', `kind ${kind}`)
   return kind === 0 ? {} : { kind }
 }
 

@@ -28,10 +28,13 @@ const EVENT_NAMES: ReadonlyMap<number, GroupEventType> = new Map<number, GroupEv
 )
 
 /**
- * Decodes a system message body. Undefined for a body that is not a SystemEvent (or an event of a
- * newer broker): the message itself still reaches the application, only its notice is missing.
+ * Decodes the body of a system message (kind 2) from `from`. Only the broker sends that kind, and
+ * it stamps its events as sent by their actor; an event whose actor is someone else is not the
+ * broker's and is not believed. Undefined for that, for a body that is not a SystemEvent, or for an
+ * event of a newer broker: the message itself still reaches the application, only its notice is
+ * missing.
  */
-export function decodeSystemNotice (body: Body, self: string): SystemNotice | undefined {
+export function decodeSystemNotice (body: Body, self: string, from: string): SystemNotice | undefined {
   if (!(body instanceof Uint8Array)) return undefined
   let decoded: SystemEvent
   try {
@@ -40,7 +43,7 @@ export function decodeSystemNotice (body: Body, self: string): SystemNotice | un
     return undefined
   }
   const event = EVENT_NAMES.get(decoded.event)
-  if (event === undefined) return undefined
+  if (event === undefined || decoded.actor !== from) return undefined
   const targets = decoded.targets ?? []
   const notice = { event, actor: decoded.actor, targets, ...(decoded.name === undefined ? {} : { name: decoded.name }) }
   return { ...notice, text: describe(notice, self) }

@@ -50,7 +50,7 @@ export async function fetchHistory (requests: Requests, statuses: MessageStatuse
     const item = HistoryItem.fromCbor(raw)
     const own = item.from === self
     const reported = STATUS[item.status]!
-    const system = group && item.kind === 2 ? decodeSystemNotice(item.body, self) : undefined
+    const system = group && item.kind === KIND.system ? decodeSystemNotice(item.body, self, item.from) : undefined
     const id = messageId(self, conversation, item.cseq)
     const media = item.kind === KIND.media ? mediaOf(item.body) : undefined
     return {

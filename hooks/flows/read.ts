@@ -5,6 +5,7 @@ import { conversationOf, groupConversationOf } from '../../storage/contracts.js'
 import type { HookContext, Identity } from '../context.js'
 import { memberLocked } from '../groups.js'
 import { publishReceipt } from '../receipts.js'
+import type { DevicePayload } from './payload.js'
 
 /**
  * One watermark per conversation ("read up to cseq N") instead of one receipt per message. Stored
@@ -12,8 +13,8 @@ import { publishReceipt } from '../receipts.js'
  * Reading proves having, so the reader's delivered position moves too (written by the
  * conversation's receipt window; in a group it can complete a message's delivery to all).
  */
-export async function runRead (ctx: HookContext, _client: Client, reader: Identity, payload: Buffer): Promise<void> {
-  const { peer, cseq, group = false } = ReadWatermark.decode(payload)
+export async function runRead (ctx: HookContext, _client: Client, reader: Identity, payload: DevicePayload): Promise<void> {
+  const { peer, cseq, group = false } = ReadWatermark.fromCbor(payload.item())
   if (group) {
     // Under the group's lock, so the read-by-all point and membership move in one order.
     const entries = await memberLocked(ctx, peer, reader.userId, () => ctx.storage.messages.markRead(reader.userId, peer, cseq, Math.floor(ctx.now() / 1000), true))

@@ -4,9 +4,11 @@ import { ContactArgs, HistoryArgs, HistoryItem, HistoryPage, OP, PrivacyArgs, Re
 import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
 import { groupOfMember } from '../groups.js'
+import { kindOnWire } from '../system-kind.js'
 import { groupHandlers } from './group-ops.js'
 import { mediaHandlers } from './media-ops.js'
 import { pushHandlers } from './push-ops.js'
+import type { DevicePayload } from './payload.js'
 
 const DEFAULT_PAGE = 50
 
@@ -19,10 +21,10 @@ const handlers = new Map<number, Handler>([
     const page = await ctx.storage.messages.history(identity.userId, peer, before ?? 0, limit ?? DEFAULT_PAGE, group)
     return HistoryPage.toCbor({
       more: page.more,
-      items: page.items.map(({ message, status }) => HistoryItem.toCbor({
-        from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status,
-        ...(message.kind === 0 ? {} : { kind: message.kind })
-      }))
+      items: page.items.map(({ message, status }) => {
+        const kind = kindOnWire(message)
+        return HistoryItem.toCbor({ from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status, ...(kind === 0 ? {} : { kind }) })
+      })
     })
   }],
   [OP.setPrivacy, async (ctx, identity, args) => {
@@ -48,8 +50,8 @@ const handlers = new Map<number, Handler>([
  * Request/response over MQTT on the device's own subtree: the answer (or a coded error) goes to the
  * requesting device only, with the request's `rid`.
  */
-export async function runRequest (ctx: HookContext, client: Client, identity: Identity, payload: Buffer): Promise<void> {
-  const request = Request.decode(payload)
+export async function runRequest (ctx: HookContext, client: Client, identity: Identity, payload: DevicePayload): Promise<void> {
+  const request = Request.fromCbor(payload.item())
   let response: Response
   try {
     const handler = handlers.get(request.op)

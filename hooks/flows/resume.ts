@@ -5,6 +5,7 @@ import type { InboxEntry } from '../../storage/contracts.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
 import { encodeInboxMessage } from '../inbox-message.js'
 import { encodeReceipt } from '../receipts.js'
+import type { DevicePayload } from './payload.js'
 
 const PAGE = 100
 
@@ -14,8 +15,8 @@ const PAGE = 100
  * A page is read only after the previous one was written, so a long absence does not load the
  * whole inbox into memory.
  */
-export async function runResume (ctx: HookContext, client: Client, identity: Identity, payload: Buffer): Promise<void> {
-  let cursor = ResumeRequest.decode(payload).cursor
+export async function runResume (ctx: HookContext, client: Client, identity: Identity, payload: DevicePayload): Promise<void> {
+  let cursor = ResumeRequest.fromCbor(payload.item()).cursor
   recoverDeliveries(ctx, identity, cursor)
   for (;;) {
     const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)

@@ -1,5 +1,5 @@
 import type { Client } from 'aedes'
-import { KIND, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { isSystemKind, KIND, SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { ackTopic } from '../../protocol/topics.js'
 import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
@@ -7,6 +7,7 @@ import { writeTo, type HookContext, type Identity } from '../context.js'
 import { fanOut, holdersByPresence, pushFallback } from '../fan-out.js'
 import { memberLocked } from '../groups.js'
 import { checkMediaMessage } from './media-ops.js'
+import type { DevicePayload } from './payload.js'
 
 interface SendState {
   readonly ctx: HookContext
@@ -18,6 +19,11 @@ interface SendState {
 }
 
 type Step = (state: SendState) => Promise<void> | void
+
+/** Invariant 11: only the broker speaks for the system ("alice added bob" is stamped by the broker). */
+function checkKind ({ request }: SendState): void {
+  if (request.kind !== undefined && isSystemKind(request.kind)) throw new LowbandError('FORBIDDEN_KIND', `kind ${request.kind}`)
+}
 
 async function checkRecipient ({ ctx, request }: SendState): Promise<void> {
   if (!await ctx.storage.directory.hasUser(request.to!)) throw new LowbandError('UNKNOWN_RECIPIENT', request.to)
@@ -94,20 +100,11 @@ function deliver ({ ctx, stored }: SendState): void {
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkRecipient, checkMedia, stamp, persist, acknowledge, deliver]
-export const groupSendSteps: readonly Step[] = [checkMedia, stamp, persistToGroup, acknowledge, deliver]
+export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkMedia, stamp, persist, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [checkKind, checkMedia, stamp, persistToGroup, acknowledge, deliver]
 
-export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: Buffer): Promise<void> {
-  const request = SendRequest.decode(payload)
+export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload): Promise<void> {
+  const request = SendRequest.fromCbor(payload.item())
   const state: SendState = { ctx, client, sender, request }
   for (const step of request.group === undefined ? directSendSteps : groupSendSteps) await step(state)
-}
-
-/** The client message id of a send payload, when it can be read, to reference it in an error. */
-export function peekClientMsgId (payload: Buffer): SendRequest['clientMsgId'] | undefined {
-  try {
-    return SendRequest.decode(payload).clientMsgId
-  } catch {
-    return undefined
-  }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { SystemEvent } from '../../protocol/envelopes.js'
 import { decodeSystemNotice } from '../../clients/sdk/group-events.js'
 
-const text = (event: SystemEvent, self = 'zoe') => decodeSystemNotice(SystemEvent.encode(event), self)?.text
+const text = (event: SystemEvent, self = 'zoe') => decodeSystemNotice(SystemEvent.encode(event), self, event.actor)?.text
 
 describe('group system notices', () => {
   it.each([
@@ -20,8 +20,12 @@ describe('group system notices', () => {
   })
 
   it('decodes the event with its parts, and nothing from a body that is not a SystemEvent', () => {
-    expect(decodeSystemNotice(SystemEvent.encode({ event: 2, actor: 'alice', targets: ['bob'] }), 'bob')).toEqual({ event: 'added', actor: 'alice', targets: ['bob'], text: 'alice added you' })
-    expect(decodeSystemNotice('a text body', 'bob')).toBeUndefined()
-    expect(decodeSystemNotice(new Uint8Array([0xff]), 'bob')).toBeUndefined()
+    expect(decodeSystemNotice(SystemEvent.encode({ event: 2, actor: 'alice', targets: ['bob'] }), 'bob', 'alice')).toEqual({ event: 'added', actor: 'alice', targets: ['bob'], text: 'alice added you' })
+    expect(decodeSystemNotice('a text body', 'bob', 'alice')).toBeUndefined()
+    expect(decodeSystemNotice(new Uint8Array([0xff]), 'bob', 'alice')).toBeUndefined()
+  })
+
+  it('believes no event whose actor is not who the broker stamped as its sender', () => {
+    expect(decodeSystemNotice(SystemEvent.encode({ event: 2, actor: 'bob', targets: ['mallory'] }), 'zoe', 'carol')).toBeUndefined()
   })
 })

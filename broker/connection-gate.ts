@@ -1,0 +1,163 @@
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Aedes, Client } from 'aedes'
+
+export type RefusalReason = 'max_connections' | 'pending_per_ip' | 'connect_timeout'
+
+export interface GateOptions {
+  /** Open connections, every listener together. */
+  maxConnections: number
+  /** Connections from one source address (an IPv6 /64) not yet authenticated. */
+  maxPendingPerAddress: number
+  /** From accepting a socket to its client being authenticated (TLS handshake and CONNECT included), ms. */
+  connectTimeoutMs: number
+  /** Told of every socket closed at admission or for its timeout. */
+  closed (reason: RefusalReason): void
+}
+
+interface Pending {
+  readonly address: string
+  /** When the socket was accepted, ms (the gate's clock). */
+  readonly since: number
+}
+
+/** How often sockets past the CONNECT timeout are looked for, ms: the timeout is kept to within this. */
+const SWEEP_MS = 500
+
+/**
+ * Admission of MQTT connections, by the socket each listener accepts (TCP, the TCP under TLS, the
+ * HTTP connection under a WebSocket). Each socket holds a file descriptor until it closes, and the
+ * store needs descriptors too: 21 600 sockets that never sent CONNECT once took all 20 000 and made
+ * stores fail. So a socket over `maxConnections`, or over `maxPendingPerAddress` from its address,
+ * is closed at once, and one that has no authenticated client after `connectTimeoutMs` is closed
+ * then. A pending socket costs the gate one small record (a flood of them is the case to be
+ * cheap in: one sweep finds the expired ones, not a timer each); after authentication a
+ * connection costs it one count and one 'close' listener.
+ */
+export class ConnectionGate {
+  readonly #options: GateOptions
+  #open = 0
+  readonly #pending = new Map<Socket, Pending>()
+  readonly #pendingByAddress = new Map<string, number>()
+  readonly #onClose: (this: Socket) => void
+  readonly #sweeper: NodeJS.Timeout
+
+  constructor (options: GateOptions) {
+    this.#options = options
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS)
+    this.#sweeper.unref()
+    const closed = (socket: Socket): void => {
+      this.#open--
+      this.#settle(socket)
+    }
+    // One listener function for every socket, which Node calls with the socket as `this`.
+    this.#onClose = function (this: Socket) { closed(this) }
+  }
+
+  /** Open connections now. */
+  get open (): number {
+    return this.#open
+  }
+
+  /** Connections not yet authenticated now. */
+  get pending (): number {
+    return this.#pending.size
+  }
+
+  /** Takes a newly accepted socket, or closes it at once (false). */
+  admit (socket: Socket): boolean {
+    const address = addressKey(socket.remoteAddress)
+    if (address === undefined) {
+      socket.destroy() // already gone
+      return false
+    }
+    const pending = this.#pendingByAddress.get(address) ?? 0
+    const refusal = this.#open >= this.#options.maxConnections ? 'max_connections' : pending >= this.#options.maxPendingPerAddress ? 'pending_per_ip' : undefined
+    if (refusal !== undefined) {
+      this.#options.closed(refusal)
+      socket.destroy()
+      return false
+    }
+    this.#open++
+    this.#pendingByAddress.set(address, pending + 1)
+    this.#pending.set(socket, { address, since: performance.now() })
+    socket.on('close', this.#onClose)
+    return true
+  }
+
+  /** The socket's client authenticated: it no longer counts against its address or a timeout. */
+  authenticated (socket: Socket): void {
+    this.#settle(socket)
+  }
+
+  /**
+   * How listeners hand a stream to Aedes: with the socket under it, which is released from the
+   * pending counts when Aedes reports the client authenticated (its `client` event). The Aedes
+   * client (its parser, timers and state, several KiB) is made when the first bytes arrive, so a
+   * socket that never sends costs only itself until its timeout.
+   */
+  handOver (broker: Aedes): (stream: Duplex, socket: Socket) => void {
+    const sockets = new WeakMap<Client, Socket>()
+    broker.on('client', (client: Client) => {
+      const socket = sockets.get(client)
+      if (socket === undefined) return
+      sockets.delete(client)
+      this.authenticated(socket)
+    })
+    // The socket under a TLS or WebSocket stream; a TCP stream is its own.
+    const under = new WeakMap<Duplex, Socket>()
+    const firstData = function (this: Duplex, chunk: Buffer): void {
+      this.removeListener('data', firstData)
+      // Put back for Aedes, which reads it from its own 'readable' listener.
+      this.pause()
+      this.unshift(chunk)
+      // broker.handle is read per connection: the broker's own wrappers of it stay in place.
+      sockets.set(broker.handle(this), under.get(this) ?? this as Socket)
+    }
+    return (stream, socket) => {
+      if (stream !== socket) under.set(stream, socket)
+      stream.on('data', firstData)
+    }
+  }
+
+  /** Stops looking for expired sockets (the broker is stopping). */
+  close (): void {
+    clearInterval(this.#sweeper)
+  }
+
+  /** Closes the sockets past the CONNECT timeout: the oldest first, as the map keeps them. */
+  #sweep (): void {
+    const expired = performance.now() - this.#options.connectTimeoutMs
+    for (const [socket, pending] of this.#pending) {
+      if (pending.since > expired) return
+      this.#settle(socket)
+      this.#options.closed('connect_timeout')
+      socket.destroy()
+    }
+  }
+
+  #settle (socket: Socket): void {
+    const pending = this.#pending.get(socket)
+    if (pending === undefined) return
+    this.#pending.delete(socket)
+    const left = (this.#pendingByAddress.get(pending.address) ?? 1) - 1
+    if (left === 0) this.#pendingByAddress.delete(pending.address)
+    else this.#pendingByAddress.set(pending.address, left)
+  }
+}
+
+/**
+ * The source a per-address cap counts by: an IPv4 address (also when IPv4-mapped), or the /64 of an
+ * IPv6 address, the block one subscriber is given (one host can use all of it).
+ */
+export function addressKey (address: string | undefined): string | undefined {
+  if (address === undefined || address === '') return undefined
+  const bare = address.split('%', 1)[0]!
+  if (!bare.includes(':')) return bare
+  if (/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(bare)) return bare.slice(7)
+  const [head = '', tail] = bare.split('::', 2)
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = tail === undefined ? left : [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`
+}

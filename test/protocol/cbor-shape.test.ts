@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { DEVICE_PAYLOAD_LIMITS, decodeCbor, encodeCbor } from '../../protocol/cbor.js'
+import { ReadWatermark, ResumeRequest, SendRequest, TypingSignal } from '../../protocol/envelopes.js'
+import { type ErrorName, LowbandError } from '../../protocol/errors.js'
+import { AddMembersArgs, CreateGroupArgs, OP, Request } from '../../protocol/requests.js'
+
+function codeOf (call: () => unknown): ErrorName | 'none' {
+  try {
+    call()
+    return 'none'
+  } catch (error) {
+    if (error instanceof LowbandError) return error.errorName
+    throw error
+  }
+}
+
+const decodeFromDevice = (bytes: Uint8Array): unknown => decodeCbor(bytes, DEVICE_PAYLOAD_LIMITS)
+const hex = (text: string): Uint8Array => Buffer.from(text.replace(/\s/g, ''), 'hex')
+/** An array head of 65 500 elements, then the elements. */
+const array65500 = (element: number): Uint8Array => Buffer.concat([hex('99ffdc'), Buffer.alloc(65_500, element)])
+
+describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
+  const members = Array.from({ length: 1024 }, (_, i) => `user${i}`)
+  const legitimate: Array<[string, Uint8Array]> = [
+    ['a SendRequest with a text body', SendRequest.encode({ clientMsgId: new Uint8Array(8), to: 'bob', body: 'hi' })],
+    ['a SendRequest with a 60 000-byte body', SendRequest.encode({ clientMsgId: 'c1', group: 'g1', body: new Uint8Array(60_000), kind: 1 })],
+    ['a read watermark', ReadWatermark.encode({ peer: 'bob', cseq: 9, group: true })],
+    ['a typing signal', TypingSignal.encode({ to: 'bob', state: 1 })],
+    ['a resume request', ResumeRequest.encode({ cursor: 2 ** 40 })],
+    ['createGroup with 1024 members', Request.encode({ rid: 1, op: OP.createGroup, args: CreateGroupArgs.toCbor({ name: 'all', members }) })],
+    ['addMembers', Request.encode({ rid: 2, op: OP.addMembers, args: AddMembersArgs.toCbor({ group: 'g', users: ['a', 'b'] }) })],
+    // A device whose CBOR library tags byte strings (RFC 8746, tag 64) and writes indefinite lengths.
+    ['a tagged body in an indefinite map', hex('bf 01 62 6331 02 63 626f62 03 d840 43 010203 ff')],
+    ['floats and simple values', encodeCbor(new Map<number, unknown>([[1, 1.5], [2, true], [3, null], [4, -7]]))]
+  ]
+  for (const [name, bytes] of legitimate) {
+    it(`decodes ${name} as the unbounded decoder does`, () => {
+      expect(decodeFromDevice(bytes)).toEqual(decodeCbor(bytes))
+    })
+  }
+
+  const refused: Array<[string, Uint8Array, ErrorName]> = [
+    ['65 500 empty maps', array65500(0xa0), 'BAD_ENVELOPE'],
+    ['65 500 empty arrays', array65500(0x80), 'BAD_ENVELOPE'],
+    ['65 500 small integers', array65500(0x01), 'BAD_ENVELOPE'],
+    ['a SendRequest whose body is 1025 strings', encodeCbor(new Map<number, unknown>([[1, 'c'], [2, 'bob'], [3, Array.from({ length: 1025 }, () => '')]])), 'BAD_ENVELOPE'],
+    ['a map of 1025 pairs', encodeCbor(new Map(Array.from({ length: 1025 }, (_, i) => [i, 0]))), 'BAD_ENVELOPE'],
+    ['arrays nested 5 deep', encodeCbor([[[[[1]]]]]), 'BAD_ENVELOPE'],
+    ['65 000 nested arrays', Buffer.concat([Buffer.alloc(65_000, 0x81), hex('00')]), 'BAD_ENVELOPE'],
+    ['65 000 nested tags', Buffer.concat([Buffer.alloc(65_000, 0xc6), hex('00')]), 'BAD_ENVELOPE'],
+    ['9 arrays side by side', encodeCbor(Array.from({ length: 9 }, () => [])), 'BAD_ENVELOPE'],
+    ['2 049 items in arrays of 1000', encodeCbor([Array.from({ length: 1000 }, () => 0), Array.from({ length: 1000 }, () => 0), Array.from({ length: 48 }, () => 0)]), 'BAD_ENVELOPE'],
+    ['an indefinite array of 1025 elements', Buffer.concat([hex('9f'), Buffer.alloc(1025, 0), hex('ff')]), 'BAD_ENVELOPE'],
+    ['an empty payload', new Uint8Array(0), 'BAD_ENCODING'],
+    ['a lone break', hex('ff'), 'BAD_ENCODING'],
+    ['two items', Buffer.concat([encodeCbor(1), encodeCbor(2)]), 'BAD_ENCODING'],
+    ['a string longer than the payload', hex('a1 01 7a 00010000 6869'), 'BAD_ENCODING'],
+    ['a map missing its last value', hex('a2 01 02 03'), 'BAD_ENCODING'],
+    ['reserved additional information', hex('1c'), 'BAD_ENCODING'],
+    ['an indefinite integer', hex('1f'), 'BAD_ENCODING'],
+    ['an indefinite-length string, which cbor-x does not read', hex('a3 01 01 02 63 626f62 03 7f 62 6869 61 21 ff'), 'BAD_ENCODING'],
+    ['an unterminated indefinite map', hex('bf 01 02'), 'BAD_ENCODING'],
+    ['a break inside a definite array', hex('82 01 ff'), 'BAD_ENCODING'],
+    ['an 8-byte length of 2^63', hex('5b 8000000000000000 00'), 'BAD_ENCODING']
+  ]
+  for (const [name, bytes, expected] of refused) {
+    it(`refuses ${name} with ${expected}`, () => {
+      expect(codeOf(() => decodeFromDevice(bytes))).toBe(expected)
+    })
+  }
+
+  it('refuses what the unbounded decoder also refuses, with the same code', () => {
+    for (const bytes of [hex('ff0013'), hex('1c'), hex('a2 01 02 03'), hex('5b 8000000000000000 00'), hex('7f 62 6869 ff')]) {
+      expect(codeOf(() => decodeFromDevice(bytes))).toBe(codeOf(() => decodeCbor(bytes)))
+    }
+  })
+})
