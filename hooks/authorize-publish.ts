@@ -9,7 +9,7 @@ import { runResume } from './flows/resume.js'
 import { DevicePayload } from './flows/payload.js'
 import { runSend } from './flows/send.js'
 import { runTyping } from './flows/typing.js'
-import { PublishAllowance } from './rate-limit.js'
+import { Allowances } from './rate-limit.js'
 import { failed, reject, retriable } from './reject.js'
 import { aclOf } from './topic-acl.js'
 
@@ -28,7 +28,7 @@ import { aclOf } from './topic-acl.js'
  * on reconnect. A flood closes the connection too.
  */
 export function createAuthorizePublish (ctx: HookContext) {
-  const allowances = new WeakMap<Client, PublishAllowance>()
+  const allowances = new Allowances(ctx.config.rateLimit, ctx.now)
   // Aedes runs all packets of one socket read at once; a device's commands must still take effect
   // in the order it sent them (two pipelined sends to one chat are stored in that order).
   const queues = new WeakMap<Client, Promise<unknown>>()
@@ -36,14 +36,6 @@ export function createAuthorizePublish (ctx: HookContext) {
     const run = (queues.get(client) ?? Promise.resolve()).then(work, work)
     queues.set(client, run.catch(() => undefined))
     return run
-  }
-  const allowanceOf = (client: Client): PublishAllowance => {
-    let allowance = allowances.get(client)
-    if (allowance === undefined) {
-      allowance = new PublishAllowance(ctx.config.rateLimit, ctx.now)
-      allowances.set(client, allowance)
-    }
-    return allowance
   }
 
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
@@ -70,7 +62,7 @@ export function createAuthorizePublish (ctx: HookContext) {
     }
     const closeWithout = (error: unknown, code: ErrorCode = ERROR_CODES.STORE_FAILED.code): void => done(retriable(ctx, client, error, topic, code))
 
-    const limit = allowanceOf(client).take(packet.payload.length)
+    const limit = allowances.of(client.id).take(packet.payload.length)
     if (limit !== undefined) {
       if (limit.flooding) {
         ctx.log.warn({ clientId: client.id, over: limit.over }, 'disconnecting a flooding client')

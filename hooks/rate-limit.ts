@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache'
+
 /** Per connection: publishes and payload bytes, each sustained per second and in a burst. */
 export interface RateLimits {
   perSecond: number
@@ -10,6 +12,37 @@ export interface RateLimits {
 export interface Refusal {
   over: 'publishes per second' | 'payload bytes per second'
   flooding: boolean
+}
+
+/** Allowances of client ids seen recently; past it the least recently used are forgotten. */
+const REMEMBERED_CLIENTS = 100_000
+
+/**
+ * The allowances of all clients, kept by client id rather than by connection: a QoS 1 publish over
+ * the rate closes its connection, and a device that reconnected at once must not come back with a
+ * full burst. An allowance unused for as long as refilling an empty one takes (twice: the refused
+ * publishes' own allowance refills too) is the same as a new one, so it is forgotten.
+ */
+export class Allowances {
+  readonly #limits: RateLimits
+  readonly #now: () => number
+  readonly #byClient: LRUCache<string, PublishAllowance>
+
+  constructor (limits: RateLimits, now: () => number) {
+    this.#limits = limits
+    this.#now = now
+    const refillMs = 2000 * Math.max(limits.burst / limits.perSecond, limits.bytesBurst / limits.bytesPerSecond)
+    this.#byClient = new LRUCache({ max: REMEMBERED_CLIENTS, ttl: Math.max(1, Math.ceil(refillMs)), updateAgeOnGet: true })
+  }
+
+  of (clientId: string): PublishAllowance {
+    let allowance = this.#byClient.get(clientId)
+    if (allowance === undefined) {
+      allowance = new PublishAllowance(this.#limits, this.#now)
+      this.#byClient.set(clientId, allowance)
+    }
+    return allowance
+  }
 }
 
 /**

@@ -109,4 +109,21 @@ describe('over the publish rate', () => {
     expect(acks).toEqual([])
     expect(await broker.storage.messages.inboxHead('erin')).toBe(3)
   })
+
+  it('keeps the allowance spent across a reconnect: a closed device does not come back with a fresh burst', async () => {
+    await broker.device('gina', 'phone')
+    const harry = await broker.device('harry', 'phone')
+    for (let i = 0; i < 3; i++) await harry.publishAsync('c/s', send(`r${i}`, 'gina', `within the burst ${i}`), { qos: 1 })
+    const gone = closed(harry)
+    harry.publish('c/s', send('r3', 'gina', 'over the rate'), { qos: 1 })
+    await gone
+    harry.end(true)
+    const again = await broker.device('harry', 'phone')
+    const acks = pubacks(again)
+    const goneAgain = closed(again)
+    again.publish('c/s', send('r3', 'gina', 'over the rate, after reconnecting'), { qos: 1 })
+    await goneAgain
+    expect(acks).toEqual([])
+    expect(await broker.storage.messages.inboxHead('gina')).toBe(3)
+  })
 })
