@@ -17,7 +17,13 @@ export const ERROR_CODES = {
   NOT_ADMIN: { code: 10, message: 'only a group admin may do that' },
   ALREADY_MEMBER: { code: 11, message: 'already a member of that group' },
   GROUP_FULL: { code: 12, message: 'the group would exceed its size limit' },
-  UNKNOWN_GROUP: { code: 13, message: 'no such group' }
+  UNKNOWN_GROUP: { code: 13, message: 'no such group' },
+  // 60–69: end-to-end encryption (key directory, encrypted bodies).
+  E2E_REQUIRED: { code: 60, message: 'this broker accepts only end-to-end encrypted bodies' },
+  DEVICES_CHANGED: { code: 61, message: 'the copies do not match the devices with keys; fetch their keys and send again' },
+  BAD_KEYS: { code: 62, message: 'the keys or the encrypted body are malformed' },
+  NO_KEYS: { code: 63, message: 'that user has no device with keys' },
+  UNDECRYPTABLE: { code: 64, message: 'this device could not decrypt the message; a resend over a new session was requested' }
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES

@@ -21,7 +21,10 @@ export const OP = {
   leave: 15,
   rename: 16,
   groupInfo: 17,
-  listGroups: 18
+  listGroups: 18,
+  // 40–49: the key directory (protocol/e2e.ts).
+  publishKeys: 40,
+  fetchBundles: 41
 } as const
 export type OpName = keyof typeof OP
 
