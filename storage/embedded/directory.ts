@@ -1,6 +1,7 @@
 import type { ClassicLevel } from 'classic-level'
-import type { Directory, Group, PresencePrivacy } from '../contracts.js'
+import type { DeviceKeyRecord, Directory, Group, OneTimePreKey, PreKeyBundle, PresencePrivacy } from '../contracts.js'
 import type { Committer } from './committer.js'
+import { EmbeddedKeyDirectory } from './key-directory.js'
 import { keys, lastPartOfKey } from './keys.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
 
@@ -13,11 +14,23 @@ export class EmbeddedDirectory implements Directory {
   /** Users read or written since start: a reconnect costs no read, presence no disk access. */
   readonly #users = new Map<string, UserRecord>()
   readonly #devices = new Set<string>()
+  readonly #keys: EmbeddedKeyDirectory
 
   constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
     this.#db = db
     this.#committer = committer
+    this.#keys = new EmbeddedKeyDirectory(db, committer)
   }
+
+  publishDeviceKeys (userId: string, keys: DeviceKeyRecord, preKeys: OneTimePreKey[]): Promise<{ identityChanged: boolean, preKeys: number }> {
+    return this.#keys.publishDeviceKeys(userId, keys, preKeys)
+  }
+
+  deviceKeys (userId: string): Promise<DeviceKeyRecord[]> { return this.#keys.deviceKeys(userId) }
+  takeBundles (userId: string, except: readonly string[]): Promise<PreKeyBundle[]> { return this.#keys.takeBundles(userId, except) }
+  preKeyCount (userId: string, deviceId: string): Promise<number> { return this.#keys.preKeyCount(userId, deviceId) }
+  addKeyWatcher (userId: string, watcher: string): Promise<void> { return this.#keys.addKeyWatcher(userId, watcher) }
+  keyWatchers (userId: string): Promise<string[]> { return this.#keys.keyWatchers(userId) }
 
   async registerUser (userId: string): Promise<void> {
     if (await this.#user(userId) !== undefined) return

@@ -22,7 +22,14 @@ export const keys = {
   deviceRange: (userId: string) => ({ gt: `e!${userId}!`, lt: `e!${userId}!~` }),
   group: (groupId: string) => `g!${groupId}`,
   membership: (userId: string, groupId: string) => `n!${userId}!${groupId}`,
-  membershipRange: (userId: string) => ({ gt: `n!${userId}!`, lt: `n!${userId}!~` })
+  membershipRange: (userId: string) => ({ gt: `n!${userId}!`, lt: `n!${userId}!~` }),
+  /** The key directory: a device's keys, its one-time prekeys by id (lowest first), who fetched a user's keys. */
+  deviceKeys: (userId: string, deviceId: string) => `x!${userId}!${deviceId}`,
+  deviceKeysRange: (userId: string) => ({ gt: `x!${userId}!`, lt: `x!${userId}!~` }),
+  preKey: (userId: string, deviceId: string, id: number) => `xo!${userId}!${deviceId}!${pad(id)}`,
+  preKeyRange: (userId: string, deviceId: string) => ({ gt: `xo!${userId}!${deviceId}!`, lt: `xo!${userId}!${deviceId}!~` }),
+  keyWatcher: (userId: string, watcher: string) => `xw!${userId}!${watcher}`,
+  keyWatcherRange: (userId: string) => ({ gt: `xw!${userId}!`, lt: `xw!${userId}!~` })
 }
 
 /** The last `!`-separated part of a key: the device or group id of an index key. */
