@@ -24,6 +24,7 @@ const schema = z.object({
   rateLimit: z.coerce.number().positive().max(100_000).default(50), // publishes per second
   rateBurst: z.coerce.number().int().min(1).max(100_000).default(200), // publishes
   maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members
+  requireE2e: flag.default(false),
   shutdownTimeout: z.coerce.number().positive().max(600).default(10), // seconds
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })

@@ -32,6 +32,7 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { key: 'rateLimit', flag: '--rate-limit <per-second>', env: 'LOWBAND_RATE_LIMIT', description: 'sustained publishes per second per connection', defaultText: '50' },
   { key: 'rateBurst', flag: '--rate-burst <count>', env: 'LOWBAND_RATE_BURST', description: 'publishes a connection may send at once above the sustained rate', defaultText: '200' },
   { key: 'maxGroupSize', flag: '--max-group-size <members>', env: 'LOWBAND_MAX_GROUP_SIZE', description: 'most members a group may have (2-1024)', defaultText: '256' },
+  { key: 'requireE2e', flag: '--require-e2e', env: 'LOWBAND_REQUIRE_E2E', description: 'refuse plaintext chat bodies: only end-to-end encrypted messages are stored', defaultText: 'false', boolean: true },
   { key: 'shutdownTimeout', flag: '--shutdown-timeout <seconds>', env: 'LOWBAND_SHUTDOWN_TIMEOUT', description: 'longest wait for in-flight stores on SIGTERM', defaultText: '10' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'LOWBAND_LOG_LEVEL', description: 'fatal | error | warn | info | debug | trace | silent', defaultText: 'info' }
 ]

@@ -30,7 +30,7 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
   const storage = await openStorage(config, log)
   const metrics = createMetrics()
   const ctx: HookContext = {
-    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize },
+    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst }, maxGroupSize: config.maxGroupSize, requireE2e: config.requireE2e },
     storage,
     verifier: createTokenVerifier(key.key, key.algorithms),
     log,
@@ -41,7 +41,8 @@ export async function startBroker (config: Config, log: Logger): Promise<Running
     groupLocks: new KeyedLock(),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
-    now: Date.now
+    now: Date.now,
+    deviceCopies: new WeakMap()
   }
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence() })
   leanConnections(broker)

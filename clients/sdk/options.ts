@@ -3,6 +3,7 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
 import { systemClock, type Clock } from './clock.js'
 import { mqttTransportFactory } from './mqtt-transport.js'
 import type { TransportFactory } from './transport.js'
+import type { EndToEndOptions } from './crypto/end-to-end.js'
 
 /** A device token, or a function that fetches a fresh one for every connection attempt. */
 export type TokenSource = string | (() => string | Promise<string>)
@@ -42,9 +43,14 @@ export interface ClientOptions {
   requestTimeoutMs?: number
   /** Own messages whose status (sent / delivered / read) is remembered for messageStatus(). Default 1000. */
   trackedMessages?: number
+  /**
+   * End-to-end encryption (crypto/end-to-end.ts): this device's state and where to save it. With it,
+   * send() and sendToGroup() encrypt, and received messages are decrypted before onMessage.
+   */
+  e2e?: EndToEndOptions
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff'>> & { backoff: Required<BackoffOptions> }>
+export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff' | 'e2e'>> & { backoff: Required<BackoffOptions> }>
 
 /** Validates the options once, fills the defaults, and freezes the result (after nats.js parseOptions). */
 export function resolveOptions (options: ClientOptions): ResolvedOptions {

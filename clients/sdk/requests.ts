@@ -9,7 +9,7 @@ import type { Transport } from './transport.js'
  * a group, adding, removing, leaving or renaming is sent once: a second try would create a second
  * group or fail with ALREADY_MEMBER / NOT_MEMBER after the first had worked.
  */
-const REPEATABLE: ReadonlySet<number> = new Set<number>([OP.history, OP.setPrivacy, OP.addContact, OP.removeContact, OP.promote, OP.demote, OP.groupInfo, OP.listGroups])
+const REPEATABLE: ReadonlySet<number> = new Set<number>([OP.history, OP.setPrivacy, OP.addContact, OP.removeContact, OP.promote, OP.demote, OP.groupInfo, OP.listGroups, OP.publishKeys])
 
 interface Pending {
   readonly rid: number

@@ -4,7 +4,9 @@ import { ContactArgs, HistoryArgs, HistoryItem, HistoryPage, OP, PrivacyArgs, Re
 import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
 import { groupOfMember } from '../groups.js'
+import { deviceBodies } from '../inbox-message.js'
 import { groupHandlers } from './group-ops.js'
+import { keyHandlers } from './key-ops.js'
 
 const DEFAULT_PAGE = 50
 
@@ -18,7 +20,7 @@ const handlers = new Map<number, Handler>([
     return HistoryPage.toCbor({
       more: page.more,
       items: page.items.map(({ message, status }) => HistoryItem.toCbor({
-        from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status,
+        from: message.from, body: deviceBodies(message)?.(identity.userId, identity.deviceId) ?? message.body, cseq: message.cseq, ts: message.ts, status,
         ...(message.kind === 0 ? {} : { kind: message.kind })
       }))
     })
@@ -37,7 +39,8 @@ const handlers = new Map<number, Handler>([
     await ctx.storage.directory.removeContact(identity.userId, ContactArgs.fromCbor(args).user)
     return undefined
   }],
-  ...groupHandlers
+  ...groupHandlers,
+  ...keyHandlers
 ])
 
 /**

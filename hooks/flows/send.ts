@@ -6,6 +6,7 @@ import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js
 import { writeTo, type HookContext, type Identity } from '../context.js'
 import { fanOut, holdersByPresence, pushFallback } from '../fan-out.js'
 import { memberLocked } from '../groups.js'
+import { checkEncryption } from './e2e-send.js'
 
 interface SendState {
   readonly ctx: HookContext
@@ -20,6 +21,11 @@ type Step = (state: SendState) => Promise<void> | void
 
 async function checkRecipient ({ ctx, request }: SendState): Promise<void> {
   if (!await ctx.storage.directory.hasUser(request.to!)) throw new LowbandError('UNKNOWN_RECIPIENT', request.to)
+}
+
+/** End-to-end: a plaintext body refused under --require-e2e; an encrypted one addressed to the right devices. */
+function checkBody ({ ctx, sender, request }: SendState): Promise<void> {
+  return checkEncryption(ctx, sender, request)
 }
 
 /** Invariant 2: sender and time come from the connection and the server clock, never the payload. */
@@ -88,8 +94,8 @@ function deliver ({ ctx, stored }: SendState): void {
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkRecipient, stamp, persist, acknowledge, deliver]
-export const groupSendSteps: readonly Step[] = [stamp, persistToGroup, acknowledge, deliver]
+export const directSendSteps: readonly Step[] = [checkRecipient, checkBody, stamp, persist, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [checkBody, stamp, persistToGroup, acknowledge, deliver]
 
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: Buffer): Promise<void> {
   const request = SendRequest.decode(payload)
