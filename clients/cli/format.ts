@@ -2,9 +2,16 @@ import type { ChatMessage, GroupInfo, SendResult } from '../sdk/index.js'
 
 /** One JSON line per message for `recv`; a bytes body goes as base64, a group system message with its notice. */
 export function messageLine (message: ChatMessage): string {
-  const { id, from, to, group, seq, cseq, ts, kind, own, system } = message
+  const { id, from, to, group, seq, cseq, ts, kind, own, system, encrypted, undecryptable, resent, keyChange } = message
   const body = message.text === undefined ? { bytes: Buffer.from(message.body as Uint8Array).toString('base64') } : { text: message.text }
-  return JSON.stringify({ id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body, ...(system === undefined ? {} : { system }) }) + '\n'
+  return JSON.stringify({
+    id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body,
+    ...(system === undefined ? {} : { system }),
+    ...(encrypted === true ? { encrypted } : {}),
+    ...(undecryptable === undefined ? {} : { undecryptable: undecryptable.errorName }),
+    ...(resent === true ? { resent } : {}),
+    ...(keyChange === undefined ? {} : { keyChange })
+  }) + '\n'
 }
 
 export function sendResultLine (result: SendResult, json: boolean): string {
@@ -14,8 +21,11 @@ export function sendResultLine (result: SendResult, json: boolean): string {
 /** `[14:03] bob: hello` for the chat screen; a group's system message as `-- alice added bob`. */
 export function chatLine (message: ChatMessage, self: string): string {
   if (message.system !== undefined) return `-- ${message.system.text}`
+  if (message.keyChange !== undefined) return `-- ${message.keyChange.user}'s security code changed (device ${message.keyChange.device}); /verify to compare it again`
   const who = message.from === self ? 'me' : message.from
-  const text = message.text ?? `<${(message.body as Uint8Array).length} bytes>`
+  const text = message.undecryptable !== undefined
+    ? '<could not decrypt this message on this device>'
+    : message.text ?? `<${(message.body as Uint8Array).length} bytes>`
   return `[${clockTime(message.ts)}] ${who}: ${text}`
 }
 

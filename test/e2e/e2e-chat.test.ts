@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatMessage, IdentityChange } from '../../clients/sdk/index.js'
+import { encodeDeviceState } from '../../clients/sdk/crypto/device-state.js'
 import { TestBroker } from '../clients/helpers/broker.js'
 import { collect, next } from '../clients/helpers/events.js'
 import { e2eDevice } from './helpers.js'
@@ -102,7 +103,6 @@ describe('end-to-end encrypted chat over a real broker', { timeout: 60_000 }, ()
     const state = jane.state()
     delete state.sessions['ivan/phone']
     await jane.client.close()
-    const { encodeDeviceState } = await import('../../clients/sdk/crypto/device-state.js')
     const restored = await e2eDevice(broker, 'jane', 'phone', { state: encodeDeviceState(state), client: { cursor: jane.client.cursor } })
     const got = collect<ChatMessage>((h) => restored.client.onMessage(h), 2)
     const sent = await ivan.client.send('jane', 'second')

@@ -90,13 +90,13 @@ export function groupKeyId (message: Uint8Array): number {
 export function groupDecrypt (key: PeerSenderKey, message: Uint8Array, context: string): { plaintext: Uint8Array, key: PeerSenderKey } {
   if (message.length < SIGNATURE_LENGTH + 18) throw new LowbandError('BAD_KEYS', 'truncated group message')
   const body = message.subarray(0, message.length - SIGNATURE_LENGTH)
-  if (!verify(key.signingPublic, body, message.subarray(message.length - SIGNATURE_LENGTH))) throw new LowbandError('UNDECRYPTABLE', 'the group message signature does not verify')
   const reader = new ByteReader(body)
   const keyId = reader.varint()
   const iteration = reader.varint()
   const header = body.subarray(0, body.length - reader.rest().length)
   const ciphertext = body.subarray(header.length)
   if (keyId !== key.keyId) throw new LowbandError('UNDECRYPTABLE', 'a sender key this device was never given')
+  if (!verify(key.signingPublic, body, message.subarray(message.length - SIGNATURE_LENGTH))) throw new LowbandError('UNDECRYPTABLE', 'the group message signature does not verify')
   const next: PeerSenderKey = { ...key, skipped: [...key.skipped] }
   let mk: Uint8Array
   if (iteration < next.iteration) {
