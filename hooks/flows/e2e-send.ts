@@ -30,12 +30,12 @@ export async function checkEncryption (ctx: HookContext, sender: Identity, reque
     if (request.group === undefined || body.shared === undefined) throw new LowbandError('BAD_KEYS', 'a group message has a group and a shared ciphertext')
     const group = await groupOfMember(ctx, request.group, sender.userId)
     const devices = await devicesWithKeys(ctx, group.members, sender)
-    return checkAddressed(body.copies, devices, false)
+    return checkAddressed(body.copies, devices, 'subset')
   }
   if (request.to === undefined) throw new LowbandError('BAD_KEYS', `kind ${kind} is sent to a user`)
   const devices = await devicesWithKeys(ctx, [...new Set([request.to, sender.userId])], sender)
   if (![...devices].some((d) => d.startsWith(`${request.to!}/`)) && request.to !== sender.userId) throw new LowbandError('NO_KEYS', request.to)
-  return checkAddressed(body.copies, devices, kind === KIND.encrypted)
+  return checkAddressed(body.copies, devices, kind === KIND.encrypted ? 'all' : 'some')
 }
 
 /** `<user>/<device>` of every device with keys of these users, the sending device left out. */
@@ -49,13 +49,14 @@ async function devicesWithKeys (ctx: HookContext, users: string[], sender: Ident
   return devices
 }
 
-function checkAddressed (copies: Copies, devices: Set<string>, complete: boolean): void {
+/** `all` the devices (a 1:1 message), `some` of them (a resend), or a `subset`, possibly none (a group's key distributions). */
+function checkAddressed (copies: Copies, devices: Set<string>, expect: 'all' | 'some' | 'subset'): void {
   const addressed = new Set<string>()
   for (const [user, perDevice] of copies) for (const device of perDevice.keys()) addressed.add(`${user}/${device}`)
   const extra = [...addressed].filter((d) => !devices.has(d))
-  const missing = complete ? [...devices].filter((d) => !addressed.has(d)) : []
+  const missing = expect === 'all' ? [...devices].filter((d) => !addressed.has(d)) : []
   if (extra.length > 0 || missing.length > 0) {
     throw new LowbandError('DEVICES_CHANGED', [missing.length > 0 ? `missing ${missing.join(' ')}` : '', extra.length > 0 ? `extra ${extra.join(' ')}` : ''].filter((s) => s !== '').join('; '))
   }
-  if (addressed.size === 0 && !complete) throw new LowbandError('BAD_KEYS', 'addressed to no device')
+  if (addressed.size === 0 && expect === 'some') throw new LowbandError('BAD_KEYS', 'a resend addressed to no device')
 }

@@ -123,6 +123,10 @@ export class EndToEnd {
     for (let attempt = 1; ; attempt++) {
       const members = await this.#groupMembers(group, attempt > 1)
       const addresses = await this.#devices(members, attempt > 1)
+      // No other device of any member has keys: as for a user without keys, plaintext if allowed.
+      if (addresses.length === 0 && this.#options.plaintextFallback === true) {
+        return this.#deps.send({ group, body, ...(kind === 0 ? {} : { kind }) }, { group })
+      }
       const own = this.#groups.own(group)
       const needing = addresses.filter((a) => !own.sentTo.includes(a))
       const distribution = needing.length > 0 ? this.#groups.distribution(group) : EMPTY
@@ -233,9 +237,10 @@ export class EndToEnd {
     }
   }
 
-  async #sent (result: SendResult, inner: InnerMessage): Promise<SendResult> {
+  /** A send is stored: its plaintext joins the log (saved in the background: see saved()), and send() resolves at once, as a plaintext one. */
+  #sent (result: SendResult, inner: InnerMessage): SendResult {
     this.#remember(result.id, inner)
-    await this.#persist()
+    void this.#persist()
     return result
   }
 
