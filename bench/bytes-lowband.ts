@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { InboxMessage, ReadWatermark, Receipt, RECEIPT, SendRequest, TypingSignal } from '../protocol/envelopes.js'
 import { ackTopic, COMMAND, inboxTopic, receiptTopic, typingTopic, userSubtree } from '../protocol/topics.js'
 import { startBroker } from './brokers.js'
+import { measureEncryptedBytes, type EncryptedBytes } from './bytes-e2e.js'
 import { CountProxy, type ByteCount } from './count-proxy.js'
 import { Mailbox } from './mailbox.js'
 import { PacketLabels, type WirePacket } from './packet-labels.js'
@@ -28,6 +29,8 @@ export interface LowbandBytes {
   read: Exchange
   /** alice typing to bob, until bob has the notice. */
   typing: Exchange
+  /** The same text end-to-end encrypted (absent from older saved reports). */
+  encrypted?: EncryptedBytes
 }
 
 /** Quiet time after an exchange, so a packet still in the air is counted with it. */
@@ -87,7 +90,8 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
       await aliceClient.publishAsync(COMMAND.typing, Buffer.from(TypingSignal.encode({ to: 'bob', state: 1 })), 0)
       await notice
     })
-    return { message, read, typing }
+    const encrypted = await measureEncryptedBytes({ user: 'alice', client: aliceClient, mailbox: alice }, { user: 'bob', client: bobClient, mailbox: bob }, TEXT, exchange)
+    return { message, read, typing, encrypted }
   } finally {
     for (const client of clients) client.destroy()
     await proxies.alice.close()

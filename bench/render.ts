@@ -1,3 +1,4 @@
+import { recipientOverhead } from './bytes-e2e.js'
 import type { Exchange } from './bytes-lowband.js'
 import type { CostLine } from './cpu-profile.js'
 import { describePacket, type WirePacket } from './packet-labels.js'
@@ -71,6 +72,13 @@ function bytes (report: BenchReport): string[] {
     row('lowband: 20-byte text 1:1, end to end', b.lowband.message),
     row('lowband: read watermark + receipt', b.lowband.read),
     row('lowband: typing signal', b.lowband.typing),
+    ...(b.lowband.encrypted === undefined
+      ? []
+      : [
+          row(`lowband E2E: first message of a session (+${recipientOverhead(b.lowband.encrypted.first, b.lowband.message)} B recipient)`, b.lowband.encrypted.first),
+          row(`lowband E2E: steady state, same chain (+${recipientOverhead(b.lowband.encrypted.steady, b.lowband.message)} B recipient)`, b.lowband.encrypted.steady),
+          row(`lowband E2E: first after a reply, new ratchet key (+${recipientOverhead(b.lowband.encrypted.turn, b.lowband.message)} B recipient)`, b.lowband.encrypted.turn)
+        ]),
     row('seed JSON/WebSocket: send + response + delivery', b.json.message),
     row('seed JSON/WebSocket: delivered status + response', b.json.deliveredStatus),
     ['MQTT floor (computed)', floorBy('alice', 'up'), floorBy('alice', 'down'), floorBy('bob', 'up'), floorBy('bob', 'down'), b.floor.total]
@@ -97,6 +105,7 @@ function bytes (report: BenchReport): string[] {
     ...list('lowband message includes:', b.lowband.message.packets),
     ...list('lowband read includes:', b.lowband.read.packets),
     ...list('lowband typing includes:', b.lowband.typing.packets),
+    ...(b.lowband.encrypted === undefined ? [] : list('lowband E2E steady state includes:', b.lowband.encrypted.steady.packets)),
     ...list('seed JSON message includes:', b.json.message.packets),
     ...list('seed JSON delivered status includes:', b.json.deliveredStatus.packets),
     ...list('MQTT floor includes:', b.floor.packets)

@@ -1,4 +1,5 @@
 import type { BytesReport } from './bytes.js'
+import { E2E_GOALS, recipientOverhead } from './bytes-e2e.js'
 import type { FanoutReport } from './fanout.js'
 import type { Machine } from './machine.js'
 import type { MemoryReport } from './memory.js'
@@ -64,6 +65,13 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
   if (bytes !== undefined) {
     goals.push({ name: 'bytes per message vs seed JSON/WebSocket', target: '≤ 0.4×', value: `${bytes.ratios.messageVsJson}× (${bytes.lowband.message.total} vs ${bytes.json.message.total} B)`, met: bytes.ratios.messageVsJson <= 0.4 })
     goals.push({ name: 'bytes per message vs MQTT floor', target: '≤ 1.3×', value: `${bytes.ratios.coreVsFloor}× (${bytes.lowbandCore} vs ${bytes.floor.total} B)`, met: bytes.ratios.coreVsFloor <= 1.3 })
+    const encrypted = bytes.lowband.encrypted
+    if (encrypted !== undefined) {
+      const steady = recipientOverhead(encrypted.steady, bytes.lowband.message)
+      const first = recipientOverhead(encrypted.first, bytes.lowband.message)
+      goals.push({ name: 'encrypted text, steady state: extra bytes on the recipient\'s link', target: `≤ ${E2E_GOALS.steady} B`, value: `+${steady} B`, met: steady <= E2E_GOALS.steady })
+      goals.push({ name: 'encrypted text, first of a session (X3DH): extra bytes on the recipient\'s link', target: `≤ ${E2E_GOALS.first} B`, value: `+${first} B`, met: first <= E2E_GOALS.first })
+    }
   }
   if (report.fanout !== undefined) {
     const p99 = report.fanout.fromPuback.p99Ms
