@@ -43,7 +43,7 @@ function throughput (report: BenchReport): string[] {
     t.results.flatMap((r) => r.steps.map((s) => [r.kind, s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
       s.latency.p50Ms, s.latency.p99Ms, s.brokerCpuPct, s.generatorCpuPct, s.machineCpuPct, s.sustained ? 'sustained' : `failed: ${s.failure ?? ''}${s.retried === true ? ' (twice)' : ''}`])))
   return [
-    `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes)`,
+    `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes${t.settings.encrypted === true ? '; end-to-end encrypted bodies' : ''})`,
     summary,
     '',
     `Load steps (${t.settings.stepMs} ms each; sustained = offered rate sent, ≥ 99 % delivered within ${t.settings.graceMs} ms after the step, p99 ≤ ${t.p99LimitMs} ms;`,
