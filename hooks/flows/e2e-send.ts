@@ -19,12 +19,15 @@ const CONTENT_FREE = new Set<number>([KIND.retryRequest])
  * - a group message (kind 4) carries the one shared ciphertext, and copies (sender-key
  *   distributions) only for members' devices with keys.
  */
-export async function checkEncryption (ctx: HookContext, sender: Identity, request: SendRequest): Promise<void> {
+export function checkEncryption (ctx: HookContext, sender: Identity, request: SendRequest): Promise<void> | undefined {
   const kind = request.kind ?? KIND.text
-  if (!isEncryptedKind(kind)) {
-    if (ctx.config.requireE2e === true && !CONTENT_FREE.has(kind)) throw new LowbandError('E2E_REQUIRED', `kind ${kind} in plaintext`)
-    return
-  }
+  if (isEncryptedKind(kind)) return checkCopies(ctx, sender, request, kind)
+  // A plaintext send costs the hot path nothing more than this test.
+  if (ctx.config.requireE2e === true && !CONTENT_FREE.has(kind)) throw new LowbandError('E2E_REQUIRED', `kind ${kind} in plaintext`)
+  return undefined
+}
+
+async function checkCopies (ctx: HookContext, sender: Identity, request: SendRequest, kind: number): Promise<void> {
   const body = decodeEncryptedBody(request.body)
   if (kind === KIND.encryptedGroup) {
     if (request.group === undefined || body.shared === undefined) throw new LowbandError('BAD_KEYS', 'a group message has a group and a shared ciphertext')

@@ -1,10 +1,10 @@
+import type { Client } from 'aedes'
 import { Bundle, FetchBundlesArgs, FetchBundlesResult, PREKEYS_LOW, PreKeysLow, PublishKeysArgs, PublishKeysResult } from '../../protocol/e2e.js'
 import { KEY_EVENT, KIND, SystemEvent } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import type { DeviceId, UserId } from '../../protocol/ids.js'
 import { OP } from '../../protocol/requests.js'
 import { keysTopic } from '../../protocol/topics.js'
-import type { Client } from 'aedes'
 import { publish, publishTo, type HookContext, type Identity } from '../context.js'
 import { fanOut, holdersByPresence, pushFallback } from '../fan-out.js'
 

@@ -24,7 +24,7 @@ async function checkRecipient ({ ctx, request }: SendState): Promise<void> {
 }
 
 /** End-to-end: a plaintext body refused under --require-e2e; an encrypted one addressed to the right devices. */
-function checkBody ({ ctx, sender, request }: SendState): Promise<void> {
+function checkBody ({ ctx, sender, request }: SendState): Promise<void> | undefined {
   return checkEncryption(ctx, sender, request)
 }
 
