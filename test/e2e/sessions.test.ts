@@ -6,6 +6,8 @@ import { confirmAnnounced, decryptFrom, encryptFor, startSession, type SessionRe
 import { distributionOf, groupDecrypt, groupEncrypt, newSenderKey, peerKeyOf } from '../../clients/sdk/crypto/sender-keys.js'
 import { MAX_SKIP } from '../../clients/sdk/crypto/ratchet.js'
 import { LowbandError } from '../../protocol/errors.js'
+import { KIND } from '../../protocol/envelopes.js'
+import { decodeInner, encodeInner } from '../../clients/sdk/crypto/inner-message.js'
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
 
@@ -102,6 +104,15 @@ describe('X3DH and the Double Ratchet', () => {
     undecryptable(() => bob.receive(alice.send('too far')))
     // Still in step for what it can read: a reply and its answer.
     expect(alice.receive(bob.send('ok?'))).toBe('ok?')
+  })
+
+  it('carries any message kind inside: a media message with its media key is opaque outside', () => {
+    const { alice, bob } = pair()
+    const media = new Uint8Array([0xa1, 0x01, 0x58, 0x20, ...new Uint8Array(32).fill(7)])
+    const { bytes } = encryptFor(alice.session!, encodeInner({ kind: KIND.media, body: media }))
+    expect(Buffer.from(bytes).includes(Buffer.from(new Uint8Array(32).fill(7)))).toBe(false)
+    const { plaintext } = decryptFrom(bob.session, bytes, responderKeys(bob.keys))
+    expect(decodeInner(plaintext)).toEqual({ kind: KIND.media, body: media })
   })
 
   it('a lost session gets UNDECRYPTABLE, and a new session works again', () => {
