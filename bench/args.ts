@@ -15,6 +15,8 @@ export interface BenchArgs {
   render?: string
   /** Also save the JSON report in this directory, named by date, commit and sections. */
   save?: string
+  /** Throughput (and profile, soak) with end-to-end-encrypted-size opaque bodies instead of plaintext. */
+  encrypted: boolean
 }
 
 const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR]
@@ -29,13 +31,15 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
               wire and disk round trips (stored-ack; per conversation and receipt window, one put
               and one delivered receipt) and nothing else
   --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)
+  --encrypted the chat load sends end-to-end encrypted messages (kind 3, one opaque steady-state-sized
+              copy for the recipient's device; keys published first), to compare with plaintext
   --render    print the table of a report saved with --json, without running anything
   --save      also write the JSON report to DIR/<date>-<commit>-<sections>.json (docs/bench holds the
               runs behind every published figure)`
 
 /** Parses the arguments after `npm run bench --`; an unknown one prints the usage and exits 2. */
 export function parseArgs (argv: readonly string[]): BenchArgs {
-  const args: { -readonly [K in keyof BenchArgs]: BenchArgs[K] } = { json: false, quick: false, only: [...SECTIONS], brokers: ['aedes', 'mosquitto'] }
+  const args: { -readonly [K in keyof BenchArgs]: BenchArgs[K] } = { json: false, quick: false, only: [...SECTIONS], brokers: ['aedes', 'mosquitto'], encrypted: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = (): string => {
@@ -45,6 +49,7 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
     }
     if (arg === '--json') args.json = true
     else if (arg === '--quick') args.quick = true
+    else if (arg === '--encrypted') args.encrypted = true
     else if (arg === '--help' || arg === '-h') { process.stdout.write(`${USAGE}\n`); process.exit(0) } else if (arg.startsWith('--only')) {
       const names = value().split(',').map((s) => s.trim()).filter((s) => s !== '')
       const unknown = names.find((name) => !(SECTIONS as readonly string[]).includes(name))

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { CLIENT_MSG_ID_BYTES, InboxMessage, ReadWatermark, Receipt, RECEIPT, SendRequest, TypingSignal } from '../protocol/envelopes.js'
 import { ackTopic, COMMAND, inboxTopic, receiptTopic, typingTopic } from '../protocol/topics.js'
 import { startBroker } from './brokers.js'
+import { measureEncryptedBytes, type EncryptedBytes } from './bytes-e2e.js'
 import { openCountedPair, type Exchange } from './counted-pair.js'
 import type { Arrival, Mailbox } from './mailbox.js'
 import { mintTokens } from './tokens.js'
@@ -25,6 +26,8 @@ export interface LowbandBytes {
   read: Exchange
   /** alice typing to bob, until bob has the notice. */
   typing: Exchange
+  /** The same text end-to-end encrypted (absent from older saved reports). */
+  encrypted?: EncryptedBytes
 }
 
 /** Client message id lengths weighed against their bytes (protocol/envelopes.ts, CLIENT_MSG_ID_BYTES). */
@@ -65,7 +68,8 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
     const byClientIdBytes = []
     for (const bytes of CLIENT_ID_LENGTHS) byClientIdBytes.push({ bytes, message: bytes === CLIENT_MSG_ID_BYTES ? message : await send(bytes, 1) })
     const burst = { messages: BURST_MESSAGES, exchange: await send(CLIENT_MSG_ID_BYTES, BURST_MESSAGES) }
-    return { message, byClientIdBytes, burst, read, typing }
+    const encrypted = await measureEncryptedBytes({ user: 'alice', ...alice }, { user: 'bob', ...bob }, TEXT, (work) => pair.exchange(work))
+    return { message, byClientIdBytes, burst, read, typing, encrypted }
   } finally {
     await pair.close()
     await broker.stop()

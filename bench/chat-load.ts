@@ -39,7 +39,8 @@ export class ChatLoad {
     this.#workers = workers
   }
 
-  static async open (broker: BrokerHandle, pairs: number, processes: number): Promise<ChatLoad> {
+  /** `encrypted`: the messages are end-to-end encrypted (kind 3) opaque bodies of a steady-state ciphertext's size. */
+  static async open (broker: BrokerHandle, pairs: number, processes: number, encrypted = false): Promise<ChatLoad> {
     const ids = Array.from({ length: pairs }, (_, i) => i)
     const tokens = broker.kind === 'lowband' ? await mintTokens(ids.flatMap((i) => [`s${i}`, `r${i}`])) : new Map<string, string>()
     const all: Pair[] = ids.map((i) => makePair(broker.kind, i, (user) => tokens.get(user)))
@@ -47,7 +48,7 @@ export class ChatLoad {
     const load = new ChatLoad(broker, workers)
     try {
       await Promise.all(workers.map((worker, w) => ask(worker.child, {
-        type: 'setup', kind: broker.kind, port: broker.port, pairs: all.filter((_, i) => i % processes === w)
+        type: 'setup', kind: broker.kind, port: broker.port, encrypted, pairs: all.filter((_, i) => i % processes === w)
       } satisfies SetupMessage, 'ready', 120_000)))
     } catch (error) {
       await load.close()

@@ -1,6 +1,10 @@
 import { decodeCbor } from '../protocol/cbor.js'
-import { InboxMessage, SendRequest } from '../protocol/envelopes.js'
-import { inboxTopic, userSubtree } from '../protocol/topics.js'
+import { randomBytes } from 'node:crypto'
+import { encodeEncryptedBody, PublishKeysArgs } from '../protocol/e2e.js'
+import { InboxMessage, KIND, SendRequest } from '../protocol/envelopes.js'
+import { OP, Request } from '../protocol/requests.js'
+import { COMMAND, inboxTopic, responseTopic, userSubtree } from '../protocol/topics.js'
+import type { RawClient } from './raw-client.js'
 import { senderTopicOf } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
 
@@ -44,8 +48,42 @@ export function makePair (kind: BrokerKind, index: number, tokenOf: (userId: str
  * whose body is the message's number, so a recipient can look up when it was sent. Plain brokers
  * just pass it through.
  */
-export function chatPayload (n: number, to: string): Buffer {
-  return Buffer.from(SendRequest.encode({ clientMsgId: n, to, body: String(n).padStart(20, '0') }))
+export function chatPayload (n: number, to: string, encrypted = false): Buffer {
+  const text = String(n).padStart(20, '0')
+  if (!encrypted) return Buffer.from(SendRequest.encode({ clientMsgId: n, to, body: text }))
+  const copy = new Uint8Array(STEADY_CIPHERTEXT)
+  copy.set(Buffer.from(text))
+  const body = encodeEncryptedBody({ copies: new Map([[to, new Map([['phone', copy]])]]) })
+  return Buffer.from(SendRequest.encode({ clientMsgId: n, to, kind: KIND.encrypted, body }))
+}
+
+/**
+ * A steady-state ciphertext of a 20-byte text: type, chain, N, the inner [kind, body] and the tag
+ * (clients/sdk/crypto/pairwise-message.ts). Its first 20 bytes carry the message number here: the
+ * broker never reads a ciphertext, so the load's bytes are opaque to it all the same.
+ */
+const STEADY_CIPHERTEXT = 42
+
+/**
+ * Publishes a device's keys (op 40) and waits for the answer: the broker checks an encrypted
+ * message's copies against the devices with keys. Random bytes of the right sizes: the broker
+ * verifies no signature.
+ */
+export async function publishBenchKeys (client: RawClient, userId: string): Promise<void> {
+  const random = (n: number): Uint8Array => new Uint8Array(randomBytes(n))
+  const answered = new Promise<void>((resolve) => {
+    const previous = client.onMessage
+    client.onMessage = (topic, payload) => {
+      if (topic === responseTopic(userId)) {
+        client.onMessage = previous
+        resolve()
+      } else previous(topic, payload)
+    }
+  })
+  await client.subscribe(responseTopic(userId), 0)
+  const args = PublishKeysArgs.toCbor({ identityKey: random(32), signedPreKeyId: 1, signedPreKey: random(32), signature: random(64) })
+  await client.publishAsync(COMMAND.request, Buffer.from(Request.encode({ rid: 1, op: OP.publishKeys, args })), 1)
+  await answered
 }
 
 /** The message number a recipient got, or undefined for anything that is not a chat delivery. */
@@ -55,5 +93,8 @@ export function deliveredNumber (kind: BrokerKind, topic: string, payload: Buffe
   const map = decodeCbor(payload)
   if (!(map instanceof Map)) return undefined
   const body: unknown = map.get(kind === 'lowband' ? InboxMessage.keys.body! : SendRequest.keys.body!)
-  return typeof body === 'string' ? Number(body) : undefined
+  if (typeof body === 'string') return Number(body)
+  // An encrypted delivery: the device's copy, number first (a plain broker passes the whole body on).
+  if (body instanceof Uint8Array && kind === 'lowband') return Number(Buffer.from(body.subarray(0, 20)).toString())
+  return undefined
 }

@@ -1,6 +1,6 @@
 import type { Histogram } from 'hdr-histogram-js'
 import type { BrokerKind } from './brokers.js'
-import { chatPayload, deliveredNumber, type Pair } from './chat-traffic.js'
+import { chatPayload, deliveredNumber, publishBenchKeys, type Pair } from './chat-traffic.js'
 import { serve, type WorkerMessage } from './ipc.js'
 import { encodeHistogram, latencyHistogram } from './latency.js'
 import { connectAll } from './connect-all.js'
@@ -13,7 +13,7 @@ import { RawClient } from './raw-client.js'
  * process, so both timestamps come from one clock.
  */
 
-export interface SetupMessage extends WorkerMessage { type: 'setup', kind: BrokerKind, port: number, pairs: Pair[] }
+export interface SetupMessage extends WorkerMessage { type: 'setup', kind: BrokerKind, port: number, pairs: Pair[], encrypted?: boolean }
 export interface StepMessage extends WorkerMessage { type: 'step', rate: number, durationMs: number, graceMs: number }
 export interface StepDone extends WorkerMessage {
   type: 'stepDone'
@@ -37,6 +37,7 @@ const TICK_MS = 2
 interface Live { pair: Pair, sender: RawClient }
 
 let kind: BrokerKind = 'lowband'
+let encrypted = false
 const live: Live[] = []
 const sentAt = new Map<number, number>()
 let nextNumber = 1
@@ -44,7 +45,13 @@ let step: { first: number, delivered: number, histogram: Histogram } | undefined
 
 async function setup (message: SetupMessage): Promise<WorkerMessage> {
   kind = message.kind
-  const connect = (account: Pair['sender']): Promise<RawClient> => RawClient.connect({ port: message.port, clientId: account.clientId, username: account.username, password: account.password, clean: false, keepalive: 60 })
+  encrypted = message.encrypted === true
+  const publishKeys = encrypted && kind === 'lowband'
+  const connect = async (account: Pair['sender']): Promise<RawClient> => {
+    const client = await RawClient.connect({ port: message.port, clientId: account.clientId, username: account.username, password: account.password, clean: false, keepalive: 60 })
+    if (publishKeys) await publishBenchKeys(client, account.userId)
+    return client
+  }
   // Recipients first: lowband refuses a send to a user that has never connected. They stay open
   // through their sockets until this process exits.
   await connectAll(message.pairs, 20, async (pair) => {
@@ -94,7 +101,7 @@ async function runStep (message: StepMessage): Promise<StepDone> {
         if (sender.inFlight >= MAX_IN_FLIGHT) { blocked++; continue }
         const n = nextNumber++
         sentAt.set(n, performance.now())
-        sender.publish(pair.sendTopic, chatPayload(n, pair.recipient.userId), 1, onAck)
+        sender.publish(pair.sendTopic, chatPayload(n, pair.recipient.userId, encrypted), 1, onAck)
         sent++
       }
       if (elapsed >= message.durationMs) {

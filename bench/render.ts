@@ -1,4 +1,5 @@
 import { BYTES_GOALS } from './bytes.js'
+import { recipientOverhead } from './bytes-e2e.js'
 import type { Exchange } from './bytes-lowband.js'
 import type { CostLine } from './cpu-profile.js'
 import { BUSY_LOAD_AVERAGE } from './machine.js'
@@ -48,7 +49,7 @@ function throughput (report: BenchReport): string[] {
     t.results.flatMap((r) => r.steps.map((s) => [r.kind, s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
       s.latency.p50Ms, s.latency.p99Ms, s.brokerCpuPct, s.generatorCpuPct, s.machineCpuPct, stepVerdict(s)])))
   return [
-    `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes)`,
+    `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes${t.settings.encrypted === true ? '; end-to-end encrypted bodies' : ''})`,
     summary,
     '',
     `Load steps (${t.settings.stepMs} ms each; sustained = offered rate sent, ≥ 99 % delivered within ${t.settings.graceMs} ms after the step, p99 ≤ ${t.p99LimitMs} ms;`,
@@ -85,6 +86,13 @@ function bytes (report: BenchReport): string[] {
     ...(burst === undefined ? [] : [row(`lowband: ${burst.messages} such texts at once, end to end`, burst.exchange)]),
     row('lowband: read watermark + receipt', b.lowband.read),
     row('lowband: typing signal', b.lowband.typing),
+    ...(b.lowband.encrypted === undefined
+      ? []
+      : [
+          row(`lowband E2E: first message of a session (+${recipientOverhead(b.lowband.encrypted.first, b.lowband.message)} B recipient)`, b.lowband.encrypted.first),
+          row(`lowband E2E: steady state, same chain (+${recipientOverhead(b.lowband.encrypted.steady, b.lowband.message)} B recipient)`, b.lowband.encrypted.steady),
+          row(`lowband E2E: first after a reply, new ratchet key (+${recipientOverhead(b.lowband.encrypted.turn, b.lowband.message)} B recipient)`, b.lowband.encrypted.turn)
+        ]),
     row('seed JSON/WebSocket: send + response + delivery', b.json.message),
     row('seed JSON/WebSocket: delivered status + response', b.json.deliveredStatus),
     ['MQTT floor (computed)', floorBy('alice', 'up'), floorBy('alice', 'down'), floorBy('bob', 'up'), floorBy('bob', 'down'), b.floor.total],
@@ -128,6 +136,7 @@ function bytes (report: BenchReport): string[] {
     ...list('lowband read includes:', b.lowband.read.packets),
     ...list('lowband typing includes:', b.lowband.typing.packets),
     ...(b.media === undefined ? [] : list('lowband media message includes:', b.media.message.packets)),
+    ...(b.lowband.encrypted === undefined ? [] : list('lowband E2E steady state includes:', b.lowband.encrypted.steady.packets)),
     ...list('seed JSON message includes:', b.json.message.packets),
     ...list('seed JSON delivered status includes:', b.json.deliveredStatus.packets),
     ...list('MQTT floor includes:', b.floor.packets)

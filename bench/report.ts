@@ -1,5 +1,6 @@
 import type { AbuseReport } from './abuse.js'
 import { BYTES_GOALS, type BytesReport } from './bytes.js'
+import { E2E_GOALS, recipientOverhead } from './bytes-e2e.js'
 import type { FanoutReport } from './fanout.js'
 import type { Machine } from './machine.js'
 import type { MemoryReport } from './memory.js'
@@ -70,6 +71,13 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
     goals.push({ name: 'bytes per message vs MQTT floor', target: `≤ ${BYTES_GOALS.coreVsFloor}×`, value: `${bytes.ratios.coreVsFloor}× (${bytes.lowbandCore} vs ${bytes.floor.total} B)`, met: bytes.ratios.coreVsFloor <= BYTES_GOALS.coreVsFloor })
     if (bytes.media !== undefined) {
       goals.push({ name: 'media message on the recipient\'s link (no thumbnail)', target: '≤ 120 B', value: `${bytes.media.recipientLink} B`, met: bytes.media.recipientLink <= 120 })
+    }
+    const encrypted = bytes.lowband.encrypted
+    if (encrypted !== undefined) {
+      const steady = recipientOverhead(encrypted.steady, bytes.lowband.message)
+      const first = recipientOverhead(encrypted.first, bytes.lowband.message)
+      goals.push({ name: 'encrypted text, steady state: extra bytes on the recipient\'s link', target: `≤ ${E2E_GOALS.steady} B`, value: `+${steady} B`, met: steady <= E2E_GOALS.steady })
+      goals.push({ name: 'encrypted text, first of a session (X3DH): extra bytes on the recipient\'s link', target: `≤ ${E2E_GOALS.first} B`, value: `+${first} B`, met: first <= E2E_GOALS.first })
     }
   }
   if (report.fanout !== undefined) {

@@ -58,9 +58,10 @@ await section('bytes', async () => { report.bytes = await measureBytes() })
 await section('fanout', async () => { report.fanout = await measureFanout(args.quick ? 50 : 300, log) })
 await section('push', async () => { report.push = await measurePush(args.quick ? QUICK_PUSH : FULL_PUSH, log) })
 await section('throughput', async () => {
-  const settings = args.quick ? QUICK_THROUGHPUT : FULL_THROUGHPUT
+  const settings = { ...(args.quick ? QUICK_THROUGHPUT : FULL_THROUGHPUT), ...(args.encrypted ? { encrypted: true } : {}) }
   const results = []
-  for (const kind of kinds) results.push(await measureThroughput(kind, settings, log))
+  // Encrypted bodies are a lowband message kind: compare with a plaintext run of lowband.
+  for (const kind of args.encrypted ? ['lowband' as const] : kinds) results.push(await measureThroughput(kind, settings, log))
   report.throughput = { pairs: PAIRS, clients: PAIRS * 2, generatorProcesses: 2, p99LimitMs: P99_LIMIT_MS, settings, results }
 })
 await section('profile', async () => {

@@ -22,6 +22,8 @@ export interface ThroughputSettings {
   halfMs: number
   growth: number
   bisections: number
+  /** Encrypted-size opaque bodies (kind 3) instead of plaintext text (`--encrypted`). */
+  encrypted?: boolean
 }
 
 export const FULL_THROUGHPUT: ThroughputSettings = { warmupMs: 3000, stepMs: 4000, graceMs: 3000, halfMs: 10_000, growth: 1.5, bisections: 2 }
@@ -51,7 +53,7 @@ interface Rig { broker: BrokerHandle, load: ChatLoad }
 
 async function openRig (kind: BrokerKind, settings: ThroughputSettings): Promise<Rig> {
   const broker = await startBroker(kind)
-  const load = await ChatLoad.open(broker, PAIRS, GENERATORS).catch(async (error: unknown) => { await broker.kill(); throw error })
+  const load = await ChatLoad.open(broker, PAIRS, GENERATORS, settings.encrypted === true).catch(async (error: unknown) => { await broker.kill(); throw error })
   await load.step(START_RATE / 2, settings.warmupMs, settings.graceMs)
   return { broker, load }
 }

@@ -50,6 +50,7 @@ const schema = z.object({
   pushPriorityGroup: z.enum(['high', 'normal']).default('normal'),
   pushQueue: z.coerce.number().int().min(1).max(1_000_000).default(10_000), // pushes
   receiptWindow: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_RECEIPT_WINDOW_MS), // milliseconds
+  requireE2e: flag.default(false),
   shutdownTimeout: z.coerce.number().positive().max(600).default(10), // seconds
   s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 of a-z 0-9 . -)').optional(),
   s3Endpoint: z.string().regex(/^https?:\/\/./, 'an http:// or https:// URL').optional(),

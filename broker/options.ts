@@ -47,6 +47,7 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { key: 'pushPriorityGroup', flag: '--push-priority-group <priority>', env: 'LOWBAND_PUSH_PRIORITY_GROUP', description: 'push priority of group messages (Android, web): high | normal', defaultText: 'normal' },
   { key: 'pushQueue', flag: '--push-queue <pushes>', env: 'LOWBAND_PUSH_QUEUE', description: 'pushes waiting to be sent or retried, at most (the oldest are dropped past it)', defaultText: '10000' },
   { key: 'receiptWindow', flag: '--receipt-window <ms>', env: 'LOWBAND_RECEIPT_WINDOW', description: 'longest a delivered receipt waits to be coalesced with later deliveries in its conversation (0-10000; 0 = none)', defaultText: '50' },
+  { key: 'requireE2e', flag: '--require-e2e', env: 'LOWBAND_REQUIRE_E2E', description: 'refuse plaintext chat bodies: only end-to-end encrypted messages are stored', defaultText: 'false', boolean: true },
   { key: 'shutdownTimeout', flag: '--shutdown-timeout <seconds>', env: 'LOWBAND_SHUTDOWN_TIMEOUT', description: 'longest wait for in-flight stores on SIGTERM', defaultText: '10' },
   { key: 's3Bucket', flag: '--s3-bucket <name>', env: 'LOWBAND_S3_BUCKET', description: 'object storage bucket for media (photos, voice notes, files); without it media requests get MEDIA_NOT_CONFIGURED' },
   { key: 's3Endpoint', flag: '--s3-endpoint <url>', env: 'LOWBAND_S3_ENDPOINT', description: 'S3 API endpoint (MinIO, Ceph RGW, R2, ...); default AWS S3' },

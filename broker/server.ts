@@ -54,7 +54,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   const media = await openMedia(config, log)
   const push = openPush(config, pushProvider, storage.directory, log, metrics.push)
   const ctx: HookContext = {
-    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst, bytesPerSecond: config.rateBytes, bytesBurst: config.rateBytesBurst }, maxGroupSize: config.maxGroupSize },
+    config: { topicPolicy: config.topicPolicy, allowAnonymous: config.allowAnonymous, maxPayload: config.maxPayload, rateLimit: { perSecond: config.rateLimit, burst: config.rateBurst, bytesPerSecond: config.rateBytes, bytesBurst: config.rateBytesBurst }, maxGroupSize: config.maxGroupSize, requireE2e: config.requireE2e },
     ...(acl === undefined ? {} : { acl }),
     storage,
     verifier: createTokenVerifier(key.key, key.algorithms),
@@ -69,7 +69,8 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     deliveredReceipts: new ReceiptWindows(config.receiptWindow, (conversation) => flushDeliveredReceipts(ctx, conversation)),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
-    now: Date.now
+    now: Date.now,
+    deviceCopies: new WeakMap()
   }
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence(), connectTimeout: config.connectTimeout * 1000 })
   leanConnections(broker)

@@ -7,6 +7,8 @@ import { aclOf } from './topic-acl.js'
  * The last gate before a packet goes to a client: chat traffic for user X reaches only X's
  * devices (whatever wildcard filter matched it), and a sender's copy of its own message skips the
  * device that sent it (`u/<user>/o/<device>`). Other topics reach a client its `--acl` rules let read.
+ * An encrypted message leaves here with the receiving device's own ciphertext only (fan-out.ts
+ * registered how to make it).
  */
 export function createAuthorizeForward (ctx: HookContext) {
   return (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null => {
@@ -18,6 +20,7 @@ export function createAuthorizeForward (ctx: HookContext) {
     const own = `u/${identity.userId}/`
     if (!topic.startsWith(own)) return null
     if (topic.length === own.length + 2 + identity.deviceId.length && topic.endsWith(`/o/${identity.deviceId}`)) return null
-    return packet
+    const forDevice = ctx.deviceCopies.get(packet.payload as Buffer)
+    return forDevice === undefined ? packet : { ...packet, payload: forDevice(identity.deviceId) }
   }
 }

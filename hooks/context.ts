@@ -31,6 +31,8 @@ export interface HookConfig {
   rateLimit: RateLimits
   /** Most members a group may have. */
   maxGroupSize: number
+  /** Refuse plaintext chat bodies (text, media): only end-to-end encrypted kinds are stored. */
+  requireE2e?: boolean
 }
 
 /** Counters the hooks report; the broker exposes them on /metrics. */
@@ -92,6 +94,11 @@ export interface HookContext {
   readonly broker: () => Aedes
   /** Milliseconds; injectable so timers are testable. */
   readonly now: () => number
+  /**
+   * Encrypted messages in flight to subscribers: the published payload → that payload for one
+   * device (its own ciphertext only). authorize-forward swaps it per receiving device.
+   */
+  readonly deviceCopies: WeakMap<Buffer, (deviceId: DeviceId) => Buffer>
 }
 
 /**

@@ -3,7 +3,7 @@ import { echoTopic, inboxTopic } from '../protocol/topics.js'
 import type { UserId } from '../protocol/ids.js'
 import type { StoredMessage } from '../storage/contracts.js'
 import { publish, type HookContext } from './context.js'
-import { encodeInboxMessage } from './inbox-message.js'
+import { deviceBodies, encodeInboxMessage } from './inbox-message.js'
 
 /** Members published to per turn of the event loop: a 1024-member group must not stall other traffic. */
 const BATCH = 64
@@ -22,14 +22,33 @@ const BATCH = 64
  */
 export async function fanOut (ctx: HookContext, message: StoredMessage, seqs: Record<string, number>, online = holdersByPresence(ctx, message, seqs).online): Promise<void> {
   const system = message.kind === KIND.system
+  const payloadFor = perDevicePayloads(ctx, message)
   for (let i = 0; i < online.length; i += BATCH) {
     if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
     await Promise.all(online.slice(i, i + BATCH).map((user) =>
-      publish(ctx, { topic: inboxTopic(user), payload: encodeInboxMessage(message, seqs[user]!, false), qos: 1, retain: false })))
+      publish(ctx, { topic: inboxTopic(user), payload: payloadFor(user, seqs[user]!, false), qos: 1, retain: false })))
   }
   if (system || !ctx.presence.hasOtherDevice(message.from, message.fromDevice)) return
-  const own = encodeInboxMessage(message, seqs[message.from]!, true)
+  const own = payloadFor(message.from, seqs[message.from]!, true)
   await publish(ctx, { topic: echoTopic(message.from, message.fromDevice), payload: own, qos: 1, retain: false })
+}
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * The payload to publish to a user's devices. An encrypted message is published once per user like
+ * any other (every device of a user shares its subscription), with an empty body; the payload is
+ * registered in `deviceCopies` so authorize-forward hands each receiving device its own ciphertext
+ * instead (invariant 10 holds: each device gets its own small packet, encoded when it is forwarded).
+ */
+function perDevicePayloads (ctx: Pick<HookContext, 'deviceCopies'>, message: StoredMessage): (user: UserId, seq: number, forSender: boolean) => Buffer {
+  const bodies = deviceBodies(message)
+  if (bodies === undefined) return (_user, seq, forSender) => encodeInboxMessage(message, seq, forSender)
+  return (user, seq, forSender) => {
+    const placeholder = encodeInboxMessage(message, seq, forSender, EMPTY)
+    ctx.deviceCopies.set(placeholder, (device) => encodeInboxMessage(message, seq, forSender, bodies(user, device)))
+    return placeholder
+  }
 }
 
 /**

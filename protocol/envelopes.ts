@@ -27,8 +27,12 @@ export type ClientMsgId = z.infer<typeof clientMsgIdSchema>
 export const bodySchema = z.union([z.string(), bytes])
 export type Body = z.infer<typeof bodySchema>
 
-/** Message kinds; 0 (text) is the default and is omitted on the wire. */
-export const KIND = { text: 0, media: 1, system: 2 } as const
+/**
+ * Message kinds; 0 (text) is the default and is omitted on the wire. 3 and up are end-to-end
+ * encryption (protocol/e2e.ts): their bodies are opaque to the broker, which only splits them into
+ * per-device copies.
+ */
+export const KIND = { text: 0, media: 1, system: 2, encrypted: 3, encryptedGroup: 4, retryRequest: 5, resend: 6 } as const
 
 /**
  * Kinds only the broker sends: system messages it stamps itself (group events), 2, and 240-255
@@ -55,7 +59,7 @@ export type SendRequest = ReturnType<typeof SendRequest.decode>
  * receiving user, the cursor a device resumes from. `ts` is server time in Unix seconds. A message
  * is identified by its conversation and `cseq`, so no server id is spent on the wire (key 1 is unused).
  */
-export const InboxMessage = defineEnvelope({ from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8, cseq: 9, group: 10 }, z.object({
+export const InboxMessage = defineEnvelope({ from: 2, to: 3, body: 4, kind: 5, seq: 6, ts: 7, clientMsgId: 8, cseq: 9, group: 10, device: 11 }, z.object({
   from: id,
   to: id.optional(),
   body: bodySchema,
@@ -66,7 +70,9 @@ export const InboxMessage = defineEnvelope({ from: 2, to: 3, body: 4, kind: 5, s
   /** Sequence within the conversation, shared by both sides: what read watermarks and history count in. */
   cseq: uint,
   /** The group of a group message (then `to` is absent). */
-  group: id.optional()
+  group: id.optional(),
+  /** The sending device, stamped by the broker on encrypted kinds: the receiver's session is per device. */
+  device: id.optional()
 }))
 export type InboxMessage = ReturnType<typeof InboxMessage.decode>
 
@@ -145,8 +151,13 @@ export type PresenceUpdate = ReturnType<typeof PresenceUpdate.decode>
 
 /** The body of a system message (kind 2) in a group: what happened, who did it, to whom. */
 export const GROUP_EVENT = { created: 1, added: 2, removed: 3, left: 4, promoted: 5, demoted: 6, renamed: 7 } as const
+/**
+ * System events of a 1:1 conversation: 8, the actor's device (in `targets`) registered a new identity
+ * key, so the security code (safety number) with the actor changed.
+ */
+export const KEY_EVENT = { keyChanged: 8 } as const
 export const SystemEvent = defineEnvelope({ event: 1, actor: 2, targets: 3, name: 4 }, z.object({
-  event: uint.min(1).max(7),
+  event: uint.min(1).max(8),
   actor: id,
   targets: z.array(id).optional(),
   name: z.string().optional()

@@ -24,7 +24,13 @@ export const ERROR_CODES = {
   MEDIA_MISSING: { code: 42, message: 'no such media: upload it first, with the size and type declared' },
   MEDIA_TYPE_REFUSED: { code: 43, message: 'this media type is not accepted' },
   MEDIA_CORRUPT: { code: 44, message: 'the downloaded media does not match its sha256; it was discarded' },
-  FORBIDDEN_KIND: { code: 14, message: 'only the broker sends messages of a system kind' }
+  FORBIDDEN_KIND: { code: 14, message: 'only the broker sends messages of a system kind' },
+  // 60–69: end-to-end encryption (key directory, encrypted bodies).
+  E2E_REQUIRED: { code: 60, message: 'this broker accepts only end-to-end encrypted bodies' },
+  DEVICES_CHANGED: { code: 61, message: 'the copies do not match the devices with keys; fetch their keys and send again' },
+  BAD_KEYS: { code: 62, message: 'the keys or the encrypted body are malformed' },
+  NO_KEYS: { code: 63, message: 'that user has no device with keys' },
+  UNDECRYPTABLE: { code: 64, message: 'this device could not decrypt the message; a resend over a new session was requested' }
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES

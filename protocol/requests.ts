@@ -28,7 +28,10 @@ export const OP = {
   mediaUpload: 30,
   mediaParts: 31,
   mediaComplete: 32,
-  mediaDownload: 33
+  mediaDownload: 33,
+  // 40–49: the key directory (protocol/e2e.ts).
+  publishKeys: 40,
+  fetchBundles: 41
 } as const
 export type OpName = keyof typeof OP
 

@@ -65,6 +65,11 @@ export function receiptTopic (userId: UserId): string {
   return `u/${userId}/r`
 }
 
+/** Key-directory notices (one-time prekeys running low) for the user's devices (QoS 0). */
+export function keysTopic (userId: UserId): string {
+  return `u/${userId}/k`
+}
+
 /** Typing signals addressed to the user (QoS 0). */
 export function typingTopic (userId: UserId): string {
   return `u/${userId}/t`
@@ -83,7 +88,7 @@ export function presenceTopic (watcher: UserId, contact: UserId): string {
   return `u/${watcher}/p/${contact}`
 }
 
-export type TopicKind = 'inbox' | 'echo' | 'ack' | 'error' | 'synced' | 'receipt' | 'typing' | 'response' | 'presence' | 'unknown'
+export type TopicKind = 'inbox' | 'echo' | 'ack' | 'error' | 'synced' | 'receipt' | 'typing' | 'response' | 'presence' | 'keys' | 'unknown'
 
 /** Classifies a topic of the user's subtree (as a device receives it). */
 export function classifyUserTopic (topic: string): { userId: UserId, kind: TopicKind, device?: DeviceId, contact?: UserId } | undefined {
@@ -93,7 +98,7 @@ export function classifyUserTopic (topic: string): { userId: UserId, kind: Topic
   if (userId === undefined || userId === '') return undefined
   const leaf = parts[2]
   if (parts.length === 3) {
-    const kinds: Record<string, TopicKind> = { m: 'inbox', a: 'ack', e: 'error', y: 'synced', r: 'receipt', t: 'typing', q: 'response' }
+    const kinds: Record<string, TopicKind> = { m: 'inbox', a: 'ack', e: 'error', y: 'synced', r: 'receipt', t: 'typing', q: 'response', k: 'keys' }
     return { userId, kind: (leaf !== undefined && kinds[leaf]) || 'unknown' }
   }
   if (parts.length === 4 && leaf === 'o' && parts[3] !== undefined) return { userId, kind: 'echo', device: parts[3] }

@@ -164,6 +164,26 @@ export interface PushToken {
   platform: PushPlatform
 }
 
+/** The keys a device published for end-to-end encryption: its identity (Ed25519) and its signed prekey (X25519). */
+export interface DeviceKeyRecord {
+  device: DeviceId
+  identityKey: Uint8Array
+  signedPreKeyId: number
+  signedPreKey: Uint8Array
+  signature: Uint8Array
+}
+
+export interface OneTimePreKey {
+  id: number
+  key: Uint8Array
+}
+
+/** A device's keys with one of its one-time prekeys (none when they ran out) and how many are left after it. */
+export interface PreKeyBundle extends DeviceKeyRecord {
+  preKey?: OneTimePreKey
+  remaining: number
+}
+
 /**
  * Users, their devices, groups, and what presence privacy needs (contacts, settings, last seen).
  * A user exists once it has authenticated. Every adapter passes test/storage/directory.contract.ts.
@@ -202,6 +222,28 @@ export interface Directory {
   pushTokensOf (userId: UserId): Promise<PushToken[]>
   /** Removes `token` wherever it is registered (the push service called it dead); the user whose device held it. */
   removePushToken (token: string): Promise<UserId | undefined>
+
+  // The key directory (end-to-end encryption). The broker stores public keys only.
+  /**
+   * Stores a device's keys. With the identity already stored it replaces the signed prekey and adds
+   * the one-time prekeys (an id already held keeps its key); with a different identity it replaces
+   * everything, dropping the old one-time prekeys. Resolves with whether a different identity was
+   * replaced and how many one-time prekeys the device holds now.
+   */
+  publishDeviceKeys (userId: UserId, keys: DeviceKeyRecord, preKeys: OneTimePreKey[]): Promise<{ identityChanged: boolean, preKeys: number }>
+  /** The keys of the user's devices that published some, sorted by device. */
+  deviceKeys (userId: UserId): Promise<DeviceKeyRecord[]>
+  /**
+   * A bundle per device of the user with keys, except those in `except`, sorted by device. Each takes
+   * one one-time prekey (the lowest id) atomically: concurrent callers never get the same one.
+   */
+  takeBundles (userId: UserId, except: readonly DeviceId[]): Promise<PreKeyBundle[]>
+  /** One-time prekeys the device holds (0 for a device without keys). */
+  preKeyCount (userId: UserId, deviceId: DeviceId): Promise<number>
+  /** `watcher` fetched `userId`'s keys: it is told when one of them changes (idempotent). */
+  addKeyWatcher (userId: UserId, watcher: UserId): Promise<void>
+  /** Who fetched `userId`'s keys, sorted. */
+  keyWatchers (userId: UserId): Promise<UserId[]>
 }
 
 /** Whether a store can acknowledge writes now; when it cannot, why, in one line (for /readyz and the log). */

@@ -3,23 +3,26 @@ import { isValidId } from '../../protocol/ids.js'
 import type { ChatMessage, Conversation, LowbandClient, SendResult, Status } from '../sdk/index.js'
 import { OwnMessages, presenceLine } from './chat-lines.js'
 import { ChatScreen } from './chat-screen.js'
-import { addConnectionOptions, createClient, resolveConnection, type ConnectionFlags } from './connection-options.js'
+import { addConnectionOptions, createClient, resolveConnection, STATE_OPTION, type ConnectionFlags } from './connection-options.js'
 import { describeError, UsageError } from './errors.js'
 import { chatLine } from './format.js'
 import type { CliIo } from './io.js'
 import { runCommand } from './run.js'
+import { deviceStateFile, e2eOptions, stateFilePath } from './state-file.js'
 
 interface ChatFlags extends ConnectionFlags {
   to?: string
   group?: string
   history: string
+  state?: string
 }
 
 /**
  * An interactive conversation with a user or in a group: the last messages, then live ones as
  * they come, with ✓ / ✓✓ / read for mine, the contact's presence, and who is typing; each line
  * typed is sent. What is shown counts as read. The cursor is not kept: every start replays the
- * inbox to show the history.
+ * inbox to show the history (encrypted messages from the device state's log of recent plaintexts).
+ * `/verify` prints the safety number with the contact; a contact's new identity key is announced.
  */
 export function registerChat (program: Command, io: CliIo): Command {
   const command = program.command('chat')
@@ -27,13 +30,15 @@ export function registerChat (program: Command, io: CliIo): Command {
     .option('--to <user>', 'the user to chat with')
     .option('--group <group>', 'or: the group to chat in')
     .option('--history <n>', 'how many earlier messages to show', '20')
+    .option('--state <file>', STATE_OPTION)
   return addConnectionOptions(command).action(runCommand(io, async (flags: ChatFlags) => {
     const conversation = conversationOf(flags)
     const history = Number(flags.history)
     if (!Number.isSafeInteger(history) || history < 0) throw new UsageError(`invalid --history ${JSON.stringify(flags.history)}: a whole number`)
     const connection = await resolveConnection(flags, io)
     const self = connection.userId
-    const client = createClient(connection)
+    const state = deviceStateFile(stateFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: self, deviceId: connection.deviceId }))
+    const client = createClient(connection, { e2e: e2eOptions(state, (await state.load()).keys) })
     const screen = new ChatScreen(io, `${self}> `)
     const show = (text: string): void => screen.show(text)
     const here = (c: Conversation): boolean => 'group' in conversation ? 'group' in c && c.group === conversation.group : 'user' in c && c.user === conversation.user
@@ -54,8 +59,10 @@ export function registerChat (program: Command, io: CliIo): Command {
       backlog = undefined
       if (last !== undefined) client.markRead(conversation, last.cseq)
     }
+    client.onIdentityChange((change) => show(`-- ⚠ ${change.user}'s security code changed (device ${change.device}); /verify to compare it again`))
     client.onMessage((message) => {
-      if (!here(message.conversation)) return
+      // The warning above says it; the system message itself adds nothing on screen.
+      if (!here(message.conversation) || message.keyChange !== undefined) return
       if (backlog !== undefined) {
         backlog.push(message)
         if (backlog.length > history) backlog.shift()
@@ -101,6 +108,15 @@ export function registerChat (program: Command, io: CliIo): Command {
     screen.lines.on('line', (line) => {
       const text = line.trim()
       if (text === '/quit') return screen.close()
+      if (text === '/verify') {
+        if (!('user' in conversation)) show('-- /verify compares the security code with one user: use it in a chat with --to')
+        else {
+          client.safetyNumber(conversation.user).then(
+            (number) => show(`-- security code with ${conversation.user}: ${number} (compare it with theirs; the same on both sides means no one is in between)`),
+            (error: unknown) => show(`-- cannot verify: ${describeError(error).line}`))
+        }
+        return screen.prompt()
+      }
       if (text !== '') {
         const sent = sendTo(client, conversation, text)
           .then((result) => show(own.sent(result, text)), (error: unknown) => { if (!closing) show(`-- not sent: ${describeError(error).line}`) })
@@ -126,6 +142,7 @@ export function registerChat (program: Command, io: CliIo): Command {
       closing = true
       stopListening()
       screen.close()
+      await client.keysSaved()
       await client.close()
     }
   }))

@@ -8,6 +8,8 @@ import type { CliIo } from './io.js'
 export const DEFAULT_URL = 'mqtt://127.0.0.1:1883'
 export const DEFAULT_DEVICE = 'cli'
 export const DEFAULT_DATA_DIR = './data'
+/** The --state option of the commands that keep a device's cursor and keys. */
+export const STATE_OPTION = 'device state file: cursor and end-to-end keys, owner-only (default <data-dir>/clients/<user>-<device>.json, or ~/.lowband/state/<user>-<device>.json with --token)'
 
 /** The flags every client command takes (commander's camelCase names). */
 export interface ConnectionFlags {

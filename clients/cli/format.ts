@@ -6,9 +6,17 @@ import { mediaLabel } from './media-files.js'
  * its notice, a media message with its reference (and `extra`: where `--download` saved it).
  */
 export function messageLine (message: ChatMessage, extra: Record<string, unknown> = {}): string {
-  const { id, from, to, group, seq, cseq, ts, kind, own, system, media } = message
+  const { id, from, to, group, seq, cseq, ts, kind, own, system, media, encrypted, undecryptable, resent, keyChange } = message
   const body = media !== undefined ? { media: mediaJson(media) } : message.text === undefined ? { bytes: Buffer.from(message.body as Uint8Array).toString('base64') } : { text: message.text }
-  return JSON.stringify({ id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body, ...(system === undefined ? {} : { system }), ...extra }) + '\n'
+  return JSON.stringify({
+    id, from, to, ...(group === undefined ? {} : { group }), seq, cseq, ts, kind, own, ...body,
+    ...(system === undefined ? {} : { system }),
+    ...(encrypted === true ? { encrypted } : {}),
+    ...(undecryptable === undefined ? {} : { undecryptable: undecryptable.errorName }),
+    ...(resent === true ? { resent } : {}),
+    ...(keyChange === undefined ? {} : { keyChange }),
+    ...extra
+  }) + '\n'
 }
 
 function mediaJson (media: MediaRef): Record<string, unknown> {
@@ -29,8 +37,11 @@ export function sendResultLine (result: SendResult, json: boolean): string {
 /** `[14:03] bob: hello` for the chat screen; a group's system message as `-- alice added bob`. */
 export function chatLine (message: ChatMessage, self: string): string {
   if (message.system !== undefined) return `-- ${message.system.text}`
+  if (message.keyChange !== undefined) return `-- ${message.keyChange.user}'s security code changed (device ${message.keyChange.device}); /verify to compare it again`
   const who = message.from === self ? 'me' : message.from
-  const text = message.media !== undefined ? `[${mediaLabel(message.media)}]` : message.text ?? `<${(message.body as Uint8Array).length} bytes>`
+  const text = message.undecryptable !== undefined
+    ? '<could not decrypt this message on this device>'
+    : message.media !== undefined ? `[${mediaLabel(message.media)}]` : message.text ?? `<${(message.body as Uint8Array).length} bytes>`
   return `[${clockTime(message.ts)}] ${who}: ${text}`
 }
 

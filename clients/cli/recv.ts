@@ -1,13 +1,13 @@
 import type { Command } from 'commander'
 import type { ChatMessage, LowbandClient } from '../sdk/index.js'
-import { addConnectionOptions, createClient, resolveConnection, type ConnectionFlags } from './connection-options.js'
+import { addConnectionOptions, createClient, resolveConnection, STATE_OPTION, type ConnectionFlags } from './connection-options.js'
 import { describeError, UsageError } from './errors.js'
 import { messageLine } from './format.js'
 import type { CliIo } from './io.js'
 import { saveMedia } from './media-files.js'
 import { runCommand } from './run.js'
 import { seconds } from './send.js'
-import { cursorFile, cursorFilePath } from './state-file.js'
+import { deviceStateFile, e2eOptions, stateFilePath } from './state-file.js'
 
 interface RecvFlags extends ConnectionFlags {
   count?: string
@@ -21,14 +21,15 @@ export function registerRecv (program: Command, io: CliIo): Command {
     .description('print messages as JSON lines, from where the last run stopped; runs until Ctrl-C unless --count or --timeout')
     .option('--count <n>', 'exit after printing n messages')
     .option('--timeout <seconds>', 'exit once caught up and this long after starting (0: print what was missed, then exit)')
-    .option('--state <file>', 'cursor file (default <data-dir>/clients/<user>-<device>.json, or ~/.lowband/state/<user>-<device>.json with --token)')
+    .option('--state <file>', STATE_OPTION)
     .option('--download <dir>', 'save the blob of each media message in this directory (its path goes in the line as "file")')
   return addConnectionOptions(command).action(runCommand(io, async (flags: RecvFlags) => {
     const count = flags.count === undefined ? undefined : positiveInteger('--count', flags.count)
     const timeoutMs = flags.timeout === undefined ? undefined : seconds('--timeout', flags.timeout) * 1000
     const connection = await resolveConnection(flags, io)
-    const state = cursorFile(cursorFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: connection.userId, deviceId: connection.deviceId }))
-    const client = createClient(connection, { cursor: await state.load() })
+    const state = deviceStateFile(stateFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: connection.userId, deviceId: connection.deviceId }))
+    const saved = await state.load()
+    const client = createClient(connection, { cursor: saved.cursor, e2e: e2eOptions(state, saved.keys) })
 
     // Printing and saving run in one queue, in inbox order: the cursor of a message is saved only
     // after its line was written, so a crash can print a message twice but never skip one.
@@ -61,7 +62,7 @@ export function registerRecv (program: Command, io: CliIo): Command {
       })
     })
     client.onCursor((cursor) => {
-      if (!stopped && (lastSeq === undefined || cursor <= lastSeq)) enqueue(() => state.save(cursor))
+      if (!stopped && (lastSeq === undefined || cursor <= lastSeq)) enqueue(() => state.saveCursor(cursor))
     })
     client.onStatus((status) => {
       if (status.type !== 'closed' || status.error === undefined) return
@@ -79,6 +80,7 @@ export function registerRecv (program: Command, io: CliIo): Command {
       }
       await finished
       await queue
+      await client.keysSaved()
       if (failed !== undefined) throw failed
     } finally {
       stopListening()

@@ -1,10 +1,11 @@
 import type { Command } from 'commander'
-import { addConnectionOptions, createClient, resolveConnection, type ConnectionFlags } from './connection-options.js'
+import { addConnectionOptions, createClient, resolveConnection, STATE_OPTION, type ConnectionFlags } from './connection-options.js'
 import { UsageError } from './errors.js'
 import { sendResultLine } from './format.js'
 import type { CliIo } from './io.js'
 import { readMediaFile } from './media-files.js'
 import { runCommand } from './run.js'
+import { deviceStateFile, e2eOptions, stateFilePath } from './state-file.js'
 
 interface SendFlags extends ConnectionFlags {
   to?: string
@@ -13,6 +14,7 @@ interface SendFlags extends ConnectionFlags {
   mime?: string
   json?: boolean
   timeout: string
+  state?: string
 }
 
 export function registerSend (program: Command, io: CliIo): Command {
@@ -25,6 +27,7 @@ export function registerSend (program: Command, io: CliIo): Command {
     .option('--mime <type>', 'the file\'s type (default from its extension, else application/octet-stream)')
     .option('--json', 'print {"id","seq","cseq","ts"} as JSON instead of the id')
     .option('--timeout <seconds>', 'give up when not stored within this time', '30')
+    .option('--state <file>', STATE_OPTION)
   return addConnectionOptions(command).action(runCommand(io, async (words: string[], flags: SendFlags) => {
     const to = nonEmpty(flags.to)
     const group = nonEmpty(flags.group)
@@ -35,13 +38,17 @@ export function registerSend (program: Command, io: CliIo): Command {
     const timeoutMs = seconds('--timeout', flags.timeout) * 1000
     const file = flags.file === undefined ? undefined : await readMediaFile(flags.file, nonEmpty(flags.mime))
     const connection = await resolveConnection(flags, io)
-    const client = createClient(connection, { sendOnly: true })
+    // The same state file as `recv` of this device: one set of keys per device.
+    const state = deviceStateFile(stateFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: connection.userId, deviceId: connection.deviceId }))
+    const saved = await state.load()
+    const client = createClient(connection, { sendOnly: true, e2e: e2eOptions(state, saved.keys) })
     try {
       await client.connect()
       const sending = file !== undefined
         ? client.sendMedia(group === undefined ? { user: to! } : { group }, file.bytes, { mime: file.mime, name: file.name })
         : group === undefined ? client.send(to!, text) : client.sendToGroup(group, text)
       const result = await withTimeout(sending, timeoutMs, `not stored within ${flags.timeout} s`)
+      await client.keysSaved()
       await io.writeOut(sendResultLine(result, flags.json === true))
     } finally {
       await client.close()

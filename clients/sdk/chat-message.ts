@@ -1,3 +1,4 @@
+import type { LowbandError } from '../../protocol/errors.js'
 import { KIND, RECEIPT, type Body, type ClientMsgId, type InboxMessage, type Receipt } from '../../protocol/envelopes.js'
 import { decodeMediaBody, type MediaRef } from '../../protocol/media.js'
 import { conversationWith, type Conversation } from './conversation.js'
@@ -33,6 +34,14 @@ export interface ChatMessage {
   readonly system?: SystemNotice
   /** A media message (kind 1), decoded: size, type, sha256, thumbnail…; fetch the blob with downloadMedia(). */
   readonly media?: MediaRef
+  /** It travelled end-to-end encrypted (`kind` and `body` are what was encrypted). */
+  readonly encrypted?: boolean
+  /** This device could not decrypt it (UNDECRYPTABLE); a resend was asked for and arrives as `resent`. */
+  readonly undecryptable?: LowbandError
+  /** The resend of a message this device could not decrypt before: `id` and `cseq` are the original's. */
+  readonly resent?: boolean
+  /** A 1:1 system message: `user`'s `device` has a new identity key (the security code changed). */
+  readonly keyChange?: { readonly user: string, readonly device: string }
 }
 
 export type ReceiptStatus = 'delivered' | 'read' | 'readByMe'

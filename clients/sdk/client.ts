@@ -22,6 +22,8 @@ import { Session } from './session.js'
 import { StatusStream, type Status } from './status.js'
 import { TypingSender } from './typing-sender.js'
 import { TypingTracker, type TypingChange } from './typing-tracker.js'
+import { EndToEnd, type IdentityChange } from './crypto/end-to-end.js'
+import { formatSafetyNumber } from './crypto/safety-number.js'
 
 export interface SendOptions {
   /** 0 text (default), 1 media, 2 system; see KIND in the protocol. */
@@ -64,6 +66,8 @@ export class LowbandClient {
   readonly #unreadChanges: Listeners<UnreadChange>
   readonly #presenceChanges: Listeners<Presence>
   readonly #typingChanges: Listeners<TypingChange>
+  readonly #identityChanges: Listeners<IdentityChange>
+  readonly #e2e: EndToEnd | undefined
   readonly #statuses: MessageStatuses
   readonly #reads: ReadState
   readonly #presence: PresenceWatcher
@@ -91,6 +95,7 @@ export class LowbandClient {
     this.#unreadChanges = new Listeners(report)
     this.#presenceChanges = new Listeners(report)
     this.#typingChanges = new Listeners(report)
+    this.#identityChanges = new Listeners(report)
     const transport = () => this.#session.transport
     this.#statuses = new MessageStatuses(o.trackedMessages, (change) => this.#statusChanges.emit(change))
     this.#reads = new ReadState(transport, (change) => this.#unreadChanges.emit(change))
@@ -102,6 +107,15 @@ export class LowbandClient {
     this.#contacts = new Contacts(this.#requests)
     this.#media = new MediaTransfer(this.#requests, { fetch: o.fetch, clock: o.clock, random: o.random, backoff: o.backoff, attempts: o.mediaAttempts })
     this.#push = new PushOps(this.#requests)
+    this.#e2e = options.e2e === undefined
+      ? undefined
+      : new EndToEnd({ user: o.userId, device: o.deviceId }, options.e2e, {
+        request: (op, args) => this.#requests.request(op, args),
+        send: (request, conversation) => this.#session.send(request, conversation),
+        groupMembers: async (group) => (await this.#groups.info(group)).members,
+        identityChanged: (change) => this.#identityChanges.emit(change),
+        error: report
+      })
     this.#session = new Session(o, this.#status, {
       message: (message) => this.#received(message),
       receipt: (receipt) => this.#receipted(receipt),
@@ -118,8 +132,10 @@ export class LowbandClient {
         this.#presence.opened(open)
         this.#reads.opened(open)
         this.#requests.opened(open)
+        this.#e2e?.publish().catch(report)
       },
-      error: report
+      error: report,
+      ...(this.#e2e === undefined ? {} : { reveal: (chat, wire) => this.#e2e!.reveal(chat, wire), keysLow: (notice) => this.#e2e!.preKeysLow(notice) })
     })
     this.#firstSync = new Promise<number>((resolve, reject) => {
       this.#resolveFirstSync = resolve
@@ -159,13 +175,42 @@ export class LowbandClient {
    */
   async send (to: string, body: Body, options: SendOptions = {}): Promise<SendResult> {
     if (!isValidId(to)) throw new LowbandError('BAD_ENVELOPE', `to: not a user id: ${JSON.stringify(to)}`)
-    return this.#send({ to, body, ...kindOf(body, options) }, { user: to })
+    const { kind } = kindOf(body, options)
+    if (this.#e2e !== undefined) return this.#encrypted({ user: to }, () => this.#e2e!.sendDirect(to, body, kind ?? 0))
+    return this.#send({ to, body, ...(kind === undefined ? {} : { kind }) }, { user: to })
   }
 
   /** Sends to a group this user is a member of; like send(), a non-member's send rejects (NOT_MEMBER). */
   async sendToGroup (group: string, body: Body, options: SendOptions = {}): Promise<SendResult> {
     if (!isValidId(group)) throw new LowbandError('BAD_ENVELOPE', `group: not a group id: ${JSON.stringify(group)}`)
-    return this.#send({ group, body, ...kindOf(body, options) }, { group })
+    const { kind } = kindOf(body, options)
+    if (this.#e2e !== undefined) return this.#encrypted({ group }, () => this.#e2e!.sendGroup(group, body, kind ?? 0))
+    return this.#send({ group, body, ...(kind === undefined ? {} : { kind }) }, { group })
+  }
+
+  /**
+   * The safety number ("security code") of this user and `user`, as twelve groups of five digits:
+   * the same on both sides when both know the same devices. Compare it in person to rule out a
+   * man in the middle. Needs end-to-end encryption (the `e2e` option).
+   */
+  async safetyNumber (user: string): Promise<string> {
+    this.#checkOpen()
+    if (this.#e2e === undefined) throw new LowbandError('NO_KEYS', 'this client has no end-to-end encryption (the e2e option)')
+    return formatSafetyNumber(await this.#e2e.safetyNumber(userId(user)))
+  }
+
+  /**
+   * Publishes this device's keys to the key directory if it lacks them (done by itself on every
+   * connection; await it before others fetch this device's keys).
+   */
+  async publishKeys (): Promise<void> {
+    this.#checkOpen()
+    await this.#e2e?.publish()
+  }
+
+  /** Resolves once every end-to-end state change so far was handed to the e2e `save` callback. */
+  async keysSaved (): Promise<void> {
+    await this.#e2e?.saved()
   }
 
   /**
@@ -262,6 +307,8 @@ export class LowbandClient {
   onUnread (handler: (change: UnreadChange) => void): Unsubscribe { return this.#unreadChanges.add(handler) }
   onPresence (handler: (presence: Presence) => void): Unsubscribe { return this.#presenceChanges.add(handler) }
   onTyping (handler: (change: TypingChange) => void): Unsubscribe { return this.#typingChanges.add(handler) }
+  /** A contact's device has a new identity key: the security code changed (compare it again with safetyNumber()). */
+  onIdentityChange (handler: (change: IdentityChange) => void): Unsubscribe { return this.#identityChanges.add(handler) }
   /** A group's system messages: "alice added bob". They reach onMessage too. */
   onGroupEvent (handler: (event: GroupEvent) => void): Unsubscribe { return this.#groupEvents.add(handler) }
   /** The cursor moved; it is called right after the message at that seq went to onMessage. */
@@ -286,6 +333,12 @@ export class LowbandClient {
     else this.#status.set({ type: 'closed' })
   }
 
+  #encrypted (conversation: Parameters<Session['send']>[1], send: () => Promise<SendResult>): Promise<SendResult> {
+    this.#checkOpen()
+    this.#typingOut.stop(conversation)
+    return send()
+  }
+
   #send (request: Parameters<Session['send']>[0], conversation: Parameters<Session['send']>[1]): Promise<SendResult> {
     this.#checkOpen()
     this.#typingOut.stop(conversation)
@@ -302,6 +355,7 @@ export class LowbandClient {
     }
     this.#messages.emit(chat)
     if (chat.system !== undefined && chat.group !== undefined) {
+      this.#e2e?.groupChanged(chat.group, chat.system.event)
       this.#groupEvents.emit({ ...chat.system, group: chat.group, id: chat.id, seq: chat.seq, cseq: chat.cseq, ts: chat.ts })
     }
   }

@@ -25,3 +25,4 @@ export { MqttTransport, mqttTransportFactory, type MqttTlsOptions } from './mqtt
 export { ClientClosedError, ConnectionRefusedError, RequestTimeoutError, SubscriptionRefusedError, UnconfirmedSendError } from './errors.js'
 export { LowbandError, ERROR_CODES, type ErrorName, type ErrorCode } from '../../protocol/errors.js'
 export { KIND, type Body } from '../../protocol/envelopes.js'
+export type { EndToEndOptions, IdentityChange } from './crypto/end-to-end.js'

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.js'
 import type { MediaFetch } from './media.js'
 import { mqttTransportFactory } from './mqtt-transport.js'
 import type { TransportFactory } from './transport.js'
+import type { EndToEndOptions } from './crypto/end-to-end.js'
 
 /** A device token, or a function that fetches a fresh one for every connection attempt. */
 export type TokenSource = string | (() => string | Promise<string>)
@@ -47,9 +48,14 @@ export interface ClientOptions {
   fetch?: MediaFetch
   /** Tries per media upload or download; a multipart upload resumes from its stored parts on each. Default 5. */
   mediaAttempts?: number
+  /**
+   * End-to-end encryption (crypto/end-to-end.ts): this device's state and where to save it. With it,
+   * send() and sendToGroup() encrypt, and received messages are decrypted before onMessage.
+   */
+  e2e?: EndToEndOptions
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff'>> & { backoff: Required<BackoffOptions> }>
+export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff' | 'e2e'>> & { backoff: Required<BackoffOptions> }>
 
 /** Validates the options once, fills the defaults, and freezes the result (after nats.js parseOptions). */
 export function resolveOptions (options: ClientOptions): ResolvedOptions {

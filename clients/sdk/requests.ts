@@ -10,7 +10,7 @@ import type { Transport } from './transport.js'
  * group or fail with ALREADY_MEMBER / NOT_MEMBER after the first had worked.
  */
 const REPEATABLE: ReadonlySet<number> = new Set<number>([OP.history, OP.setPrivacy, OP.addContact, OP.removeContact, OP.promote, OP.demote, OP.groupInfo, OP.listGroups,
-  OP.registerPush, OP.unregisterPush, OP.listPush,
+  OP.registerPush, OP.unregisterPush, OP.listPush, OP.publishKeys,
   // A repeated upload slot only leaves an unused slot behind (expired by the orphan sweep).
   OP.mediaUpload, OP.mediaParts, OP.mediaComplete, OP.mediaDownload])
 

@@ -1,3 +1,4 @@
+import { PreKeysLow } from '../../protocol/e2e.js'
 import { ErrorNotice, InboxMessage, PresenceUpdate, Receipt, ResumeRequest, SendRequest, StoredAck, Synced, TypingNotice } from '../../protocol/envelopes.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
 import { clientIdOf } from '../../protocol/ids.js'
@@ -33,6 +34,13 @@ export interface SessionEvents {
   opened (transport: Transport): void
   /** Errors not tied to one send. */
   error (error: Error): void
+  /**
+   * What the application sees of a message (end-to-end: decrypted), or undefined to keep it from
+   * the application (the encryption's own traffic). Called in inbox order, once per message.
+   */
+  reveal? (chat: ChatMessage, wire: InboxMessage): ChatMessage | undefined
+  /** The key directory says a device of this user is low on one-time prekeys. */
+  keysLow? (notice: PreKeysLow): void
 }
 
 /** The will lowband devices set: the broker marks this device offline when the link dies without a DISCONNECT. */
@@ -193,6 +201,8 @@ export class Session {
           return this.#events.response(Response.decode(payload))
         case 'presence':
           return this.#events.presence(where.contact!, PresenceUpdate.decode(payload))
+        case 'keys':
+          return this.#events.keysLow?.(PreKeysLow.decode(payload))
         default:
           // A topic of a newer broker: ignored, as the protocol's unknown keys are.
           return
@@ -225,7 +235,8 @@ export class Session {
     }
     const chat = toChatMessage(message, this.#options.userId)
     if (!this.#recentIds.add(chat.id)) return
-    this.#events.message(chat)
+    const shown = this.#events.reveal === undefined ? chat : this.#events.reveal(chat, message)
+    if (shown !== undefined) this.#events.message(shown)
   }
 
   #shutDown (error: Error | undefined): void {

@@ -4,8 +4,10 @@ import { ContactArgs, HistoryArgs, HistoryItem, HistoryPage, OP, PrivacyArgs, Re
 import { responseTopic } from '../../protocol/topics.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
 import { groupOfMember } from '../groups.js'
+import { deviceBodies } from '../inbox-message.js'
 import { kindOnWire } from '../system-kind.js'
 import { groupHandlers } from './group-ops.js'
+import { keyHandlers } from './key-ops.js'
 import { mediaHandlers } from './media-ops.js'
 import { pushHandlers } from './push-ops.js'
 import type { DevicePayload } from './payload.js'
@@ -23,7 +25,8 @@ const handlers = new Map<number, Handler>([
       more: page.more,
       items: page.items.map(({ message, status }) => {
         const kind = kindOnWire(message)
-        return HistoryItem.toCbor({ from: message.from, body: message.body, cseq: message.cseq, ts: message.ts, status, ...(kind === 0 ? {} : { kind }) })
+        const body = deviceBodies(message)?.(identity.userId, identity.deviceId) ?? message.body
+        return HistoryItem.toCbor({ from: message.from, body, cseq: message.cseq, ts: message.ts, status, ...(kind === 0 ? {} : { kind }) })
       })
     })
   }],
@@ -43,7 +46,8 @@ const handlers = new Map<number, Handler>([
   }],
   ...groupHandlers,
   ...mediaHandlers,
-  ...pushHandlers
+  ...pushHandlers,
+  ...keyHandlers
 ])
 
 /**

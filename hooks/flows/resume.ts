@@ -3,7 +3,8 @@ import { ResumeRequest, Synced } from '../../protocol/envelopes.js'
 import { inboxTopic, receiptTopic, syncedTopic } from '../../protocol/topics.js'
 import type { InboxEntry } from '../../storage/contracts.js'
 import { publishTo, type HookContext, type Identity } from '../context.js'
-import { encodeInboxMessage } from '../inbox-message.js'
+import { encodeForDevice } from '../inbox-message.js'
+import { checkPreKeys } from './key-ops.js'
 import { encodeReceipt } from '../receipts.js'
 import type { DevicePayload } from './payload.js'
 
@@ -28,13 +29,15 @@ export async function runResume (ctx: HookContext, client: Client, identity: Ide
   }
   const head = await ctx.storage.messages.inboxHead(identity.userId)
   await publishTo(ctx, client, { topic: syncedTopic(identity.userId), payload: Buffer.from(Synced.encode({ seq: Math.max(head, cursor) })), qos: 0, retain: false })
+  await checkPreKeys(ctx, client, identity)
 }
 
 function packetOf (identity: Identity, entry: InboxEntry): { topic: string, payload: Buffer, qos: 1, retain: false } {
   if (entry.receipt !== undefined) {
     return { topic: receiptTopic(identity.userId), payload: encodeReceipt(entry.seq, entry.receipt), qos: 1, retain: false }
   }
-  return { topic: inboxTopic(identity.userId), payload: encodeInboxMessage(entry.message, entry.seq, entry.message.from === identity.userId), qos: 1, retain: false }
+  const payload = encodeForDevice(entry.message, entry.seq, entry.message.from === identity.userId, identity.userId, identity.deviceId)
+  return { topic: inboxTopic(identity.userId), payload, qos: 1, retain: false }
 }
 
 /**

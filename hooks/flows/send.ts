@@ -6,6 +6,7 @@ import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js
 import { writeTo, type HookContext, type Identity } from '../context.js'
 import { fanOut, holdersByPresence, pushFallback } from '../fan-out.js'
 import { memberLocked } from '../groups.js'
+import { checkEncryption } from './e2e-send.js'
 import { checkMediaMessage } from './media-ops.js'
 import type { DevicePayload } from './payload.js'
 
@@ -32,6 +33,11 @@ async function checkRecipient ({ ctx, request }: SendState): Promise<void> {
 /** A media message references an object its sender uploaded, whole (HEAD before anything is stored). */
 async function checkMedia ({ ctx, request, sender }: SendState): Promise<void> {
   if (request.kind === KIND.media) await checkMediaMessage(ctx, sender.userId, request.body)
+}
+
+/** End-to-end: a plaintext body refused under --require-e2e; an encrypted one addressed to the right devices. */
+function checkBody ({ ctx, sender, request }: SendState): Promise<void> | undefined {
+  return checkEncryption(ctx, sender, request)
 }
 
 /** Invariant 2: sender and time come from the connection and the server clock, never the payload. */
@@ -100,8 +106,8 @@ function deliver ({ ctx, stored }: SendState): void {
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkMedia, stamp, persist, acknowledge, deliver]
-export const groupSendSteps: readonly Step[] = [checkKind, checkMedia, stamp, persistToGroup, acknowledge, deliver]
+export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkBody, checkMedia, stamp, persist, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia, stamp, persistToGroup, acknowledge, deliver]
 
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload): Promise<void> {
   const request = SendRequest.fromCbor(payload.item())

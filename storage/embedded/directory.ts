@@ -1,7 +1,8 @@
 import type { ClassicLevel } from 'classic-level'
 import type { PushPlatform } from '../../protocol/requests.js'
-import type { Directory, Group, PresencePrivacy, PushToken } from '../contracts.js'
+import type { DeviceKeyRecord, Directory, Group, OneTimePreKey, PreKeyBundle, PresencePrivacy, PushToken } from '../contracts.js'
 import type { Committer } from './committer.js'
+import { EmbeddedKeyDirectory } from './key-directory.js'
 import { keys, lastPartOfKey } from './keys.js'
 import { EmbeddedPushTokens } from './push-tokens.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
@@ -16,11 +17,13 @@ export class EmbeddedDirectory implements Directory {
   /** Users read or written since start: a reconnect costs no read, presence no disk access. */
   readonly #users = new Map<string, UserRecord>()
   readonly #devices = new Set<string>()
+  readonly #keys: EmbeddedKeyDirectory
 
   constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
     this.#db = db
     this.#committer = committer
     this.#pushTokens = new EmbeddedPushTokens(db, committer)
+    this.#keys = new EmbeddedKeyDirectory(db, committer)
   }
 
   /** After the store was reopened: read users and devices from disk again. */
@@ -28,6 +31,16 @@ export class EmbeddedDirectory implements Directory {
     this.#users.clear()
     this.#devices.clear()
   }
+
+  publishDeviceKeys (userId: string, keys: DeviceKeyRecord, preKeys: OneTimePreKey[]): Promise<{ identityChanged: boolean, preKeys: number }> {
+    return this.#keys.publishDeviceKeys(userId, keys, preKeys)
+  }
+
+  deviceKeys (userId: string): Promise<DeviceKeyRecord[]> { return this.#keys.deviceKeys(userId) }
+  takeBundles (userId: string, except: readonly string[]): Promise<PreKeyBundle[]> { return this.#keys.takeBundles(userId, except) }
+  preKeyCount (userId: string, deviceId: string): Promise<number> { return this.#keys.preKeyCount(userId, deviceId) }
+  addKeyWatcher (userId: string, watcher: string): Promise<void> { return this.#keys.addKeyWatcher(userId, watcher) }
+  keyWatchers (userId: string): Promise<string[]> { return this.#keys.keyWatchers(userId) }
 
   async registerUser (userId: string): Promise<void> {
     if (await this.#user(userId) !== undefined) return

@@ -28,7 +28,14 @@ export const keys = {
   /** A device's push token, and the index from a token to the device holding it. */
   pushToken: (userId: string, deviceId: string) => `pt!${userId}!${deviceId}`,
   pushTokenRange: (userId: string) => ({ gt: `pt!${userId}!`, lt: `pt!${userId}!~` }),
-  pushTokenOwner: (token: string) => `po!${token}`
+  pushTokenOwner: (token: string) => `po!${token}`,
+  /** The key directory: a device's keys, its one-time prekeys by id (lowest first), who fetched a user's keys. */
+  deviceKeys: (userId: string, deviceId: string) => `x!${userId}!${deviceId}`,
+  deviceKeysRange: (userId: string) => ({ gt: `x!${userId}!`, lt: `x!${userId}!~` }),
+  preKey: (userId: string, deviceId: string, id: number) => `xo!${userId}!${deviceId}!${pad(id)}`,
+  preKeyRange: (userId: string, deviceId: string) => ({ gt: `xo!${userId}!${deviceId}!`, lt: `xo!${userId}!${deviceId}!~` }),
+  keyWatcher: (userId: string, watcher: string) => `xw!${userId}!${watcher}`,
+  keyWatcherRange: (userId: string) => ({ gt: `xw!${userId}!`, lt: `xw!${userId}!~` })
 }
 
 /** The last `!`-separated part of a key: the device or group id of an index key. */

@@ -1,7 +1,8 @@
 import type pg from 'pg'
 import type { DeviceId, UserId } from '../../protocol/ids.js'
 import type { PushPlatform } from '../../protocol/requests.js'
-import type { Directory, Group, PresencePrivacy, PushToken } from '../contracts.js'
+import type { DeviceKeyRecord, Directory, Group, OneTimePreKey, PreKeyBundle, PresencePrivacy, PushToken } from '../contracts.js'
+import { PostgresKeyDirectory } from './key-directory.js'
 import { PostgresPushTokens } from './push-tokens.js'
 import { inTransaction } from './transaction.js'
 
@@ -22,11 +23,23 @@ interface GroupRow {
 export class PostgresDirectory implements Directory {
   readonly #pool: pg.Pool
   readonly #pushTokens: PostgresPushTokens
+  readonly #keys: PostgresKeyDirectory
 
   constructor (pool: pg.Pool) {
     this.#pool = pool
     this.#pushTokens = new PostgresPushTokens(pool)
+    this.#keys = new PostgresKeyDirectory(pool)
   }
+
+  publishDeviceKeys (userId: UserId, keys: DeviceKeyRecord, preKeys: OneTimePreKey[]): Promise<{ identityChanged: boolean, preKeys: number }> {
+    return this.#keys.publishDeviceKeys(userId, keys, preKeys)
+  }
+
+  deviceKeys (userId: UserId): Promise<DeviceKeyRecord[]> { return this.#keys.deviceKeys(userId) }
+  takeBundles (userId: UserId, except: readonly DeviceId[]): Promise<PreKeyBundle[]> { return this.#keys.takeBundles(userId, except) }
+  preKeyCount (userId: UserId, deviceId: DeviceId): Promise<number> { return this.#keys.preKeyCount(userId, deviceId) }
+  addKeyWatcher (userId: UserId, watcher: UserId): Promise<void> { return this.#keys.addKeyWatcher(userId, watcher) }
+  keyWatchers (userId: UserId): Promise<UserId[]> { return this.#keys.keyWatchers(userId) }
 
   async registerUser (userId: UserId): Promise<void> {
     await this.#pool.query('INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [userId])

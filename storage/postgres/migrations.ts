@@ -76,5 +76,37 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (user_id, device_id)
       );
     `
+  },
+  {
+    version: 3,
+    name: 'key directory: device keys, one-time prekeys and key watchers (end-to-end encryption)',
+    sql: `
+      -- Public keys only. A device appears here once it has published keys.
+      CREATE TABLE device_keys (
+        user_id text COLLATE "C" NOT NULL,
+        device_id text COLLATE "C" NOT NULL,
+        identity_key bytea NOT NULL,
+        signed_prekey_id bigint NOT NULL,
+        signed_prekey bytea NOT NULL,
+        signature bytea NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+      );
+
+      -- Each row is handed out once (DELETE … RETURNING), lowest id first.
+      CREATE TABLE one_time_prekeys (
+        user_id text COLLATE "C" NOT NULL,
+        device_id text COLLATE "C" NOT NULL,
+        key_id bigint NOT NULL,
+        key bytea NOT NULL,
+        PRIMARY KEY (user_id, device_id, key_id)
+      );
+
+      -- Who fetched a user's keys: told when one of that user's identity keys changes.
+      CREATE TABLE key_watchers (
+        user_id text COLLATE "C" NOT NULL,
+        watcher text COLLATE "C" NOT NULL,
+        PRIMARY KEY (user_id, watcher)
+      );
+    `
   }
 ]

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ChatMessage, GroupInfo, MessageStatusChange, TypingChange } from '../../clients/sdk/index.js'
+import type { ChatMessage, GroupInfo, LowbandClient, MessageStatusChange, TypingChange } from '../../clients/sdk/index.js'
 import { JWT_SECRET, TestBroker } from './helpers/broker.js'
 import { runCli } from './helpers/cli.js'
 import { next } from './helpers/events.js'
@@ -15,6 +15,13 @@ describe('lowband group / send --group / chat with statuses, presence and typing
   afterAll(async () => { await broker.stop() })
 
   const cli = (...args: string[]) => runCli(args, env)
+  // The CLI encrypts to every device with keys (its own devices have some): the SDK devices that
+  // chat with it need keys too, or they would see only ciphertexts meant for others.
+  const withKeys = async (user: string, device: string): Promise<LowbandClient> => {
+    const client = await broker.connected(user, device, { e2e: { plaintextFallback: true } })
+    await client.publishKeys()
+    return client
+  }
   const ok = async (...args: string[]): Promise<string> => {
     const { code, stdout, stderr } = await cli(...args).exited
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
@@ -59,7 +66,7 @@ describe('lowband group / send --group / chat with statuses, presence and typing
   })
 
   it('chat --to shows presence, ✓ / ✓✓ / read for my lines, typing, and marks what it shows as read', async () => {
-    const alice = await broker.connected('alice', 'phone')
+    const alice = await withKeys('alice', 'phone')
     const chat = cli('chat', '--user', 'bob', '--device', 'term', '--to', 'alice')
     // A terminal's keystrokes: the chat sends "typing" while a line is being written.
     Object.assign(chat.stdin, { isTTY: true })
@@ -92,8 +99,8 @@ describe('lowband group / send --group / chat with statuses, presence and typing
   })
 
   it('chat --group shows the group, its system events and members\' messages, and my messages\' group statuses', async () => {
-    const alice = await broker.connected('alice', 'tablet')
-    const bob = await broker.connected('bob', 'tablet')
+    const alice = await withKeys('alice', 'tablet')
+    const bob = await withKeys('bob', 'tablet')
     const group = await alice.createGroup('Climbers', ['carol', 'bob'])
     const chat = cli('chat', '--user', 'carol', '--device', 'term', '--group', group.id)
     await chat.printed(`-- chatting in "Climbers" (${group.id}) as carol/term`)
@@ -103,7 +110,7 @@ describe('lowband group / send --group / chat with statuses, presence and typing
     await alice.sendToGroup(group.id, 'ropes ready?')
     await chat.printed('alice: ropes ready?')
 
-    const dave = await broker.connected('dave', 'tablet')
+    const dave = await withKeys('dave', 'tablet')
     const bobGets = next<ChatMessage>((h) => bob.onMessage(h), (m) => m.text === 'yes')
     const daveGets = next<ChatMessage>((h) => dave.onMessage(h), (m) => m.text === 'yes')
     chat.stdin.write('yes\n')

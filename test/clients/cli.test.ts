@@ -47,7 +47,7 @@ describe('lowband send / recv / chat', () => {
       const lines = first.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
       expect(lines.map((l) => l.text)).toEqual(['one', 'two'])
       expect(lines[0]).toMatchObject({ id: expect.any(String), from: 'alice', to: 'carol', seq: expect.any(Number), ts: expect.any(Number), own: false })
-      expect(JSON.parse(await readFile(state, 'utf8'))).toEqual({ cursor: lines[1]!.seq })
+      expect(JSON.parse(await readFile(state, 'utf8'))).toMatchObject({ cursor: lines[1]!.seq, keys: expect.any(String) })
 
       await alice.send('carol', 'four')
       const second = await cli('recv', '--user', 'carol', '--state', state, '--timeout', '0').exited
@@ -130,7 +130,11 @@ describe('lowband send / recv / chat', () => {
   })
 
   it('chat shows the conversation and sends each typed line', async () => {
-    const alice = await broker.connected('alice', 'other')
+    // alice's CLI device has keys (the tests above made them), so bob's chat encrypts to alice: this device needs keys too.
+    const alice = await broker.connected('alice', 'other', { e2e: { plaintextFallback: true } })
+    await alice.publishKeys()
+    // The chat's device makes its keys on a first run: a device reads only what was sent after it had keys.
+    expect((await cli('recv', '--user', 'bob', '--device', 'terminal', '--timeout', '0').exited).code).toBe(0)
     await alice.send('bob', 'earlier line')
     const chat = cli('chat', '--user', 'bob', '--device', 'terminal', '--to', 'alice', '--history', '1')
     await chat.printed('alice: earlier line')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Directory, Group, Storage } from '../../storage/contracts.js'
+import type { DeviceKeyRecord, Directory, Group, Storage } from '../../storage/contracts.js'
 
 /**
  * The one directory contract every adapter passes (invariant 8). `open` returns a fresh, empty
@@ -8,6 +8,75 @@ import type { Directory, Group, Storage } from '../../storage/contracts.js'
 export function directoryContract (name: string, open: () => Promise<{ directory: Directory, close: () => Promise<void>, reopen: () => Promise<{ directory: Directory, close: () => Promise<void> }> }>): void {
   const group = (over: Partial<Group> = {}): Group => ({
     id: 'g1', name: 'Hikers', createdBy: 'alice', created: 1_700_000_000, admins: ['alice'], members: ['alice', 'bob'], ...over
+  })
+
+  const bytes = (fill: number, length = 32): Uint8Array => new Uint8Array(length).fill(fill)
+  const deviceKeys = (device: string, identity = 1, spkId = 1): DeviceKeyRecord => ({
+    device, identityKey: bytes(identity), signedPreKeyId: spkId, signedPreKey: bytes(100 + spkId), signature: bytes(7, 64)
+  })
+  const preKeys = (from: number, count: number): Array<{ id: number, key: Uint8Array }> =>
+    Array.from({ length: count }, (_, i) => ({ id: from + i, key: bytes((from + i) % 256) }))
+  const plain = (record: DeviceKeyRecord): unknown => ({ ...record, identityKey: [...record.identityKey], signedPreKey: [...record.signedPreKey], signature: [...record.signature] })
+
+  describe(`key directory contract: ${name}`, () => {
+    it('publishes a device\'s keys, adds one-time prekeys under the same identity and replaces them under a new one', async () => {
+      const { directory, close } = await open()
+      expect(await directory.deviceKeys('bob')).toEqual([])
+      expect(await directory.publishDeviceKeys('bob', deviceKeys('phone'), preKeys(1, 5))).toEqual({ identityChanged: false, preKeys: 5 })
+      expect(await directory.publishDeviceKeys('bob', deviceKeys('laptop', 2), [])).toEqual({ identityChanged: false, preKeys: 0 })
+      // Same identity: a new signed prekey, more one-time prekeys, an id already held kept once.
+      expect(await directory.publishDeviceKeys('bob', deviceKeys('phone', 1, 2), preKeys(5, 3))).toEqual({ identityChanged: false, preKeys: 7 })
+      expect((await directory.deviceKeys('bob')).map(plain)).toEqual([deviceKeys('laptop', 2), deviceKeys('phone', 1, 2)].map(plain))
+      expect(await directory.preKeyCount('bob', 'phone')).toBe(7)
+      // A new identity (the app was reinstalled): the old one-time prekeys go.
+      expect(await directory.publishDeviceKeys('bob', deviceKeys('phone', 9), preKeys(1, 2))).toEqual({ identityChanged: true, preKeys: 2 })
+      expect([...(await directory.deviceKeys('bob')).find((k) => k.device === 'phone')!.identityKey]).toEqual([...bytes(9)])
+      expect(await directory.preKeyCount('bob', 'nope')).toBe(0)
+      await close()
+    })
+
+    it('hands out a bundle per device, each with its lowest one-time prekey, until they run out', async () => {
+      const { directory, close } = await open()
+      await directory.publishDeviceKeys('bob', deviceKeys('phone'), preKeys(10, 2))
+      await directory.publishDeviceKeys('bob', deviceKeys('laptop', 2), preKeys(20, 1))
+      const first = await directory.takeBundles('bob', [])
+      expect(first.map((b) => [b.device, b.preKey?.id, b.remaining])).toEqual([['laptop', 20, 0], ['phone', 10, 1]])
+      expect([...first[1]!.preKey!.key]).toEqual([...bytes(10)])
+      const second = await directory.takeBundles('bob', ['laptop'])
+      expect(second.map((b) => [b.device, b.preKey?.id, b.remaining])).toEqual([['phone', 11, 0]])
+      const third = await directory.takeBundles('bob', [])
+      expect(third.map((b) => [b.device, b.preKey?.id, b.remaining])).toEqual([['laptop', undefined, 0], ['phone', undefined, 0]])
+      expect(third[0]!.signedPreKeyId).toBe(1)
+      expect(await directory.takeBundles('nobody', [])).toEqual([])
+      await close()
+    })
+
+    it('never gives two concurrent fetchers the same one-time prekey', async () => {
+      const { directory, close } = await open()
+      await directory.publishDeviceKeys('bob', deviceKeys('phone'), preKeys(1, 10))
+      const fetched = await Promise.all(Array.from({ length: 16 }, () => directory.takeBundles('bob', [])))
+      const ids = fetched.map((bundles) => bundles[0]!.preKey?.id).filter((id) => id !== undefined)
+      expect(ids.length).toBe(10)
+      expect(new Set(ids).size).toBe(10)
+      expect(await directory.preKeyCount('bob', 'phone')).toBe(0)
+      await close()
+    })
+
+    it('remembers who fetched a user\'s keys, across a reopen', async () => {
+      const { directory, close, reopen } = await open()
+      await directory.addKeyWatcher('bob', 'carol')
+      await directory.addKeyWatcher('bob', 'alice')
+      await directory.addKeyWatcher('bob', 'carol')
+      expect(await directory.keyWatchers('bob')).toEqual(['alice', 'carol'])
+      expect(await directory.keyWatchers('alice')).toEqual([])
+      await directory.publishDeviceKeys('bob', deviceKeys('phone'), preKeys(1, 3))
+      await close()
+      const again = await reopen()
+      expect(await again.directory.keyWatchers('bob')).toEqual(['alice', 'carol'])
+      expect((await again.directory.deviceKeys('bob')).map(plain)).toEqual([plain(deviceKeys('phone'))])
+      expect(await again.directory.preKeyCount('bob', 'phone')).toBe(3)
+      await again.close()
+    })
   })
 
   describe(`directory contract: ${name}`, () => {
