@@ -15,7 +15,7 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: false })
  * members), one tag around a value (devices whose CBOR library tags byte strings). Anything beyond
  * is refused before it is built.
  */
-export const DEVICE_PAYLOAD_LIMITS: CborLimits = Object.freeze({ maxDepth: 4, maxEntries: 1024, maxContainers: 8, maxItems: 2048 })
+export const DEVICE_PAYLOAD_LIMITS: CborLimits = Object.freeze({ maxDepth: 4, maxEntries: 1024, maxContainers: 256, maxItems: 2048 })
 
 export function encodeCbor (value: unknown): Uint8Array {
   return encoder.encode(value)

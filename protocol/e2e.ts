@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { decodeCbor, encodeCbor } from './cbor.js'
+import { decodeCbor, encodeCbor, type CborLimits } from './cbor.js'
 import { defineEnvelope } from './envelope.js'
 import { KIND } from './envelopes.js'
 import { LowbandError } from './errors.js'
@@ -91,11 +91,16 @@ export interface EncryptedBody {
 }
 
 const MAX_COPIES = 4096
+/**
+ * What an encrypted body may hold, checked before it is decoded (the broker decodes what a device
+ * sent): a map of users, each a map of devices to bytes, and the shared bytes.
+ */
+const ENCRYPTED_BODY_LIMITS: CborLimits = Object.freeze({ maxDepth: 3, maxEntries: MAX_COPIES, maxContainers: MAX_COPIES + 2, maxItems: 4 * MAX_COPIES + 8 })
 
 /** Decodes and checks the shape of an EncryptedBody: BAD_KEYS when it is not one. */
 export function decodeEncryptedBody (body: Uint8Array | string): EncryptedBody {
   if (!(body instanceof Uint8Array)) throw new LowbandError('BAD_KEYS', 'an encrypted body is bytes')
-  const item = decodeCbor(body)
+  const item = decodeCbor(body, ENCRYPTED_BODY_LIMITS)
   if (!(item instanceof Map)) throw new LowbandError('BAD_KEYS', 'an encrypted body is a map')
   const rawCopies = item.get(1) ?? new Map()
   const shared = item.get(2)

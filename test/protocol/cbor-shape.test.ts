@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEVICE_PAYLOAD_LIMITS, decodeCbor, encodeCbor } from '../../protocol/cbor.js'
+import { decodeEncryptedBody, MAX_PREKEYS_PER_PUBLISH, PublishKeysArgs } from '../../protocol/e2e.js'
 import { ReadWatermark, ResumeRequest, SendRequest, TypingSignal } from '../../protocol/envelopes.js'
 import { type ErrorName, LowbandError } from '../../protocol/errors.js'
 import { AddMembersArgs, CreateGroupArgs, OP, Request } from '../../protocol/requests.js'
@@ -28,6 +29,10 @@ describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
     ['a typing signal', TypingSignal.encode({ to: 'bob', state: 1 })],
     ['a resume request', ResumeRequest.encode({ cursor: 2 ** 40 })],
     ['createGroup with 1024 members', Request.encode({ rid: 1, op: OP.createGroup, args: CreateGroupArgs.toCbor({ name: 'all', members }) })],
+    ['publishKeys with the most one-time prekeys a publish may hold', Request.encode({ rid: 3, op: OP.publishKeys, args: PublishKeysArgs.toCbor({
+      identityKey: new Uint8Array(32), signedPreKeyId: 1, signedPreKey: new Uint8Array(32), signature: new Uint8Array(64),
+      preKeys: Array.from({ length: MAX_PREKEYS_PER_PUBLISH }, (_, i): [number, Uint8Array] => [i + 1, new Uint8Array(32)])
+    }) })],
     ['addMembers', Request.encode({ rid: 2, op: OP.addMembers, args: AddMembersArgs.toCbor({ group: 'g', users: ['a', 'b'] }) })],
     // A device whose CBOR library tags byte strings (RFC 8746, tag 64) and writes indefinite lengths.
     ['a tagged body in an indefinite map', hex('bf 01 62 6331 02 63 626f62 03 d840 43 010203 ff')],
@@ -48,7 +53,7 @@ describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
     ['arrays nested 5 deep', encodeCbor([[[[[1]]]]]), 'BAD_ENVELOPE'],
     ['65 000 nested arrays', Buffer.concat([Buffer.alloc(65_000, 0x81), hex('00')]), 'BAD_ENVELOPE'],
     ['65 000 nested tags', Buffer.concat([Buffer.alloc(65_000, 0xc6), hex('00')]), 'BAD_ENVELOPE'],
-    ['9 arrays side by side', encodeCbor(Array.from({ length: 9 }, () => [])), 'BAD_ENVELOPE'],
+    ['256 arrays side by side in an array', encodeCbor(Array.from({ length: 256 }, () => [])), 'BAD_ENVELOPE'],
     ['2 049 items in arrays of 1000', encodeCbor([Array.from({ length: 1000 }, () => 0), Array.from({ length: 1000 }, () => 0), Array.from({ length: 48 }, () => 0)]), 'BAD_ENVELOPE'],
     ['an indefinite array of 1025 elements', Buffer.concat([hex('9f'), Buffer.alloc(1025, 0), hex('ff')]), 'BAD_ENVELOPE'],
     ['an empty payload', new Uint8Array(0), 'BAD_ENCODING'],
@@ -73,5 +78,14 @@ describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
     for (const bytes of [hex('ff0013'), hex('1c'), hex('a2 01 02 03'), hex('5b 8000000000000000 00'), hex('7f 62 6869 ff')]) {
       expect(codeOf(() => decodeFromDevice(bytes))).toBe(codeOf(() => decodeCbor(bytes)))
     }
+  })
+})
+
+describe('decoding an encrypted body (the broker checks its addressing)', () => {
+  it('refuses structure no encrypted body has before decoding it, as for a device payload', () => {
+    expect(codeOf(() => decodeEncryptedBody(Buffer.concat([Buffer.alloc(65_000, 0x81), hex('00')])))).toBe('BAD_ENVELOPE')
+    expect(codeOf(() => decodeEncryptedBody(array65500(0xa0)))).toBe('BAD_ENVELOPE')
+    const copies = new Map([['bob', new Map([['phone', new Uint8Array(40)]])]])
+    expect([...decodeEncryptedBody(encodeCbor(new Map<number, unknown>([[1, copies]]))).copies.get('bob')!.get('phone')!]).toEqual([...new Uint8Array(40)])
   })
 })
