@@ -27,11 +27,11 @@ export function registerChat (program: Command, io: CliIo): Command {
     .option('--to <user>', 'the user to chat with')
     .option('--group <group>', 'or: the group to chat in')
     .option('--history <n>', 'how many earlier messages to show', '20')
-  return addConnectionOptions(command).action(runCommand(io, async (flags: ChatFlags) => {
+  return addConnectionOptions(command).action(runCommand(io, command, async (flags: ChatFlags) => {
     const conversation = conversationOf(flags)
     const history = Number(flags.history)
     if (!Number.isSafeInteger(history) || history < 0) throw new UsageError(`invalid --history ${JSON.stringify(flags.history)}: a whole number`)
-    const connection = await resolveConnection(flags, io)
+    const connection = await resolveConnection(flags, io, 'chat')
     const self = connection.userId
     const client = createClient(connection)
     const screen = new ChatScreen(io, `${self}> `)

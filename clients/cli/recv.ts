@@ -1,4 +1,5 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import { showDefault } from '../../bin/usage.js'
 import type { ChatMessage } from '../sdk/index.js'
 import { addConnectionOptions, createClient, resolveConnection, type ConnectionFlags } from './connection-options.js'
 import { UsageError } from './errors.js'
@@ -19,11 +20,11 @@ export function registerRecv (program: Command, io: CliIo): Command {
     .description('print messages as JSON lines, from where the last run stopped; runs until Ctrl-C unless --count or --timeout')
     .option('--count <n>', 'exit after printing n messages')
     .option('--timeout <seconds>', 'exit once caught up and this long after starting (0: print what was missed, then exit)')
-    .option('--state <file>', 'cursor file (default <data-dir>/clients/<user>-<device>.json, or ~/.lowband/state/<user>-<device>.json with --token)')
-  return addConnectionOptions(command).action(runCommand(io, async (flags: RecvFlags) => {
+    .addOption(showDefault(new Option('--state <file>', 'cursor file'), '<user>-<device>.json in the state dir: <data-dir>/clients, or ~/.lowband/state with --token'))
+  return addConnectionOptions(command).action(runCommand(io, command, async (flags: RecvFlags) => {
     const count = flags.count === undefined ? undefined : positiveInteger('--count', flags.count)
     const timeoutMs = flags.timeout === undefined ? undefined : seconds('--timeout', flags.timeout) * 1000
-    const connection = await resolveConnection(flags, io)
+    const connection = await resolveConnection(flags, io, 'recv')
     const state = cursorFile(cursorFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: connection.userId, deviceId: connection.deviceId }))
     const client = createClient(connection, { cursor: await state.load() })
 

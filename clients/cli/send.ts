@@ -20,14 +20,14 @@ export function registerSend (program: Command, io: CliIo): Command {
     .option('--group <group>', 'or: a group you are a member of')
     .option('--json', 'print {"id","seq","cseq","ts"} as JSON instead of the id')
     .option('--timeout <seconds>', 'give up when not stored within this time', '30')
-  return addConnectionOptions(command).action(runCommand(io, async (words: string[], flags: SendFlags) => {
+  return addConnectionOptions(command).action(runCommand(io, command, async (words: string[], flags: SendFlags) => {
     const to = nonEmpty(flags.to)
     const group = nonEmpty(flags.group)
     if ((to === undefined) === (group === undefined)) throw new UsageError(to === undefined ? '--to or --group is required' : 'give --to or --group, not both')
     const text = words.join(' ')
     if (text.trim() === '') throw new UsageError('nothing to send: give the text as arguments')
     const timeoutMs = seconds('--timeout', flags.timeout) * 1000
-    const connection = await resolveConnection(flags, io)
+    const connection = await resolveConnection(flags, io, 'send')
     const client = createClient(connection, { sendOnly: true })
     try {
       await client.connect()

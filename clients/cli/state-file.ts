@@ -10,14 +10,17 @@ export interface CursorFile {
 }
 
 /**
- * `--state FILE` if given. Otherwise, with a development token minted from a data directory, next
- * to that broker's store (`<dataDir>/clients/<user>-<device>.json`: a fresh data directory starts
- * from a fresh cursor); with a real token, `~/.lowband/state/<user>-<device>.json`.
+ * Where the CLI keeps what it remembers between runs (cursors, its device ids): with a development
+ * token minted from a data directory, next to that broker's store (`<dataDir>/clients`: a fresh
+ * data directory starts afresh); with a real token, `~/.lowband/state`.
  */
+export function stateDir (options: { dataDir?: string | undefined, homeDir: string }): string {
+  return options.dataDir !== undefined ? join(options.dataDir, 'clients') : join(options.homeDir, '.lowband', 'state')
+}
+
+/** `--state FILE` if given, else `<state dir>/<user>-<device>.json`. */
 export function cursorFilePath (options: { state?: string | undefined, dataDir?: string | undefined, homeDir: string, userId: string, deviceId: string }): string {
-  if (options.state !== undefined) return options.state
-  const name = `${options.userId}-${options.deviceId}.json`
-  return options.dataDir !== undefined ? join(options.dataDir, 'clients', name) : join(options.homeDir, '.lowband', 'state', name)
+  return options.state ?? join(stateDir(options), `${options.userId}-${options.deviceId}.json`)
 }
 
 export function cursorFile (path: string): CursorFile {
