@@ -1,4 +1,7 @@
-/** The lowband client SDK: depends only on protocol/ and mqtt.js, so it ships to a phone. */
+/**
+ * The lowband client SDK, `import { LowbandClient } from 'lowband/sdk'`: depends only on protocol/,
+ * mqtt.js, cbor-x and zod, and on no Node built-in, so it ships to a phone or a browser.
+ */
 export { LowbandClient, type SendOptions } from './client.js'
 export type { ChatMessage, ChatReceipt, ReceiptStatus } from './chat-message.js'
 export type { Conversation, ConversationRef } from './conversation.js'
@@ -21,4 +24,4 @@ export type { Transport, TransportFactory, TransportOptions, TransportWill } fro
 export { MqttTransport, mqttTransportFactory, type MqttTlsOptions } from './mqtt-transport.js'
 export { ClientClosedError, ConnectionRefusedError, RequestTimeoutError, SubscriptionRefusedError, UnconfirmedSendError } from './errors.js'
 export { LowbandError, ERROR_CODES, type ErrorName, type ErrorCode } from '../../protocol/errors.js'
-export { KIND, type Body } from '../../protocol/envelopes.js'
+export { KIND, type Body, type ClientMsgId } from '../../protocol/envelopes.js'
