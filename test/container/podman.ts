@@ -39,7 +39,7 @@ export async function podmanUnavailableReason (): Promise<string | null> {
   if (process.getuid?.() !== 0) return 'not root: the image test runs rootful podman'
   const missing = ['podman', 'runc', 'mmdebstrap'].filter((tool) => !has(tool))
   if (missing.length > 0) {
-    const install = await run(['-c', `source "${SERVICES_SCRIPT}" && apt_install podman runc mmdebstrap`], { command: 'bash', timeoutMs: 900_000 })
+    const install = await run(['-c', `source "${SERVICES_SCRIPT}" && apt_install podman runc mmdebstrap || { echo "$SERVICES_APT_ERROR" >&2; exit 1; }`], { command: 'bash', timeoutMs: 900_000 })
     if (install.code !== 0) return `${missing.join(', ')} missing and not installable: ${install.stderr.trim().split('\n').at(-1) ?? ''}`
   }
   const info = await run(['info', '--format', '{{.Host.OCIRuntime.Name}}'])
