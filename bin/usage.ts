@@ -45,11 +45,11 @@ const processOutput: UsageOutput = {
 export function oneLineUsageErrors (command: Command, output: UsageOutput = processOutput): void {
   command
     .showHelpAfterError(false)
-    .showSuggestionAfterError(true)
     .configureOutput({
       writeOut: (text) => output.writeOut(text),
       writeErr: (text) => output.writeErr(text),
-      outputError: (text, write) => write(`${usageLine(command, text.trim().replace(/^error: /, ''))}\n`)
+      // commander puts its suggestion ("(Did you mean --port?)") on a line of its own: one line here.
+      outputError: (text, write) => write(`${usageLine(command, text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' '))}\n`)
     })
     // The throw matters only where exit returns (tests): it stops commander's parse.
     .exitOverride((error) => {

@@ -26,6 +26,7 @@ describe('the lowband command line, built (dist/bin/lowband.js)', () => {
   it('answers bad input in every part with one line pointing at the help, exit 2', { timeout: 90_000 }, async () => {
     const cases: Array<[string[], string, string]> = [
       [['start', '--nope'], "unknown option '--nope'", 'lowband start'],
+      [['start', '--prot', '1'], "unknown option '--prot' (Did you mean --port?)", 'lowband start'],
       [['frobnicate'], "unknown command 'frobnicate'", 'lowband'],
       [['send', '--nope'], "unknown option '--nope'", 'lowband send'],
       [['recv', '--count'], "option '--count <n>' argument missing", 'lowband recv'],

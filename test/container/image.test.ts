@@ -9,6 +9,8 @@ if (skipReason !== null) console.warn(`container image tests skipped: ${skipReas
 
 /** The broker's --shutdown-timeout default (s): SIGTERM must end the container within it. */
 const SHUTDOWN_TIMEOUT_S = 10
+/** Each step starts or stops containers: seconds apiece, more on a busy machine. */
+const STEP_TIMEOUT = { timeout: 180_000 }
 
 /**
  * The image as a user runs it: built from the repository's Dockerfile, started with podman on a
@@ -58,7 +60,7 @@ describe.skipIf(skipReason !== null)(`the container image${skipReason === null ?
   let first: { container: string, url: string }
   let cursorAfterFirst = 0
 
-  it('becomes healthy, and runs the broker as the non-root user', async () => {
+  it('becomes healthy, and runs the broker as the non-root user', STEP_TIMEOUT, async () => {
     first = await start()
     expect(await podman('inspect', '--format', '{{.State.Health.Status}}', first.container)).toBe('healthy')
     expect(await podman('inspect', '--format', '{{.Config.User}}', first.container)).toBe('node')
@@ -69,7 +71,7 @@ describe.skipIf(skipReason !== null)(`the container image${skipReason === null ?
     expect(/^Name:\s+(\S+)/m.exec(status)![1]).toBe('node')
   })
 
-  it('carries a message through the published MQTT port (tokens minted by the CLI inside)', async () => {
+  it('carries a message through the published MQTT port (tokens minted by the CLI inside)', STEP_TIMEOUT, async () => {
     for (const user of ['alice', 'bob']) tokens.set(user, await podman('exec', first.container, 'lowband', 'token', user, '--ttl', '1h'))
     const { client: alice } = await connected(first.url, 'alice')
     const { client: bob, received } = await connected(first.url, 'bob')
@@ -83,7 +85,7 @@ describe.skipIf(skipReason !== null)(`the container image${skipReason === null ?
     await alice.close()
   })
 
-  it(`stops on SIGTERM with exit code 0 within the shutdown timeout (${SHUTDOWN_TIMEOUT_S} s)`, async () => {
+  it(`stops on SIGTERM with exit code 0 within the shutdown timeout (${SHUTDOWN_TIMEOUT_S} s)`, STEP_TIMEOUT, async () => {
     // podman stop sends the STOPSIGNAL (SIGTERM) and SIGKILLs after --time: exit 137 would mean the drain did not finish.
     await podman('stop', '--time', String(SHUTDOWN_TIMEOUT_S), first.container)
     expect(await podman('inspect', '--format', '{{.State.ExitCode}}', first.container)).toBe('0')
@@ -92,7 +94,7 @@ describe.skipIf(skipReason !== null)(`the container image${skipReason === null ?
     expect(logs).toContain('lowband stopped')
   })
 
-  it('keeps its data on the volume: a new container delivers what the old one stored', async () => {
+  it('keeps its data on the volume: a new container delivers what the old one stored', STEP_TIMEOUT, async () => {
     const second = await start()
     // The tokens were signed with the development secret the first container created in /data.
     const { received } = await connected(second.url, 'bob', { cursor: cursorAfterFirst })
