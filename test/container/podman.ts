@@ -47,9 +47,15 @@ export async function podmanUnavailableReason (): Promise<string | null> {
   return null
 }
 
+/**
+ * Builds run at the lowest CPU priority: they share two cores with the rest of the suite, whose
+ * timing-sensitive tests (emulated links, process signals) must not wait behind a compiler.
+ */
+const LOW_PRIORITY = ['-n', '19']
+
 /** The Dockerfile's base image, pulled or (no registry reachable) built here; kept by its tag. */
 export async function ensureBaseImage (): Promise<void> {
-  const result = await run([BASE_IMAGE_SCRIPT], { command: 'bash', timeoutMs: 900_000 })
+  const result = await run([...LOW_PRIORITY, 'bash', BASE_IMAGE_SCRIPT], { command: 'nice', timeoutMs: 900_000 })
   if (result.code !== 0) throw new Error(`base image: ${result.stderr.trim()}`)
 }
 
@@ -61,7 +67,7 @@ export async function ensureBaseImage (): Promise<void> {
 export async function buildImage (tag: string): Promise<void> {
   const caBundle = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find((file) => file !== undefined && existsSync(file))
   const secret = caBundle === undefined ? [] : ['--secret', `id=npm-ca,src=${caBundle}`]
-  const result = await run(['build', '--format', 'docker', '--layers', ...secret, '-t', tag, ROOT], { timeoutMs: 900_000 })
+  const result = await run([...LOW_PRIORITY, 'podman', 'build', '--format', 'docker', '--layers', ...secret, '-t', tag, ROOT], { command: 'nice', timeoutMs: 900_000 })
   if (result.code !== 0) throw new Error(`podman build exited ${result.code}: ${(result.stderr + result.stdout).trim().split('\n').slice(-20).join('\n')}`)
 }
 
