@@ -18,7 +18,7 @@ const STEP_TIMEOUT = { timeout: 180_000 }
  */
 describe.skipIf(skipReason !== null)(`the container image${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
   const name = `lowband-test-${process.pid}-${randomBytes(3).toString('hex')}`
-  const image = `localhost/lowband-test:${name}`
+  let image = ''
   const volume = name
   const containers: string[] = []
   const clients: LowbandClient[] = []
@@ -46,7 +46,7 @@ describe.skipIf(skipReason !== null)(`the container image${skipReason === null ?
 
   beforeAll(async () => {
     await ensureBaseImage()
-    await buildImage(image)
+    image = await buildImage()
     await podman('volume', 'create', volume)
   }, 20 * 60_000)
 
@@ -54,7 +54,6 @@ describe.skipIf(skipReason !== null)(`the container image${skipReason === null ?
     await Promise.all(clients.map((client) => client.close()))
     for (const container of containers) await run(['rm', '--force', '--time', '0', container])
     await run(['volume', 'rm', '--force', volume])
-    await run(['rmi', '--force', image])
   }, 120_000)
 
   let first: { container: string, url: string }

@@ -1,5 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The repository root: the image's build context. */
@@ -59,16 +62,26 @@ export async function ensureBaseImage (): Promise<void> {
   if (result.code !== 0) throw new Error(`base image: ${result.stderr.trim()}`)
 }
 
+/** The image's tag. Kept after the test: removing it would drop the final stage's cached layers with it. */
+const IMAGE_TAG = 'localhost/lowband-test:latest'
+
 /**
  * Builds the image from the repository's Dockerfile, as a user would, with the host's CA bundle
- * as the build secret npm trusts. Unchanged layers (the dependency installs, keyed by the lock
- * file) come from podman's layer cache.
+ * as the build secret npm trusts, and returns its id (runs use the id: another run may retag).
+ * Unchanged layers (the dependency installs, keyed by the lock file) come from podman's cache.
  */
-export async function buildImage (tag: string): Promise<void> {
+export async function buildImage (): Promise<string> {
   const caBundle = [process.env.NODE_EXTRA_CA_CERTS, '/etc/ssl/certs/ca-certificates.crt'].find((file) => file !== undefined && existsSync(file))
   const secret = caBundle === undefined ? [] : ['--secret', `id=npm-ca,src=${caBundle}`]
-  const result = await run([...LOW_PRIORITY, 'podman', 'build', '--format', 'docker', '--layers', ...secret, '-t', tag, ROOT], { command: 'nice', timeoutMs: 900_000 })
-  if (result.code !== 0) throw new Error(`podman build exited ${result.code}: ${(result.stderr + result.stdout).trim().split('\n').slice(-20).join('\n')}`)
+  const dir = await mkdtemp(join(tmpdir(), 'lowband-image-'))
+  try {
+    const idFile = join(dir, 'id')
+    const result = await run([...LOW_PRIORITY, 'podman', 'build', '--format', 'docker', '--layers', ...secret, '--iidfile', idFile, '-t', IMAGE_TAG, ROOT], { command: 'nice', timeoutMs: 900_000 })
+    if (result.code !== 0) throw new Error(`podman build exited ${result.code}: ${(result.stderr + result.stdout).trim().split('\n').slice(-20).join('\n')}`)
+    return (await readFile(idFile, 'utf8')).trim()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 /** `127.0.0.1:PORT` on the host for a container's published port. */
