@@ -1,21 +1,10 @@
 #!/usr/bin/env node
-import { Command } from 'commander'
-import { PARTS, type PartName } from './parts.js'
-
-/** The part that owns the command named first on the command line; undefined loads every part. */
-function partOf (argv: readonly string[]): PartName | undefined {
-  const name = argv.slice(2).find((arg) => !arg.startsWith('-'))
-  return (Object.keys(PARTS) as Array<PartName>).find((part) => (PARTS[part].commands as readonly string[]).includes(name ?? ''))
-}
+import { createProgram } from './program.js'
+import { USAGE_EXIT_CODE } from './usage.js'
 
 /** The `lowband` command; parts.ts says what it mounts. */
 async function main (argv: string[]): Promise<void> {
-  const program = new Command('lowband')
-    .description('an MQTT chat broker for weak mobile links')
-    .showHelpAfterError()
-  const part = partOf(argv)
-  for (const name of part === undefined ? Object.keys(PARTS) as Array<PartName> : [part]) await PARTS[name].load(program)
-  await program.parseAsync(argv)
+  await (await createProgram(argv)).parseAsync(argv)
 }
 
 main(process.argv).catch((error: unknown) => {
@@ -23,5 +12,5 @@ main(process.argv).catch((error: unknown) => {
   // entry imports no part's code.
   const message = error instanceof Error ? error.message : String(error)
   process.stderr.write(`lowband: ${message}\n`)
-  process.exit(error instanceof Error && error.name === 'ConfigError' ? 2 : 1)
+  process.exit(error instanceof Error && error.name === 'ConfigError' ? USAGE_EXIT_CODE : 1)
 })

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { z } from 'zod'
 import { DEFAULT_RECEIPT_WINDOW_MS } from '../hooks/receipt-windows.js'
 import { ConfigError } from './config-error.js'
@@ -25,7 +26,7 @@ const schema = z.object({
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
   httpPort: port.default(9090),
-  dataDir: z.string().min(1).default('./data'),
+  dataDir: z.string().min(1).default('./data').refine(isNotAFile, 'must be a directory (it is created when missing), not a file'),
   postgres: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   jwtSecret: z.string().min(16, 'must be at least 16 characters').optional(),
   jwtPublicKey: z.string().min(1).optional(),
@@ -65,6 +66,16 @@ const schema = z.object({
   mediaUrlTtl: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(15 * 60), // seconds (S3 allows at most 7 days)
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
+
+/** A data directory that does not exist yet is fine (it is created); a file in its place is not. */
+function isNotAFile (path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? true
+  } catch (error) {
+    // A file where a parent directory should be; any other failure is reported when the store opens.
+    return (error as NodeJS.ErrnoException).code !== 'ENOTDIR'
+  }
+}
 
 export type Config = Readonly<Omit<z.infer<typeof schema>, 'rateBytesBurst'> & { rateBytesBurst: number }>
 

@@ -1,8 +1,9 @@
-import { InvalidArgumentError, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import type { LinkMode } from './backends/types.js'
 import { calibrate, type CalibrationResult } from './check/calibrate.js'
 import { formatCalibration, RTT_NOTE } from './check/report.js'
-import { NetemError } from './errors.js'
+import { showDefault, usageLine } from '../bin/usage.js'
+import { NetemError, NetemUsageError } from './errors.js'
 import { execUnderProfile } from './exec.js'
 import { assertCanEmulate } from './preflight.js'
 import { getProfile, listProfiles, loadProfileFile, PROFILE_IDS, type Profile } from './profiles/index.js'
@@ -37,22 +38,26 @@ function parseMs(value: string): number {
 
 async function resolveProfile(id: string | undefined, file: string | undefined): Promise<Profile> {
   if (file) return loadProfileFile(file)
-  if (!id) throw new NetemError(`--profile is required (one of ${PROFILE_IDS.join(', ')})`)
+  if (!id) throw new NetemUsageError(`--profile is required (one of ${PROFILE_IDS.join(', ')})`)
   try {
     return getProfile(id)
   } catch (err) {
-    throw new NetemError((err as Error).message)
+    throw new NetemUsageError((err as Error).message)
   }
 }
 
-/** Runs a command body; a NetemError becomes one line on stderr and exit status 1, anything else keeps its stack. */
-async function guarded(body: () => Promise<number>): Promise<void> {
+/**
+ * Runs a command body; a NetemError becomes one line on stderr and exit status 1 (bad input: 2,
+ * pointing at the command's --help), anything else keeps its stack.
+ */
+async function guarded(command: Command, body: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await body()
   } catch (err) {
     if (!(err instanceof NetemError)) throw err
-    logLine(`lowband netem: ${err.message}`)
-    process.exitCode = 1
+    const usage = err instanceof NetemUsageError
+    logLine(usage ? usageLine(command, err.message) : `lowband netem: ${err.message}`)
+    process.exitCode = usage ? 2 : 1
   }
 }
 
@@ -66,8 +71,9 @@ interface CheckFlags {
 }
 
 async function runCheck(flags: CheckFlags): Promise<number> {
-  await assertCanEmulate()
+  // Bad input is reported before anything about the machine.
   const profiles = flags.all ? listProfiles() : [await resolveProfile(flags.profile, flags.profileFile)]
+  await assertCanEmulate()
   const results: CalibrationResult[] = []
   for (const profile of profiles) {
     if (!flags.json) logLine(`lowband netem: checking ${profile.id}…`)
@@ -117,7 +123,7 @@ export function registerNetemCommands(program: Command): void {
     .command('profiles')
     .description('list the link profiles (down/up)')
     .option('--json', 'print the full profiles, with sources, as JSON')
-    .action((flags: { json?: boolean }) => guarded(async () => listCommand(flags.json ?? false)))
+    .action((flags: { json?: boolean }, command: Command) => guarded(command, async () => listCommand(flags.json ?? false)))
 
   netem
     .command('check')
@@ -128,7 +134,7 @@ export function registerNetemCommands(program: Command): void {
     .option('--json', 'print the results as JSON')
     .option('--seed <n>', 'seed for loss and outages (the same seed gives the same losses)', parseSeed, 1)
     .option('--mode <mode>', 'auto, netem or linkemu', parseMode, 'auto')
-    .action((flags: CheckFlags) => guarded(() => runCheck(flags)))
+    .action((flags: CheckFlags, command: Command) => guarded(command, () => runCheck(flags)))
 
   netem
     .command('exec')
@@ -142,8 +148,8 @@ export function registerNetemCommands(program: Command): void {
     .option('--mode <mode>', 'auto, netem or linkemu', parseMode, 'auto')
     .option('--no-outages', "keep the link up even if the profile schedules outages")
     .option('--counters <file>', 'write the final counters and outage log to this JSON file')
-    .action((argv: string[], flags: ExecFlags) =>
-      guarded(async () =>
+    .action((argv: string[], flags: ExecFlags, command: Command) =>
+      guarded(command, async () =>
         execUnderProfile({
           profile: await resolveProfile(flags.profile, flags.profileFile),
           clientArgv: argv,
@@ -163,11 +169,11 @@ export function registerNetemCommands(program: Command): void {
     .description('run chat scenarios (the broker behind an emulated link, SDK phones in front) and measure them')
     .option('--profile <ids>', `link profile(s), comma-separated: ${PROFILE_IDS.join(', ')}`)
     .option('--profile-file <path>', 'use a profile from a JSON file')
-    .option('--scenario <names>', `scenario(s), comma-separated (default: all): ${SCENARIOS.join(', ')}`)
+    .addOption(showDefault(new Option('--scenario <names>', `scenario(s), comma-separated: ${SCENARIOS.join(', ')}`), 'all'))
     .option('--matrix', 'every profile (unless --profile narrows it) × every scenario')
     .option('--out <dir>', 'write report.md, results.json and SVG plots here')
     .option('--json', 'print the runs as JSON instead of a table')
     .option('--seed <n>', 'seed for loss and outages (the same seed replays the same link)', parseSeed, 1)
     .option('--mode <mode>', 'auto, netem or linkemu', parseMode, 'auto')
-    .action((flags: RunFlags) => guarded(() => runCommand(flags)))
+    .action((flags: RunFlags, command: Command) => guarded(command, () => runCommand(flags)))
 }

@@ -5,3 +5,6 @@
 export class NetemError extends Error {
   override readonly name = 'NetemError'
 }
+
+/** Bad input on the command line (an unknown profile or scenario, a missing --profile): exit 2. */
+export class NetemUsageError extends NetemError {}

@@ -1,16 +1,21 @@
-import type { Command } from 'commander'
-import { loadConfig } from '../config.js'
+import { Option, type Command } from 'commander'
+import { pointToHelp, showDefault } from '../../bin/usage.js'
+import { loadConfig, type Config } from '../config.js'
+import { ConfigError } from '../config-error.js'
 import { createLogger } from '../logger.js'
 import { START_OPTIONS } from '../options.js'
 import { startBroker } from '../server.js'
 
 export function registerStart (program: Command): void {
   const start = program.command('start').description('start the broker (embedded storage in --data-dir by default)')
-  for (const option of START_OPTIONS) {
-    start.option(option.flag, `${option.description} [${option.env}]${option.defaultText === undefined ? '' : ` (default ${option.defaultText})`}`)
+  for (const spec of START_OPTIONS) {
+    // The default and the variable are shown in help; config.ts applies both (flags over
+    // environment over defaults), so only what was typed on the command line is passed on.
+    const option = new Option(spec.flag, spec.description).env(spec.env)
+    start.addOption(spec.defaultText === undefined ? option : showDefault(option, spec.defaultText))
   }
-  start.action(async (flags: Record<string, unknown>) => {
-    const config = loadConfig(flags)
+  start.action(async (_flags: Record<string, unknown>, command: Command) => {
+    const config = configFrom(command)
     const log = createLogger(config.logLevel)
     const broker = await startBroker(config, log)
     let stopping = false
@@ -26,4 +31,15 @@ export function registerStart (program: Command): void {
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
   })
+}
+
+/** The configuration from what was typed; a bad value is bad input like an unknown option, pointing at --help. */
+function configFrom (command: Command): Config {
+  const typed = Object.fromEntries(Object.entries(command.opts()).filter(([key]) => command.getOptionValueSource(key) === 'cli'))
+  try {
+    return loadConfig(typed)
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(pointToHelp(command, error.message), { cause: error })
+    throw error
+  }
 }

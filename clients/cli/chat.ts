@@ -3,7 +3,7 @@ import { isValidId } from '../../protocol/ids.js'
 import type { ChatMessage, Conversation, LowbandClient, SendResult, Status } from '../sdk/index.js'
 import { OwnMessages, presenceLine } from './chat-lines.js'
 import { ChatScreen } from './chat-screen.js'
-import { addConnectionOptions, createClient, resolveConnection, STATE_OPTION, type ConnectionFlags } from './connection-options.js'
+import { addConnectionOptions, createClient, resolveConnection, stateOption, type ConnectionFlags } from './connection-options.js'
 import { describeError, UsageError } from './errors.js'
 import { chatLine } from './format.js'
 import type { CliIo } from './io.js'
@@ -30,12 +30,12 @@ export function registerChat (program: Command, io: CliIo): Command {
     .option('--to <user>', 'the user to chat with')
     .option('--group <group>', 'or: the group to chat in')
     .option('--history <n>', 'how many earlier messages to show', '20')
-    .option('--state <file>', STATE_OPTION)
-  return addConnectionOptions(command).action(runCommand(io, async (flags: ChatFlags) => {
+    .addOption(stateOption())
+  return addConnectionOptions(command).action(runCommand(io, command, async (flags: ChatFlags) => {
     const conversation = conversationOf(flags)
     const history = Number(flags.history)
     if (!Number.isSafeInteger(history) || history < 0) throw new UsageError(`invalid --history ${JSON.stringify(flags.history)}: a whole number`)
-    const connection = await resolveConnection(flags, io)
+    const connection = await resolveConnection(flags, io, 'chat')
     const self = connection.userId
     const state = deviceStateFile(stateFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: self, deviceId: connection.deviceId }))
     const client = createClient(connection, { e2e: e2eOptions(state, (await state.load()).keys) })

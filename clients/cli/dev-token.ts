@@ -23,6 +23,7 @@ export async function devSigningSecret (source: DevTokenSource): Promise<Uint8Ar
     text = await readFile(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`no development secret in ${source.dataDir} (start the broker there once, or give --jwt-secret)`)
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`invalid --data-dir ${JSON.stringify(source.dataDir)}: a file, not a directory`)
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`)
   }
   const secret = parseDevSecret(text)

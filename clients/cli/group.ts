@@ -50,7 +50,7 @@ export function registerGroup (program: Command, io: CliIo): Command {
       .option('--json', 'print groups as JSON, one per line')
       .option('--timeout <seconds>', 'how long to wait for each attempt of the answer', '10')
     if (operation.name === 'create') command.option('--member <users...>', 'first members besides you (repeatable)')
-    addConnectionOptions(command).action(runCommand(io, async (...params: unknown[]) => {
+    addConnectionOptions(command).action(runCommand(io, command, async (...params: unknown[]) => {
       // commander passes the positional arguments (a variadic one as an array), then the flags.
       const flags = params[command.registeredArguments.length] as GroupFlags
       const args = params.slice(0, command.registeredArguments.length).flatMap((value) => value as string | string[])
@@ -58,7 +58,7 @@ export function registerGroup (program: Command, io: CliIo): Command {
       if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0')
       if (operation.name !== 'create' && operation.name !== 'list') checkId('group', args[0]!)
       for (const user of operation.users?.(args, flags) ?? []) checkId('user', user)
-      const connection = await resolveConnection(flags, io)
+      const connection = await resolveConnection(flags, io, 'send')
       const client = createClient(connection, { sendOnly: true, requestTimeoutMs: timeoutMs })
       try {
         await client.connect()

@@ -30,13 +30,14 @@ export function registerPush (program: Command, io: CliIo): Command {
       .option('--platform <platform>', 'register: android | ios | web', 'android')
       .option('--json', 'list: one JSON object per device')
       .option('--timeout <seconds>', 'how long to wait for each attempt of the answer', '10')
-    addConnectionOptions(command).action(runCommand(io, async (...params: unknown[]) => {
+    addConnectionOptions(command).action(runCommand(io, command, async (...params: unknown[]) => {
       const flags = params[command.registeredArguments.length] as PushFlags
       const args = params.slice(0, command.registeredArguments.length) as string[]
       platformOf(flags.platform)
       const timeoutMs = seconds('--timeout', flags.timeout) * 1000
       if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0')
-      const client = createClient(await resolveConnection(flags, io), { sendOnly: true, requestTimeoutMs: timeoutMs })
+      // Without --device: the device `recv` reads the inbox as, the one a push would wake.
+      const client = createClient(await resolveConnection(flags, io, 'recv'), { sendOnly: true, requestTimeoutMs: timeoutMs })
       try {
         await client.connect()
         for (const item of await operation.run(client, args, flags)) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import type { ChatMessage, LowbandClient } from '../sdk/index.js'
-import { addConnectionOptions, createClient, resolveConnection, STATE_OPTION, type ConnectionFlags } from './connection-options.js'
+import { addConnectionOptions, createClient, resolveConnection, stateOption, type ConnectionFlags } from './connection-options.js'
 import { describeError, UsageError } from './errors.js'
 import { messageLine } from './format.js'
 import type { CliIo } from './io.js'
@@ -21,12 +21,12 @@ export function registerRecv (program: Command, io: CliIo): Command {
     .description('print messages as JSON lines, from where the last run stopped; runs until Ctrl-C unless --count or --timeout')
     .option('--count <n>', 'exit after printing n messages')
     .option('--timeout <seconds>', 'exit once caught up and this long after starting (0: print what was missed, then exit)')
-    .option('--state <file>', STATE_OPTION)
+    .addOption(stateOption())
     .option('--download <dir>', 'save the blob of each media message in this directory (its path goes in the line as "file")')
-  return addConnectionOptions(command).action(runCommand(io, async (flags: RecvFlags) => {
+  return addConnectionOptions(command).action(runCommand(io, command, async (flags: RecvFlags) => {
     const count = flags.count === undefined ? undefined : positiveInteger('--count', flags.count)
     const timeoutMs = flags.timeout === undefined ? undefined : seconds('--timeout', flags.timeout) * 1000
-    const connection = await resolveConnection(flags, io)
+    const connection = await resolveConnection(flags, io, 'recv')
     const state = deviceStateFile(stateFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: connection.userId, deviceId: connection.deviceId }))
     const saved = await state.load()
     const client = createClient(connection, { cursor: saved.cursor, e2e: e2eOptions(state, saved.keys) })

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { addConnectionOptions, createClient, resolveConnection, STATE_OPTION, type ConnectionFlags } from './connection-options.js'
+import { addConnectionOptions, createClient, resolveConnection, stateOption, type ConnectionFlags } from './connection-options.js'
 import { UsageError } from './errors.js'
 import { sendResultLine } from './format.js'
 import type { CliIo } from './io.js'
@@ -27,8 +27,8 @@ export function registerSend (program: Command, io: CliIo): Command {
     .option('--mime <type>', 'the file\'s type (default from its extension, else application/octet-stream)')
     .option('--json', 'print {"id","seq","cseq","ts"} as JSON instead of the id')
     .option('--timeout <seconds>', 'give up when not stored within this time', '30')
-    .option('--state <file>', STATE_OPTION)
-  return addConnectionOptions(command).action(runCommand(io, async (words: string[], flags: SendFlags) => {
+    .addOption(stateOption())
+  return addConnectionOptions(command).action(runCommand(io, command, async (words: string[], flags: SendFlags) => {
     const to = nonEmpty(flags.to)
     const group = nonEmpty(flags.group)
     if ((to === undefined) === (group === undefined)) throw new UsageError(to === undefined ? '--to or --group is required' : 'give --to or --group, not both')
@@ -37,7 +37,7 @@ export function registerSend (program: Command, io: CliIo): Command {
     if (flags.file === undefined && text.trim() === '') throw new UsageError('nothing to send: give the text as arguments')
     const timeoutMs = seconds('--timeout', flags.timeout) * 1000
     const file = flags.file === undefined ? undefined : await readMediaFile(flags.file, nonEmpty(flags.mime))
-    const connection = await resolveConnection(flags, io)
+    const connection = await resolveConnection(flags, io, 'send')
     // The same state file as `recv` of this device: one set of keys per device.
     const state = deviceStateFile(stateFilePath({ state: flags.state, dataDir: connection.dataDir, homeDir: io.homeDir, userId: connection.userId, deviceId: connection.deviceId }))
     const saved = await state.load()

@@ -18,14 +18,20 @@ export interface DeviceStateFile {
 }
 
 /**
- * `--state FILE` if given. Otherwise, with a development token minted from a data directory, next
- * to that broker's store (`<dataDir>/clients/<user>-<device>.json`: a fresh data directory starts
- * from a fresh cursor and fresh keys); with a real token, `~/.lowband/state/<user>-<device>.json`.
+ * `--state FILE` if given, else `<state dir>/<user>-<device>.json` (see stateDir: a fresh data
+ * directory starts from a fresh cursor and fresh keys).
  */
 export function stateFilePath (options: { state?: string | undefined, dataDir?: string | undefined, homeDir: string, userId: string, deviceId: string }): string {
-  if (options.state !== undefined) return options.state
-  const name = `${options.userId}-${options.deviceId}.json`
-  return options.dataDir !== undefined ? join(options.dataDir, 'clients', name) : join(options.homeDir, '.lowband', 'state', name)
+  return options.state ?? join(stateDir(options), `${options.userId}-${options.deviceId}.json`)
+}
+
+/**
+ * Where the CLI keeps what it remembers between runs (device state files, its device ids): with a
+ * development token minted from a data directory, next to that broker's store (`<dataDir>/clients`);
+ * with a real token, `~/.lowband/state`.
+ */
+export function stateDir (options: { dataDir?: string | undefined, homeDir: string }): string {
+  return options.dataDir !== undefined ? join(options.dataDir, 'clients') : join(options.homeDir, '.lowband', 'state')
 }
 
 interface Saved { cursor: number, keys?: string }

@@ -1,4 +1,7 @@
-/** The lowband client SDK: depends only on protocol/ and mqtt.js, so it ships to a phone. */
+/**
+ * The lowband client SDK, `import { LowbandClient } from 'lowband/sdk'`: depends only on protocol/,
+ * mqtt.js, cbor-x, zod and @noble, and on no Node built-in, so it ships to a phone or a browser.
+ */
 export { LowbandClient, type MediaMessage, type MediaSendResult, type SendOptions } from './client.js'
 export { MediaTransferError, type MediaFetch, type MediaOptions } from './media.js'
 export { MediaRef } from '../../protocol/media.js'
@@ -24,5 +27,5 @@ export type { Transport, TransportFactory, TransportOptions, TransportWill } fro
 export { MqttTransport, mqttTransportFactory, type MqttTlsOptions } from './mqtt-transport.js'
 export { ClientClosedError, ConnectionRefusedError, RequestTimeoutError, SubscriptionRefusedError, UnconfirmedSendError } from './errors.js'
 export { LowbandError, ERROR_CODES, type ErrorName, type ErrorCode } from '../../protocol/errors.js'
-export { KIND, type Body } from '../../protocol/envelopes.js'
+export { KIND, type Body, type ClientMsgId } from '../../protocol/envelopes.js'
 export type { EndToEndOptions, IdentityChange } from './crypto/end-to-end.js'

@@ -1,6 +1,17 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+// The default export, not named imports: mqtt.js's browser build (chosen by bundlers through its
+// `browser` export condition) is one bundled object with no named exports.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { ConnectionRefusedError, SubscriptionRefusedError } from './errors.js'
 import type { Transport, TransportFactory, TransportOptions } from './transport.js'
+
+/**
+ * mqtt.js types payloads as Node's Buffer, but any Uint8Array works: mqtt-packet measures and
+ * writes byte views as they are. No copy, and no use of the Buffer global, which exists in Node
+ * only (the SDK also runs in browsers and React Native). A type-only cast.
+ */
+function asBuffer (bytes: Uint8Array): Buffer {
+  return bytes as Buffer
+}
 
 /** TLS settings for mqtts:// and wss:// (a private CA in development, for instance). */
 export interface MqttTlsOptions {
@@ -42,8 +53,8 @@ export class MqttTransport implements Transport {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
-      ...(options.will === undefined ? {} : { will: { topic: options.will.topic, payload: Buffer.from(options.will.payload), qos: options.will.qos, retain: false } }),
-      ...(tls.ca === undefined ? {} : { ca: typeof tls.ca === 'string' ? tls.ca : Buffer.from(tls.ca) }),
+      ...(options.will === undefined ? {} : { will: { topic: options.will.topic, payload: asBuffer(options.will.payload), qos: options.will.qos, retain: false } }),
+      ...(tls.ca === undefined ? {} : { ca: typeof tls.ca === 'string' ? tls.ca : asBuffer(tls.ca) }),
       ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized })
     }
   }
@@ -59,7 +70,7 @@ export class MqttTransport implements Transport {
   connect (): Promise<void> {
     if (this.#client !== undefined) return Promise.reject(new Error('a transport connects once'))
     return new Promise((resolve, reject) => {
-      const client = connect(this.#url, this.#options)
+      const client = mqtt.connect(this.#url, this.#options)
       this.#client = client
       client.on('message', (topic, payload) => this.#onMessage(topic, payload))
       client.on('error', (error: Error & { code?: unknown }) => {
@@ -90,7 +101,7 @@ export class MqttTransport implements Transport {
 
   publish (topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
     return this.#call((client, done) => {
-      client.publish(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos }, (error) => done(error))
+      client.publish(topic, asBuffer(payload), { qos }, (error) => done(error))
     })
   }
 

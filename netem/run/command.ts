@@ -1,6 +1,6 @@
 import { availableParallelism, release } from 'node:os'
 import type { LinkMode } from '../backends/types.js'
-import { NetemError } from '../errors.js'
+import { NetemError, NetemUsageError } from '../errors.js'
 import { assertCanEmulate } from '../preflight.js'
 import { getProfile, listProfiles, loadProfileFile, PROFILE_IDS, type Profile } from '../profiles/index.js'
 import { runsTable } from '../report/markdown.js'
@@ -40,18 +40,18 @@ async function chooseProfiles(flags: RunFlags): Promise<Profile[]> {
       try {
         return getProfile(id)
       } catch (err) {
-        throw new NetemError((err as Error).message)
+        throw new NetemUsageError((err as Error).message)
       }
     })
   }
   if (flags.matrix) return [...listProfiles()]
-  throw new NetemError(`--profile is required (one of ${PROFILE_IDS.join(', ')}), or --matrix for all of them`)
+  throw new NetemUsageError(`--profile is required (one of ${PROFILE_IDS.join(', ')}), or --matrix for all of them`)
 }
 
 function chooseScenarios(flags: RunFlags): ScenarioName[] {
   if (!flags.scenario) return [...SCENARIOS]
   return list(flags.scenario).map((name) => {
-    if (!isScenarioName(name)) throw new NetemError(`unknown scenario '${name}' (known: ${SCENARIOS.join(', ')})`)
+    if (!isScenarioName(name)) throw new NetemUsageError(`unknown scenario '${name}' (known: ${SCENARIOS.join(', ')})`)
     return name
   })
 }

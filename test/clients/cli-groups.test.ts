@@ -50,7 +50,7 @@ describe('lowband group / send --group / chat with statuses, presence and typing
     expect(await cli('group', 'add', id, 'carol', '--user', 'bob').exited).toEqual({ code: 1, stdout: '', stderr: `lowband: NOT_ADMIN (10): only a group admin may do that: ${id}\n` })
     expect(await cli('group', 'info', id, '--user', 'dave').exited).toEqual({ code: 1, stdout: '', stderr: `lowband: NOT_MEMBER (9): not a member of that group: ${id}\n` })
     expect(await cli('group', 'info', 'g-none', '--user', 'dave').exited).toMatchObject({ code: 1, stderr: 'lowband: UNKNOWN_GROUP (13): no such group: g-none\n' })
-    expect(await cli('group', 'add', id, 'no such!', '--user', 'alice').exited).toMatchObject({ code: 2, stderr: 'lowband: invalid user "no such!": 1-64 of A-Z a-z 0-9 _ . @ -\n' })
+    expect(await cli('group', 'add', id, 'no such!', '--user', 'alice').exited).toMatchObject({ code: 2, stderr: 'lowband: invalid user "no such!": 1-64 of A-Z a-z 0-9 _ . @ - (see lowband group add --help)\n' })
     expect((await cli('group', 'create', '--user', 'alice').exited).code).toBe(2)
     expect((await cli('group', 'remove', id, '--user', 'alice').exited).code).toBe(2)
     expect((await cli('group', 'frobnicate', '--user', 'alice').exited).code).toBe(2)
@@ -126,6 +126,6 @@ describe('lowband group / send --group / chat with statuses, presence and typing
   it('chat refuses a group it is not in (exit 1) and both --to and --group (exit 2)', async () => {
     const id = (await ok('group', 'create', 'Closed', '--user', 'alice')).split(' ')[0]!
     expect(await cli('chat', '--user', 'dave', '--group', id).exited).toMatchObject({ code: 1, stderr: `lowband: NOT_MEMBER (9): not a member of that group: ${id}\n` })
-    expect(await cli('chat', '--user', 'dave', '--group', id, '--to', 'alice').exited).toMatchObject({ code: 2, stderr: 'lowband: give --to or --group, not both\n' })
+    expect(await cli('chat', '--user', 'dave', '--group', id, '--to', 'alice').exited).toMatchObject({ code: 2, stderr: 'lowband: give --to or --group, not both (see lowband chat --help)\n' })
   })
 })

@@ -90,14 +90,14 @@ describe('lowband send / recv / chat', () => {
     [['send', '--user', 'alice', '--to', 'bob', '--url', 'http://x', 'hi'], 'lowband: invalid --url "http://x": use mqtt://, mqtts://, ws:// or wss://\n'],
     [['recv', '--user', 'bob', '--count', '0'], 'lowband: invalid --count "0": a whole number of at least 1\n'],
     [['chat', '--user', 'alice'], 'lowband: --to or --group is required\n']
-  ])('bad input %j exits 2 with one line', async (args, line) => {
+  ])('bad input %j exits 2 with one line that points at the command\'s help', async (args, line) => {
     const { code, stderr } = await cli(...args).exited
-    expect({ code, stderr }).toEqual({ code: 2, stderr: line })
+    expect({ code, stderr }).toEqual({ code: 2, stderr: line.replace(/\n$/, ` (see lowband ${args[0]!} --help)\n`) })
   })
 
   it('an unknown option is a usage error too (exit 2), in one line', async () => {
     const { code, stderr } = await cli('send', '--user', 'alice', '--to', 'bob', '--bogus', 'x').exited
-    expect({ code, stderr }).toEqual({ code: 2, stderr: "error: unknown option '--bogus'\n" })
+    expect({ code, stderr }).toEqual({ code: 2, stderr: "lowband: unknown option '--bogus' (see lowband send --help)\n" })
   })
 
   it('says so in one line when the broker cannot be reached (exit 1)', async () => {
@@ -116,7 +116,7 @@ describe('lowband send / recv / chat', () => {
     try {
       const { code, stderr } = await runCli(['send', '--user', 'alice', '--to', 'bob', 'hi'], { LOWBAND_URL: broker.url, LOWBAND_DATA_DIR: empty }).exited
       expect(code).toBe(2)
-      expect(stderr).toBe(`lowband: no development secret in ${empty} (start the broker there once, or give --jwt-secret)\n`)
+      expect(stderr).toBe(`lowband: no development secret in ${empty} (start the broker there once, or give --jwt-secret) (see lowband send --help)\n`)
     } finally {
       await rm(empty, { recursive: true, force: true })
     }
