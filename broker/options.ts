@@ -1,3 +1,6 @@
+import { Option } from 'commander'
+import { showDefault } from '../bin/usage.js'
+
 /**
  * Every option of `lowband start`, by flag and by environment variable. The single list from which
  * the CLI flags and the error messages are made, and which the README's configuration table mirrors.
@@ -12,6 +15,12 @@ export interface OptionSpec {
   boolean?: boolean
   /** Never echoed in an error message. */
   secret?: boolean
+}
+
+/** The commander option of a start option, its default and variable shown in help the one way (bin/usage.ts). */
+export function startOption (spec: OptionSpec): Option {
+  const option = new Option(spec.flag, spec.description).env(spec.env)
+  return spec.defaultText === undefined ? option : showDefault(option, spec.defaultText)
 }
 
 export const START_OPTIONS: readonly OptionSpec[] = [
@@ -51,7 +60,7 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { key: 'shutdownTimeout', flag: '--shutdown-timeout <seconds>', env: 'LOWBAND_SHUTDOWN_TIMEOUT', description: 'longest wait for in-flight stores on SIGTERM', defaultText: '10' },
   { key: 's3Bucket', flag: '--s3-bucket <name>', env: 'LOWBAND_S3_BUCKET', description: 'object storage bucket for media (photos, voice notes, files); without it media requests get MEDIA_NOT_CONFIGURED' },
   { key: 's3Endpoint', flag: '--s3-endpoint <url>', env: 'LOWBAND_S3_ENDPOINT', description: 'S3 API endpoint (MinIO, Ceph RGW, R2, ...); default AWS S3' },
-  { key: 's3Region', flag: '--s3-region <region>', env: 'LOWBAND_S3_REGION', description: 'S3 region (default AWS_REGION, else us-east-1)' },
+  { key: 's3Region', flag: '--s3-region <region>', env: 'LOWBAND_S3_REGION', description: 'S3 region', defaultText: 'AWS_REGION, else us-east-1' },
   { key: 's3ForcePathStyle', flag: '--s3-force-path-style', env: 'LOWBAND_S3_FORCE_PATH_STYLE', description: 'address objects as endpoint/bucket/key (MinIO and most self-hosted S3)', defaultText: 'false', boolean: true },
   { key: 's3AccessKeyId', flag: '--s3-access-key-id <id>', env: 'LOWBAND_S3_ACCESS_KEY_ID', description: 'S3 access key id (default: the standard AWS chain, AWS_ACCESS_KEY_ID, profiles, roles)', secret: true },
   { key: 's3SecretAccessKey', flag: '--s3-secret-access-key <secret>', env: 'LOWBAND_S3_SECRET_ACCESS_KEY', description: 'S3 secret access key, with --s3-access-key-id', secret: true },

@@ -1,4 +1,5 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import { showDefault } from '../../bin/usage.js'
 import { repairStore, type RepairReport } from '../../storage/embedded/repair.js'
 import { StoreOpenError } from '../../storage/embedded/index.js'
 import { ConfigError } from '../config-error.js'
@@ -12,9 +13,9 @@ import { inUseMessage } from '../pid-file.js'
 export function registerRepair (program: Command): void {
   program.command('repair')
     .description('repair a damaged embedded store in place (stop the broker first; back up the directory if you can), then report what was recovered and what is missing')
-    .option('--data-dir <dir>', 'data directory of the store [LOWBAND_DATA_DIR] (default ./data)')
+    .addOption(showDefault(new Option('--data-dir <dir>', 'data directory of the store').env('LOWBAND_DATA_DIR'), './data'))
     .action(async (flags: { dataDir?: string }) => {
-      const dataDir = flags.dataDir ?? (process.env.LOWBAND_DATA_DIR || './data')
+      const dataDir = flags.dataDir ?? './data'
       let report: RepairReport
       try {
         report = await repairStore(dataDir)

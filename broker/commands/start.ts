@@ -1,19 +1,16 @@
-import { Option, type Command } from 'commander'
-import { pointToHelp, showDefault } from '../../bin/usage.js'
+import type { Command } from 'commander'
+import { pointToHelp } from '../../bin/usage.js'
 import { loadConfig, type Config } from '../config.js'
 import { ConfigError } from '../config-error.js'
 import { createLogger } from '../logger.js'
-import { START_OPTIONS } from '../options.js'
+import { START_OPTIONS, startOption } from '../options.js'
 import { startBroker } from '../server.js'
 
 export function registerStart (program: Command): void {
   const start = program.command('start').description('start the broker (embedded storage in --data-dir by default)')
-  for (const spec of START_OPTIONS) {
-    // The default and the variable are shown in help; config.ts applies both (flags over
-    // environment over defaults), so only what was typed on the command line is passed on.
-    const option = new Option(spec.flag, spec.description).env(spec.env)
-    start.addOption(spec.defaultText === undefined ? option : showDefault(option, spec.defaultText))
-  }
+  // The default and the variable are shown in help; config.ts applies both (flags over
+  // environment over defaults), so only what was typed on the command line is passed on.
+  for (const spec of START_OPTIONS) start.addOption(startOption(spec))
   start.action(async (_flags: Record<string, unknown>, command: Command) => {
     const config = configFrom(command)
     const log = createLogger(config.logLevel)

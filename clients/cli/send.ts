@@ -1,4 +1,5 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import { showDefault } from '../../bin/usage.js'
 import { addConnectionOptions, createClient, resolveConnection, stateOption, type ConnectionFlags } from './connection-options.js'
 import { UsageError } from './errors.js'
 import { sendResultLine } from './format.js'
@@ -24,7 +25,7 @@ export function registerSend (program: Command, io: CliIo): Command {
     .option('--to <user>', 'recipient user id')
     .option('--group <group>', 'or: a group you are a member of')
     .option('--file <path>', 'send this file instead of text: uploaded to object storage, then a media message')
-    .option('--mime <type>', 'the file\'s type (default from its extension, else application/octet-stream)')
+    .addOption(showDefault(new Option('--mime <type>', 'the file\'s type'), 'from its extension, else application/octet-stream'))
     .option('--json', 'print {"id","seq","cseq","ts"} as JSON instead of the id')
     .option('--timeout <seconds>', 'give up when not stored within this time', '30')
     .addOption(stateOption())

@@ -38,12 +38,13 @@ describe('the CLI\'s own device ids', () => {
     await expect(readFile(join(broker.dataDir, 'clients', `alice-${ids.recv}.json`), 'utf8')).resolves.toContain('cursor')
   })
 
-  it('keeps nothing when --device names the device', async () => {
+  it('keeps no device id when --device names the device (only that device\'s own state file)', async () => {
     const home = await mkdtemp(join(tmpdir(), 'lowband-home-'))
     try {
       const token = await broker.token('bob')
       expect((await runCli(['send', '--user', 'bob', '--device', 'my-script', '--to', 'alice', 'hi'], { LOWBAND_URL: broker.url, LOWBAND_TOKEN: token }, home).exited).code).toBe(0)
-      expect(await readdir(home)).toEqual([])
+      // The device's state file (its end-to-end keys) is kept; no device id is made or recorded.
+      expect(await readdir(join(home, '.lowband', 'state'))).toEqual(['bob-my-script.json'])
     } finally {
       await rm(home, { recursive: true, force: true })
     }

@@ -39,7 +39,7 @@ describe('push tokens from the SDK and `lowband push`', () => {
     expect(await ok('push', 'list', '--user', 'bob')).toBe('phone ios cli-token-1\ntablet android cli-token-2\n')
     await ok('push', 'unregister', '--user', 'bob', '--device', 'phone')
     expect(JSON.parse(await ok('push', 'list', '--user', 'bob', '--json'))).toEqual({ device: 'tablet', platform: 'android', token: 'cli-token-2' })
-    expect(await runCli(['push', 'register', 'x', '--user', 'bob', '--platform', 'pager'], env).exited).toMatchObject({ code: 2, stderr: 'lowband: invalid --platform "pager": android, ios or web\n' })
+    expect(await runCli(['push', 'register', 'x', '--user', 'bob', '--platform', 'pager'], env).exited).toMatchObject({ code: 2, stderr: 'lowband: invalid --platform "pager": android, ios or web (see lowband push register --help)\n' })
     expect(await runCli(['push', 'register', 'a b', '--user', 'bob'], env).exited).toMatchObject({ code: 1, stderr: expect.stringMatching(/^lowband: PUSH_TOKEN_INVALID \(30\)/) })
   })
 })
