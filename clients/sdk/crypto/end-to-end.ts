@@ -2,7 +2,7 @@ import { decodeGroupDeviceBody, encodeEncryptedBody, FetchBundlesArgs, FetchBund
 import { KEY_EVENT, KIND, SystemEvent, type Body, type InboxMessage, type SendRequest } from '../../../protocol/envelopes.js'
 import { LowbandError } from '../../../protocol/errors.js'
 import type { OpName } from '../../../protocol/requests.js'
-import type { ChatMessage } from '../chat-message.js'
+import { mediaOf, type ChatMessage } from '../chat-message.js'
 import type { Conversation } from '../conversation.js'
 import { messageId } from '../message-id.js'
 import type { SendResult } from '../outbox.js'
@@ -366,6 +366,14 @@ export class EndToEnd {
 
 /** The application's view of a decrypted message: its real kind and body. */
 function revealed (chat: ChatMessage, inner: InnerMessage): ChatMessage {
-  const { text: _text, ...rest } = chat
-  return { ...rest, kind: inner.kind, body: inner.body, ...(typeof inner.body === 'string' ? { text: inner.body } : {}), encrypted: true }
+  const { text: _text, media: _media, ...rest } = chat
+  const media = inner.kind === KIND.media ? mediaOf(inner.body) : undefined
+  return {
+    ...rest,
+    kind: inner.kind,
+    body: inner.body,
+    ...(typeof inner.body === 'string' ? { text: inner.body } : {}),
+    ...(media === undefined ? {} : { media }),
+    encrypted: true
+  }
 }
