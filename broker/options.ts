@@ -32,7 +32,7 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'LOWBAND_TLS_KEY', description: 'PEM private key for the TLS listener' },
   { key: 'httpPort', flag: '--http-port <port>', env: 'LOWBAND_HTTP_PORT', description: 'HTTP port for /healthz, /readyz and /metrics', defaultText: '9090' },
   { key: 'dataDir', flag: '--data-dir <dir>', env: 'LOWBAND_DATA_DIR', description: 'directory of the embedded store and the development secret', defaultText: './data' },
-  { key: 'postgres', flag: '--postgres <url>', env: 'LOWBAND_POSTGRES_URL', description: 'keep the directory (users, devices, groups, contacts) in PostgreSQL; migrations run at start', secret: true },
+  { key: 'postgres', flag: '--postgres <url>', env: 'LOWBAND_POSTGRES_URL', description: 'keep messages and the directory (users, devices, groups, contacts) in PostgreSQL, shared by any number of brokers; migrations run at start', secret: true },
   { key: 'jwtSecret', flag: '--jwt-secret <secret>', env: 'LOWBAND_JWT_SECRET', description: 'HS256 secret that signs device tokens (at least 16 characters)', secret: true },
   { key: 'jwtPublicKey', flag: '--jwt-public-key <file>', env: 'LOWBAND_JWT_PUBLIC_KEY', description: 'PEM public key (Ed25519 or RSA) that verifies device tokens' },
   { key: 'topicPolicy', flag: '--topic-policy <policy>', env: 'LOWBAND_TOPIC_POLICY', description: 'topics outside the chat namespace: deny | open (plain MQTT 3.1.1)', defaultText: 'deny' },
