@@ -30,7 +30,9 @@ export class ChatPage {
 
   constructor (client: LowbandClient) {
     this.#client = client
-    element('me').textContent = `${client.userId}/${client.deviceId}`
+    const me = element('me')
+    me.textContent = client.userId
+    me.title = `device ${client.deviceId}`
     client.onStatus((status) => this.#showStatus(status))
     client.onMessage((message) => this.#received(message))
     client.onMessageStatus((change) => {
