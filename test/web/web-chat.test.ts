@@ -103,5 +103,5 @@ describe.skipIf(CHROMIUM === undefined)('the web chat page in Chromium (skipped:
     expect(await hikes.count()).toBeLessThan(40)
     await alice.locator('#messages').evaluate((list) => { list.scrollTop = 0 })
     await expect.poll(() => hikes.count()).toBe(40)
-  }, 60_000)
+  }, 90_000)
 })
