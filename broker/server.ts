@@ -11,6 +11,7 @@ import type { Config } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
 import { leanConnections } from './lean-connections.js'
+import { batchSocketWrites } from './write-batching.js'
 import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
@@ -74,6 +75,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   }
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence(), connectTimeout: config.connectTimeout * 1000 })
   leanConnections(broker)
+  batchSocketWrites(broker)
   limitPacketLength(broker, config.maxPayload)
   parseStrictly(broker)
   isolateSlowConsumers(broker, {
