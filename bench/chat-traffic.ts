@@ -90,9 +90,8 @@ export async function publishBenchKeys (client: RawClient, userId: string): Prom
 export function deliveredNumber (kind: BrokerKind, topic: string, payload: Buffer, recipient: string): number | undefined {
   // cbor-x without validation: the generator must stay light; the broker already validated.
   if (kind === 'lowband' && topic !== inboxTopic(recipient)) return undefined
-  const map = decodeCbor(payload)
-  if (!(map instanceof Map)) return undefined
-  const body: unknown = map.get(kind === 'lowband' ? InboxMessage.keys.body! : SendRequest.keys.body!)
+  const item = decodeCbor(payload)
+  const body = kind === 'lowband' ? InboxMessage.rawField(item, 'body') : SendRequest.rawField(item, 'body')
   if (typeof body === 'string') return Number(body)
   // An encrypted delivery: the device's copy, number first (a plain broker passes the whole body on).
   if (body instanceof Uint8Array && kind === 'lowband') return Number(Buffer.from(body.subarray(0, 20)).toString())

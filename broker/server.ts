@@ -12,6 +12,7 @@ import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
 import { webPage, webRoot } from './web.js'
 import { leanConnections } from './lean-connections.js'
+import { batchSocketWrites } from './write-batching.js'
 import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
 import { listen, startMqttListeners, type Listener } from './listeners.js'
@@ -75,6 +76,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   }
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence(), connectTimeout: config.connectTimeout * 1000 })
   leanConnections(broker)
+  batchSocketWrites(broker)
   limitPacketLength(broker, config.maxPayload)
   parseStrictly(broker)
   isolateSlowConsumers(broker, {

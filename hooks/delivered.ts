@@ -45,7 +45,7 @@ export async function flushDeliveredReceipts (ctx: HookContext, conversation: st
 
 /**
  * The inbox seq of an InboxMessage the broker encoded itself (the acknowledged packet comes from
- * its own session store): read from the CBOR map, without validating the whole envelope again.
+ * its own session store): read from the CBOR array, without validating the whole envelope again.
  */
 function inboxSeqOf (payload: Buffer): number | undefined {
   let fields: unknown
@@ -54,6 +54,6 @@ function inboxSeqOf (payload: Buffer): number | undefined {
   } catch {
     return undefined
   }
-  const seq = fields instanceof Map ? fields.get(InboxMessage.keys.seq) : undefined
+  const seq = InboxMessage.rawField(fields, 'seq')
   return typeof seq === 'number' ? seq : undefined
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defineEnvelope } from './envelope.js'
+import { isValidId } from './ids.js'
 
 const id = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/)
 const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected bytes')
@@ -22,6 +23,13 @@ export const CLIENT_MSG_ID_BYTES = 8
  */
 export const clientMsgIdSchema = z.union([bytes.refine((b) => b.length >= 1 && b.length <= 16, 'must be 1-16 bytes'), z.string().min(1).max(64), uint])
 export type ClientMsgId = z.infer<typeof clientMsgIdSchema>
+
+/** clientMsgIdSchema's rules without zod, for the send path. */
+function isClientMsgId (value: unknown): boolean {
+  if (value instanceof Uint8Array) return value.length >= 1 && value.length <= 16
+  if (typeof value === 'string') return value.length >= 1 && value.length <= 64
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
 
 /** The body is opaque to the broker (end-to-end encrypted by the client); text or bytes. */
 export const bodySchema = z.union([z.string(), bytes])
@@ -50,7 +58,13 @@ export const SendRequest = defineEnvelope({ clientMsgId: 1, to: 2, body: 3, kind
   body: bodySchema,
   kind: uint.max(255).optional(),
   group: id.optional()
-}).refine((r) => (r.to === undefined) !== (r.group === undefined), 'exactly one of to and group'))
+}).refine((r) => (r.to === undefined) !== (r.group === undefined), 'exactly one of to and group'), {
+  positional: ['clientMsgId', 'to', 'body', 'kind', 'group'],
+  // Every 1:1 send is checked here, without zod's allocations; the same rules as the schema.
+  accepts: (r) => isClientMsgId(r.clientMsgId) && typeof r.to === 'string' && isValidId(r.to) && r.group === undefined &&
+    (typeof r.body === 'string' || r.body instanceof Uint8Array) &&
+    (r.kind === undefined || (Number.isInteger(r.kind) && (r.kind as number) >= 0 && (r.kind as number) <= 255))
+})
 export type SendRequest = ReturnType<typeof SendRequest.decode>
 
 /**
@@ -73,7 +87,7 @@ export const InboxMessage = defineEnvelope({ from: 2, to: 3, body: 4, kind: 5, s
   group: id.optional(),
   /** The sending device, stamped by the broker on encrypted kinds: the receiver's session is per device. */
   device: id.optional()
-}))
+}), { positional: ['from', 'body', 'seq', 'ts', 'cseq', 'kind', 'group', 'device', 'to', 'clientMsgId'] })
 export type InboxMessage = ReturnType<typeof InboxMessage.decode>
 
 /**
@@ -85,7 +99,7 @@ export const StoredAck = defineEnvelope({ clientMsgId: 1, seq: 3, cseq: 5 }, z.o
   clientMsgId: clientMsgIdSchema,
   seq: uint,
   cseq: uint
-}))
+}), { positional: ['clientMsgId', 'seq', 'cseq'] })
 export type StoredAck = ReturnType<typeof StoredAck.decode>
 
 /** u/<user>/e — broker → device: a coded error (see errors.ts). */
@@ -130,19 +144,19 @@ export const Receipt = defineEnvelope({ seq: 1, peer: 2, status: 3, cseq: 4, ts:
   ts: uint,
   /** True when `peer` is a group: delivered / read by every member. */
   group: z.boolean().optional()
-}))
+}), { positional: ['seq', 'peer', 'cseq', 'ts', 'status', 'group'], defaults: { status: RECEIPT.delivered } })
 export type Receipt = ReturnType<typeof Receipt.decode>
 
 /** c/d — device → broker: I have read the conversation with `peer` up to `cseq`. */
-export const ReadWatermark = defineEnvelope({ peer: 1, cseq: 2, group: 3 }, z.object({ peer: id, cseq: uint.min(1), group: z.boolean().optional() }))
+export const ReadWatermark = defineEnvelope({ peer: 1, cseq: 2, group: 3 }, z.object({ peer: id, cseq: uint.min(1), group: z.boolean().optional() }), { positional: ['peer', 'cseq', 'group'] })
 export type ReadWatermark = ReturnType<typeof ReadWatermark.decode>
 
 /** c/t — device → broker: typing (1) or stopped (0) in the conversation with `to`. */
-export const TypingSignal = defineEnvelope({ to: 1, state: 2, group: 3 }, z.object({ to: id, state: z.union([z.literal(0), z.literal(1)]), group: z.boolean().optional() }))
+export const TypingSignal = defineEnvelope({ to: 1, state: 2, group: 3 }, z.object({ to: id, state: z.union([z.literal(0), z.literal(1)]), group: z.boolean().optional() }), { positional: ['to', 'state', 'group'] })
 export type TypingSignal = ReturnType<typeof TypingSignal.decode>
 
 /** u/<user>/t — broker → devices: `from` is typing (1) or stopped (0). Expires by itself after 5 s. */
-export const TypingNotice = defineEnvelope({ from: 1, state: 2, group: 3 }, z.object({ from: id, state: z.union([z.literal(0), z.literal(1)]), group: id.optional() }))
+export const TypingNotice = defineEnvelope({ from: 1, state: 2, group: 3 }, z.object({ from: id, state: z.union([z.literal(0), z.literal(1)]), group: id.optional() }), { positional: ['from', 'state', 'group'] })
 export type TypingNotice = ReturnType<typeof TypingNotice.decode>
 
 /** u/<watcher>/p/<contact> — broker → watcher: online now, or offline with the last-seen time if allowed. */

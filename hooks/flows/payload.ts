@@ -38,8 +38,7 @@ export class DevicePayload {
       if (error instanceof LowbandError) return undefined
       throw error
     }
-    if (!(item instanceof Map)) return undefined
-    const parsed = clientMsgIdSchema.safeParse(item.get(SendRequest.keys.clientMsgId))
+    const parsed = clientMsgIdSchema.safeParse(SendRequest.rawField(item, 'clientMsgId'))
     return parsed.success ? parsed.data : undefined
   }
 }

@@ -29,6 +29,11 @@ describe('DevicePayload', () => {
 
   it('reads no client message id that is not a valid one', () => {
     expect(new DevicePayload(Buffer.from(encodeCbor(new Map<number, unknown>([[1, ''], [2, 'bob']])))).clientMsgId()).toBeUndefined()
-    expect(new DevicePayload(Buffer.from(encodeCbor([1, 2]))).clientMsgId()).toBeUndefined()
+    expect(new DevicePayload(Buffer.from(encodeCbor(['', 'bob']))).clientMsgId()).toBeUndefined()
+    expect(new DevicePayload(Buffer.from(encodeCbor('ref-1'))).clientMsgId()).toBeUndefined()
+  })
+
+  it('reads the client message id of a send in its array form', () => {
+    expect(new DevicePayload(Buffer.from(encodeCbor(['ref-2', 'bob', 42]))).clientMsgId()).toBe('ref-2')
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { encodeCbor } from '../../protocol/cbor.js'
-import { InboxMessage, SendRequest } from '../../protocol/envelopes.js'
+import { decodeCbor, encodeCbor } from '../../protocol/cbor.js'
+import { InboxMessage, Receipt, RECEIPT, SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { classifyUserTopic, isChatTopic } from '../../protocol/topics.js'
 import { parseClientId } from '../../protocol/ids.js'
 
@@ -16,9 +16,53 @@ function thrownBy (work: () => unknown): unknown {
 
 describe('envelopes', () => {
   it('round-trip with integer keys and omit absent optional fields', () => {
-    const bytes = SendRequest.encode({ clientMsgId: new Uint8Array([1, 2]), to: 'bob', body: 'hi' })
+    const bytes = encodeCbor(SendRequest.toCbor({ clientMsgId: new Uint8Array([1, 2]), to: 'bob', body: 'hi' }))
     expect(Buffer.from(bytes).toString('hex')).toBe('a3' + '01' + '420102' + '02' + '63626f62' + '03' + '626869')
     expect(SendRequest.decode(bytes)).toEqual({ clientMsgId: Buffer.from([1, 2]), to: 'bob', body: 'hi' })
+  })
+
+  it('send the envelopes of every message as arrays in position order, nulls only before a present field', () => {
+    const send = SendRequest.encode({ clientMsgId: new Uint8Array([1, 2]), to: 'bob', body: 'hi' })
+    expect(Buffer.from(send).toString('hex')).toBe('83' + '420102' + '63626f62' + '626869')
+    expect(SendRequest.decode(send)).toEqual({ clientMsgId: Buffer.from([1, 2]), to: 'bob', body: 'hi' })
+    const toGroup = SendRequest.encode({ clientMsgId: 7, group: 'g', body: 'hi' })
+    expect(decodeCbor(toGroup)).toEqual([7, null, 'hi', null, 'g'])
+    expect(SendRequest.decode(toGroup)).toEqual({ clientMsgId: 7, group: 'g', body: 'hi' })
+    const message = { from: 'alice', body: 'hi', seq: 3, ts: 1_700_000_000, cseq: 2 }
+    expect(decodeCbor(InboxMessage.encode(message))).toEqual(['alice', 'hi', 3, 1_700_000_000, 2])
+    expect(InboxMessage.decode(InboxMessage.encode({ ...message, to: 'bob', clientMsgId: 9 }))).toEqual({ ...message, to: 'bob', clientMsgId: 9 })
+    expect(StoredAck.decode(encodeCbor([9, 3, 2]))).toEqual({ clientMsgId: 9, seq: 3, cseq: 2 })
+    // Elements past the known ones are ignored, as unknown keys are.
+    expect(StoredAck.decode(encodeCbor([9, 3, 2, 'a later field']))).toEqual({ clientMsgId: 9, seq: 3, cseq: 2 })
+    expect(thrownBy(() => StoredAck.decode(encodeCbor([9, 3])))).toMatchObject({ errorName: 'BAD_ENVELOPE' })
+    expect(thrownBy(() => StoredAck.decode(encodeCbor('ack')))).toMatchObject({ errorName: 'BAD_ENVELOPE' })
+  })
+
+  it('leave a delivered receipt\'s status off the wire, and read an absent status as delivered', () => {
+    const delivered = { seq: 5, peer: 'bob', status: RECEIPT.delivered, cseq: 4, ts: 1_700_000_000 }
+    expect(decodeCbor(Receipt.encode(delivered))).toEqual([5, 'bob', 4, 1_700_000_000])
+    expect(Receipt.decode(Receipt.encode(delivered))).toEqual(delivered)
+    const read = { ...delivered, status: RECEIPT.read }
+    expect(decodeCbor(Receipt.encode(read))).toEqual([5, 'bob', 4, 1_700_000_000, 2])
+    expect(Receipt.decode(Receipt.encode(read))).toEqual(read)
+    expect(Receipt.decode(encodeCbor(new Map<number, unknown>([[1, 5], [2, 'bob'], [4, 4], [5, 1_700_000_000]])))).toEqual(delivered)
+  })
+
+  it('accept on the send path exactly what the schema accepts, and refuse the rest with its message', () => {
+    const good = [
+      [new Uint8Array(16), 'bob', 'hi'], ['x'.repeat(64), 'bob', new Uint8Array(3)], [Number.MAX_SAFE_INTEGER, 'b.o@b_-', ''], [1, 'bob', 'hi', 255]
+    ]
+    for (const item of good) expect(SendRequest.fromCbor(item), JSON.stringify(item)).toMatchObject({ to: item[1] })
+    const bad: Array<[unknown[], RegExp]> = [
+      [[new Uint8Array(17), 'bob', 'hi'], /clientMsgId/], [[new Uint8Array(0), 'bob', 'hi'], /clientMsgId/], [['', 'bob', 'hi'], /clientMsgId/],
+      [['x'.repeat(65), 'bob', 'hi'], /clientMsgId/], [[-1, 'bob', 'hi'], /clientMsgId/], [[1.5, 'bob', 'hi'], /clientMsgId/],
+      [[2 ** 53, 'bob', 'hi'], /clientMsgId/], [[1, 'b/b', 'hi'], /to/], [[1, 'x'.repeat(65), 'hi'], /to/], [[1, 7, 'hi'], /to/],
+      [[1, 'bob', 42], /body/], [[1, 'bob', 'hi', 256], /kind/], [[1, 'bob', 'hi', -1], /kind/], [[1, 'bob', 'hi', 0.5], /kind/],
+      [[1, 'bob', 'hi', null, 'g'], /exactly one of to and group/], [[1, null, 'hi'], /exactly one of to and group/]
+    ]
+    for (const [item, message] of bad) {
+      expect(thrownBy(() => SendRequest.fromCbor(item)), JSON.stringify(item)).toMatchObject({ errorName: 'BAD_ENVELOPE', message: expect.stringMatching(message) })
+    }
   })
 
   it('ignore unknown keys and reject wrong types with BAD_ENVELOPE', () => {
