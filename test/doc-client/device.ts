@@ -14,6 +14,28 @@ export type Envelope = Map<number, unknown>
 /** Maps decode as Maps, so integer keys stay integers (cbor-x's default would make them object keys). */
 const cbor = new Decoder({ mapsAsObjects: false })
 
+/**
+ * Positional envelopes (PROTOCOL.md, Envelopes): the broker sends these as arrays in a fixed order.
+ * Each position's key in the keyed form, by topic suffix, so the rest of the client reads one form.
+ */
+const POSITIONS: Record<string, readonly number[]> = {
+  m: [2, 4, 6, 7, 9, 5, 10, 11, 3, 8], // InboxMessage: from, body, seq, ts, cseq, kind, group, device, to, clientMsgId
+  o: [2, 4, 6, 7, 9, 5, 10, 11, 3, 8],
+  a: [1, 3, 5], // StoredAck: clientMsgId, seq, cseq
+  r: [1, 2, 4, 5, 3, 6], // Receipt: seq, peer, cseq, ts, status (absent: 1 delivered), group
+  t: [1, 2, 3] // TypingNotice: from, state, group
+}
+
+/** A received payload in its keyed form: a positional array becomes the map it stands for; `null` is an absent field. */
+function keyed (topic: string, payload: unknown): Envelope {
+  const positions = POSITIONS[topic.split('/')[2] ?? '']
+  if (positions === undefined || !Array.isArray(payload)) return payload as Envelope
+  const map: Envelope = new Map()
+  positions.forEach((key, i) => { if (payload[i] !== undefined && payload[i] !== null) map.set(key, payload[i]) })
+  if (topic.endsWith('/r') && !map.has(3)) map.set(3, 1)
+  return map
+}
+
 /** How long a step waits for what the broker must send; generous, the machine is shared. */
 const WAIT_MS = 10_000
 
@@ -124,7 +146,7 @@ export class Device {
       const publish = packet as IPublishPacket
       // Every message and receipt is QoS 1 to a receiving device: PUBACK it (the broker derives ✓✓ from it).
       if (publish.qos === 1) this.#write({ cmd: 'puback', messageId: publish.messageId! })
-      this.log.push({ topic: publish.topic, qos: publish.qos, payload: cbor.decode(publish.payload as Buffer) as Envelope })
+      this.log.push({ topic: publish.topic, qos: publish.qos, payload: keyed(publish.topic, cbor.decode(publish.payload as Buffer)) })
     } else {
       this.log.push(packet)
     }
