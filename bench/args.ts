@@ -17,9 +17,11 @@ export interface BenchArgs {
   save?: string
   /** Throughput (and profile, soak) with end-to-end-encrypted-size opaque bodies instead of plaintext. */
   encrypted: boolean
+  /** Throughput: also measure lowband with its messages in this store (a private server started for the run). */
+  store?: 'postgres'
 }
 
-const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR]
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR] [--store postgres]
   --json      print one JSON object instead of the table (progress goes to stderr either way)
   --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak,
               100 sleeping phones × 10 messages in 2 s for push
@@ -33,6 +35,9 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
   --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)
   --encrypted the chat load sends end-to-end encrypted messages (kind 3, one opaque steady-state-sized
               copy for the recipient's device; keys published first), to compare with plaintext
+  --store     throughput: also measure lowband with messages in PostgreSQL (a private
+              server, fsync on, initialised and started for each broker run as the postgres user; needs root
+              and Debian's postgresql), beside lowband on the embedded store
   --render    print the table of a report saved with --json, without running anything
   --save      also write the JSON report to DIR/<date>-<commit>-<sections>.json (docs/bench holds the
               runs behind every published figure)`
@@ -63,6 +68,10 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
       const unknown = added.find((name) => !isStoredBaseline(name))
       if (unknown !== undefined) fail(`unknown broker ${unknown} for --with (${Object.keys(STORED_BASELINES).join(', ')})`)
       args.brokers = [...new Set([...args.brokers, ...added as StoredBaseline[]])]
+    } else if (arg.startsWith('--store')) {
+      const store = value()
+      if (store !== 'postgres') fail(`unknown store ${store} for --store (postgres)`)
+      args.store = store
     } else if (arg.startsWith('--save')) {
       args.save = value()
     } else if (arg.startsWith('--render')) {

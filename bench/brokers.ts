@@ -4,9 +4,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { StoredBaseline } from './baseline-hooks.js'
 import { ensureMosquitto, writeMosquittoConfig } from './mosquitto.js'
+import { PrivatePostgres } from './private-postgres.js'
 import { fdHardLimit, freePort, removeOnExit, spawnLimited, waitForLine, waitForPort, type Spawned } from './proc.js'
 
 export type BrokerKind = 'lowband' | 'aedes' | StoredBaseline | 'mosquitto'
+/** lowband's message store other than the embedded default: PostgreSQL, a private server started for the broker. */
+export type LowbandStore = 'postgres'
 
 /** Signs every bench token; lowband is started with it. */
 export const JWT_SECRET = 'bench-secret-0123456789abcdef'
@@ -39,12 +42,14 @@ export interface BrokerOptions {
   lowbandOptions?: readonly string[]
   /** Load gc-on-signal.ts so `collectGarbage` works. */
   gcOnSignal?: boolean
+  /** lowband only: keep messages in a private PostgreSQL started for this broker and removed with it. */
+  store?: LowbandStore
 }
 
 export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}): Promise<BrokerHandle> {
   const flags = [...(options.nodeFlags ?? []), ...(options.gcOnSignal === true ? ['--expose-gc', `--import=${GC_ON_SIGNAL}`] : [])]
   switch (kind) {
-    case 'lowband': return startLowband(flags, options.lowbandOptions ?? [])
+    case 'lowband': return options.store === 'postgres' ? startLowbandOnPostgres(flags, options.lowbandOptions ?? []) : startLowband(flags, options.lowbandOptions ?? [])
     case 'aedes': return startPlainAedes(flags)
     case 'aedes-durable':
     case 'aedes-protocol': return startPlainAedes(flags, kind)
@@ -66,6 +71,25 @@ async function startLowband (flags: string[], options: readonly string[]): Promi
     '--max-group-size', '256', '--log-level', 'info', ...options])
   const ports = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? JSON.parse(line) as { tcp: number, http: number } : undefined)
   return { ...handle('lowband', spawned, ports.tcp, flags.includes('--expose-gc'), () => rm(dataDir, { recursive: true, force: true })), httpPort: ports.http }
+}
+
+/** lowband with `--postgres` on a PostgreSQL server of its own (fsync on, as in production), stopped and removed with it. */
+async function startLowbandOnPostgres (flags: string[], options: readonly string[]): Promise<BrokerHandle> {
+  const postgres = await PrivatePostgres.create()
+  try {
+    const broker = await startLowband(flags, [...options, '--postgres', postgres.url])
+    const also = async (stop: () => Promise<void>): Promise<void> => {
+      try {
+        await stop()
+      } finally {
+        await postgres.destroy()
+      }
+    }
+    return { ...broker, stop: () => also(broker.stop), kill: () => also(broker.kill) }
+  } catch (error) {
+    await postgres.destroy()
+    throw error
+  }
 }
 
 /** Plain Aedes; a stored baseline gets a fresh LevelDB (bench/baseline-hooks.ts). */

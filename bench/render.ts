@@ -40,13 +40,13 @@ function throughput (report: BenchReport): string[] {
     t.results.map((r) => {
       const max = r.steps.filter((s) => s.sustained).at(-1)
       const maxText = max?.firstTry === undefined ? r.maxSustained : `${r.maxSustained} (2nd try)`
-      return [r.kind, maxText, times(r.maxSustained, base?.maxSustained), r.limitedBy,
+      return [r.store === undefined ? r.kind : `${r.kind} (${r.store})`, maxText, times(r.maxSustained, base?.maxSustained), r.limitedBy,
         r.atHalf.latency.p50Ms, times(r.atHalf.latency.p50Ms, base?.atHalf.latency.p50Ms),
         r.atHalf.latency.p99Ms, times(r.atHalf.latency.p99Ms, base?.atHalf.latency.p99Ms), max === undefined ? '–' : `${max.brokerCpuPct} %`]
     }))
   const steps = renderTable(
     ['broker', 'offered/s', 'delivered/s', 'delivered %', 'p50 ms', 'p99 ms', 'CPU broker %', 'generator %', 'machine %', 'step'],
-    t.results.flatMap((r) => r.steps.map((s) => [r.kind, s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
+    t.results.flatMap((r) => r.steps.map((s) => [r.store === undefined ? r.kind : `${r.kind} (${r.store})`, s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
       s.latency.p50Ms, s.latency.p99Ms, s.brokerCpuPct, s.generatorCpuPct, s.machineCpuPct, stepVerdict(s)])))
   return [
     `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes${t.settings.encrypted === true ? '; end-to-end encrypted bodies' : ''})`,

@@ -61,7 +61,10 @@ await section('throughput', async () => {
   const settings = { ...(args.quick ? QUICK_THROUGHPUT : FULL_THROUGHPUT), ...(args.encrypted ? { encrypted: true } : {}) }
   const results = []
   // Encrypted bodies are a lowband message kind: compare with a plaintext run of lowband.
-  for (const kind of args.encrypted ? ['lowband' as const] : kinds) results.push(await measureThroughput(kind, settings, log))
+  for (const kind of args.encrypted ? ['lowband' as const] : kinds) {
+    results.push(await measureThroughput(kind, settings, log))
+    if (kind === 'lowband' && args.store !== undefined) results.push(await measureThroughput(kind, settings, log, args.store))
+  }
   report.throughput = { pairs: PAIRS, clients: PAIRS * 2, generatorProcesses: 2, p99LimitMs: P99_LIMIT_MS, settings, results }
 })
 await section('profile', async () => {

@@ -1,4 +1,4 @@
-import { startBroker, type BrokerHandle, type BrokerKind } from './brokers.js'
+import { startBroker, type BrokerHandle, type BrokerKind, type LowbandStore } from './brokers.js'
 import { ChatLoad, type StepMeasure } from './chat-load.js'
 import { sleep } from './proc.js'
 
@@ -39,6 +39,8 @@ export interface StepOutcome extends StepMeasure {
 
 export interface BrokerThroughput {
   kind: BrokerKind
+  /** lowband's message store, when not the embedded default (`--store postgres`). */
+  store?: LowbandStore
   steps: StepOutcome[]
   /** Delivered messages/s of the highest sustained step. */
   maxSustained: number
@@ -51,8 +53,8 @@ export interface BrokerThroughput {
 /** A broker and its load generators, started together and replaced together. */
 interface Rig { broker: BrokerHandle, load: ChatLoad }
 
-async function openRig (kind: BrokerKind, settings: ThroughputSettings): Promise<Rig> {
-  const broker = await startBroker(kind)
+async function openRig (kind: BrokerKind, settings: ThroughputSettings, store: LowbandStore | undefined): Promise<Rig> {
+  const broker = await startBroker(kind, store === undefined ? {} : { store })
   const load = await ChatLoad.open(broker, PAIRS, GENERATORS, settings.encrypted === true).catch(async (error: unknown) => { await broker.kill(); throw error })
   await load.step(START_RATE / 2, settings.warmupMs, settings.graceMs)
   return { broker, load }
@@ -64,8 +66,8 @@ async function closeRig (rig: Rig): Promise<void> {
   await rig.broker.kill()
 }
 
-export async function measureThroughput (kind: BrokerKind, settings: ThroughputSettings, log: (line: string) => void): Promise<BrokerThroughput> {
-  let rig = await openRig(kind, settings)
+export async function measureThroughput (kind: BrokerKind, settings: ThroughputSettings, log: (line: string) => void, store?: LowbandStore): Promise<BrokerThroughput> {
+  let rig = await openRig(kind, settings, store)
   try {
     const steps: StepOutcome[] = []
     const once = async (rate: number): Promise<StepOutcome> => {
@@ -77,7 +79,7 @@ export async function measureThroughput (kind: BrokerKind, settings: ThroughputS
         // An overloaded broker keeps its backlog (queued and in-flight messages) into the next step,
         // which would then fail for the previous one's sake: every step after a failure starts fresh.
         await closeRig(rig)
-        rig = await openRig(kind, settings)
+        rig = await openRig(kind, settings, store)
       }
       return outcome
     }
@@ -110,13 +112,13 @@ export async function measureThroughput (kind: BrokerKind, settings: ThroughputS
     const max = best?.deliveredRate ?? 0
     // Latency is taken on a fresh broker for every broker alike, after a warm-up at the same rate.
     await closeRig(rig)
-    rig = await openRig(kind, settings)
+    rig = await openRig(kind, settings, store)
     const half = Math.max(1, max / 2)
     await rig.load.step(half, settings.warmupMs, settings.graceMs)
     const atHalf = await rig.load.step(half, settings.halfMs, settings.graceMs)
     log(`${kind} at half (${Math.round(max / 2)}/s): p50 ${atHalf.latency.p50Ms} ms, p99 ${atHalf.latency.p99Ms} ms`)
     steps.sort((a, b) => a.offeredRate - b.offeredRate)
-    return { kind, steps, maxSustained: Math.round(max), limitedBy: failed?.failure ?? `not reached below ${MAX_RATE}/s`, atHalf }
+    return { kind, ...(store === undefined ? {} : { store }), steps, maxSustained: Math.round(max), limitedBy: failed?.failure ?? `not reached below ${MAX_RATE}/s`, atHalf }
   } finally {
     await closeRig(rig)
   }

@@ -121,15 +121,7 @@ export class PostgresCommitter {
     const conversations = [...new Set(batch.flatMap((p) => p.locks.conversations ?? []))].sort()
     const users = [...new Set(batch.flatMap((p) => p.locks.users ?? []))].sort()
     return inTransaction(this.#pool, async (client) => {
-      // A missing counter row is created first (head 0), so that it can be locked like the others.
-      if (conversations.length > 0) {
-        await client.query('INSERT INTO conversations (conversation, head) SELECT c, 0 FROM unnest($1::text[]) AS c ORDER BY c ON CONFLICT DO NOTHING', [conversations])
-        await client.query('SELECT 1 FROM conversations WHERE conversation = ANY($1::text[]) ORDER BY conversation FOR UPDATE', [conversations])
-      }
-      if (users.length > 0) {
-        await client.query('INSERT INTO inbox_heads (user_id, head) SELECT u, 0 FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [users])
-        await client.query('SELECT 1 FROM inbox_heads WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE', [users])
-      }
+      if (conversations.length > 0 || users.length > 0) await client.query('SELECT lowband_lock($1::text[], $2::text[])', [conversations, users])
       const values: unknown[] = []
       for (const p of batch) values.push(await p.job(client))
       return values

@@ -1,4 +1,4 @@
-import { messageStoreMigration } from './message-schema.js'
+import { messageStoreMigration, transactionLocksMigration } from './message-schema.js'
 
 /**
  * The schema, as numbered migrations applied in order (see migrate.ts). A migration, once released,
@@ -111,5 +111,6 @@ export const migrations: readonly Migration[] = [
       );
     `
   },
-  messageStoreMigration
+  messageStoreMigration,
+  transactionLocksMigration
 ]

@@ -4,7 +4,7 @@ import { InboxMessage } from '../../protocol/envelopes.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { sendRaw } from '../helpers/chat.js'
 import { Inbox } from '../helpers/messages.js'
-import { PrivatePostgres, privatePostgresMissing } from '../helpers/private-postgres.js'
+import { PrivatePostgres, privatePostgresMissing } from '../../bench/private-postgres.js'
 
 const missing = privatePostgresMissing()
 

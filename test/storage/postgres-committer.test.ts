@@ -29,7 +29,7 @@ describe('postgres group commit', () => {
     expect(statements.filter((s) => s === 'BEGIN')).toHaveLength(1)
     expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(1)
     // The locks come before any job.
-    expect(statements.indexOf('SELECT 1')).toBeLessThan(statements.indexOf('SELECT job'))
+    expect(statements.indexOf('SELECT lowband_lock($1::text[],')).toBeLessThan(statements.indexOf('SELECT job'))
   })
 
   it('retries each job alone when the shared transaction fails, so one bad job fails only itself', async () => {
