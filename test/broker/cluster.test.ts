@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { InboxMessage, PresenceUpdate, SendRequest, StoredAck, Synced } from '../../protocol/envelopes.js'
+import { GroupInfo, OP } from '../../protocol/requests.js'
+import { request, sendRaw } from '../helpers/chat.js'
+import { REDIS_URL, startCluster, type TestCluster } from '../helpers/cluster.js'
+import { Inbox } from '../helpers/messages.js'
+
+const bodies = (inbox: Inbox) => inbox.on('/m').map((r) => InboxMessage.decode(r.payload)).filter((m) => m.kind === undefined).map((m) => m.body)
+
+describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs LOWBAND_TEST_REDIS_URL: npm test starts one)', () => {
+  let cluster: TestCluster
+  beforeAll(async () => { cluster = await startCluster(['a', 'b']) })
+  afterAll(() => cluster.close())
+  const node = (i: number) => cluster.nodes[i]!
+
+  it('delivers a 1:1 message to a device on another node', async () => {
+    const alice = await node(0).device('alice', 'phone')
+    const bob = await node(1).device('bob', 'phone')
+    const bobs = new Inbox(bob)
+    const alices = new Inbox(alice)
+    await sendRaw(alice, 'bob', 'across nodes')
+    await bobs.wait('/m')
+    expect(bodies(bobs)).toEqual(['across nodes'])
+    expect(StoredAck.decode((await alices.wait('/a'))[0]!.payload).seq).toBeGreaterThan(0)
+  })
+
+  it('tells a watcher on one node when a contact on another comes and goes', async () => {
+    const carol = await node(0).device('carol', 'phone')
+    const seen = new Inbox(carol)
+    await carol.subscribeAsync('u/carol/p/dave', { qos: 0 })
+    await seen.wait('/p/dave')
+    const dave = await node(1).device('dave', 'phone')
+    await seen.wait('/p/dave', 2)
+    await dave.endAsync()
+    await seen.wait('/p/dave', 3)
+    expect(seen.on('/p/dave').map((r) => PresenceUpdate.decode(r.payload).online)).toEqual([false, true, false])
+  })
+
+  it('closes the old connection of a client id that connects on another node', async () => {
+    const first = await node(0).device('erin', 'phone')
+    const closed = new Promise<void>((resolve) => first.once('close', () => resolve()))
+    await node(1).device('erin', 'phone')
+    await closed
+    expect(first.connected).toBe(false)
+  })
+
+  it('keeps one order per group whichever node the senders are on, membership from the next message', async () => {
+    const members = { fay: await node(0).device('fay', 'phone'), gus: await node(1).device('gus', 'phone'), hal: await node(1).device('hal', 'phone') }
+    const inboxes = { fay: new Inbox(members.fay), gus: new Inbox(members.gus), hal: new Inbox(members.hal) }
+    const created = await request(members.fay, 'fay', OP.createGroup, new Map<number, unknown>([[1, 'Hikers'], [2, ['gus', 'hal']]]))
+    const group = GroupInfo.fromCbor(created.result).id
+    const send = (who: keyof typeof members, body: string) =>
+      members[who].publishAsync('c/s', Buffer.from(SendRequest.encode({ clientMsgId: body, group, body })), { qos: 1 })
+    await Promise.all(Array.from({ length: 10 }, (_, i) => send(i % 2 === 0 ? 'fay' : 'gus', `g${i}`)))
+    const cseqs = (inbox: Inbox) => inbox.on('/m').map((r) => InboxMessage.decode(r.payload)).filter((m) => m.kind === undefined).map((m) => [m.body, m.cseq])
+    await inboxes.hal.until(() => cseqs(inboxes.hal).length === 10)
+    // Every member sees each message under the one cseq the group gave it (the senders' own copies
+    // come as stored-acks; hal, who sent nothing, sees all ten).
+    const order = new Map(cseqs(inboxes.hal).map(([body, cseq]) => [body, cseq]))
+    expect(new Set(order.values()).size).toBe(10)
+    await inboxes.fay.until(() => cseqs(inboxes.fay).length === 5)
+    for (const [body, cseq] of cseqs(inboxes.fay)) expect(order.get(body)).toBe(cseq)
+    // hal leaves on node b; the very next message, sent on node a, is not his.
+    await request(members.hal, 'hal', OP.leave, new Map<number, unknown>([[1, group]]))
+    await send('fay', 'after hal left')
+    await inboxes.gus.until(() => bodies(inboxes.gus).includes('after hal left'))
+    expect(bodies(inboxes.hal)).not.toContain('after hal left')
+  })
+
+  it('repairs a lost cross-node wake-up: the device is told its inbox head once Redis is back', async () => {
+    const ivy = await node(1).device('ivy', 'phone')
+    const seen = new Inbox(ivy)
+    // Stored without a wake-up, as when node a's PUBLISH to Redis is lost.
+    const stored = await cluster.storage.messages.appendDirect({ from: 'jay', fromDevice: 'phone', to: 'ivy', body: 'missed', kind: 0, ts: 1, clientMsgId: Buffer.from('lost-1') })
+    await killRedisClient(`lowband-b-cluster-events`)
+    await seen.until(() => seen.on('/y').some((r) => Synced.decode(r.payload).seq >= stored.recipientSeq))
+    expect(node(1).logs.join('')).toContain('Redis reachable again')
+  })
+})
+
+/** Drops one of a node's Redis connections, as a network fault would. */
+async function killRedisClient (name: string): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const admin = new Redis(REDIS_URL!)
+  try {
+    const list = await admin.client('LIST') as string
+    const ids = list.split('\n').filter((line) => line.includes(` name=${name} `)).map((line) => /id=(\d+)/.exec(line)![1]!)
+    expect(ids.length).toBe(1)
+    await admin.client('KILL', 'ID', ids[0]!)
+  } finally {
+    admin.disconnect()
+  }
+}
