@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { KeyedLock } from '../../storage/keyed-lock.js'
+import { RetriableError } from '../../storage/retriable.js'
 
 /** How long a lock is held at most if its node dies holding it, ms: longer than any store write. */
 const LEASE_MS = 10_000
@@ -46,8 +47,12 @@ export class GroupLock {
   async #acquire (key: string, token: string): Promise<void> {
     const deadline = Date.now() + WAIT_MS
     for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-      if (await this.#redis.set(key, token, 'PX', LEASE_MS, 'NX') === 'OK') return
-      if (Date.now() > deadline) throw new Error(`group ${key} stayed locked by another node for ${WAIT_MS} ms`)
+      const taken = await this.#redis.set(key, token, 'PX', LEASE_MS, 'NX').catch(() => {
+        // The outage itself is logged once (RedisConnections); this send is resent after it.
+        throw new RetriableError('group order unavailable: Redis unreachable')
+      })
+      if (taken === 'OK') return
+      if (Date.now() > deadline) throw new RetriableError(`group ${key} stayed locked by another node for ${WAIT_MS} ms`)
       await this.#sleep(pause)
     }
   }

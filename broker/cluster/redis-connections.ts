@@ -22,6 +22,8 @@ export class RedisConnections {
   readonly #log: Logger
   readonly #all: Redis[] = []
   #down = false
+  /** Outages count from the first time every connection was up. */
+  #watching = false
   #closing = false
   readonly #onReconnect: Array<() => void> = []
 
@@ -54,6 +56,7 @@ export class RedisConnections {
   /** Connects every connection opened so far; rejects when Redis cannot be reached at start. */
   async connect (): Promise<void> {
     await Promise.all(this.#all.map((redis) => redis.status === 'wait' ? redis.connect() : undefined))
+    this.#watching = true
   }
 
   get ready (): boolean {
@@ -71,7 +74,7 @@ export class RedisConnections {
   }
 
   #changed (): void {
-    if (this.#closing) return
+    if (this.#closing || !this.#watching) return
     if (!this.ready && !this.#down) {
       this.#down = true
       this.#log.error('Redis unreachable: cross-node delivery paused, group sends refused until it is back; reconnecting')
