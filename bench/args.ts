@@ -15,6 +15,10 @@ export interface BenchArgs {
   render?: string
   /** Also save the JSON report in this directory, named by date, commit and sections. */
   save?: string
+  /** Memory: hold the connections with this many cluster nodes (Redis + PostgreSQL from scripts/services.sh). */
+  nodes?: number
+  /** Memory: this many connections, one level, instead of the default levels. */
+  connections?: number
   /** Throughput (and profile, soak) with end-to-end-encrypted-size opaque bodies instead of plaintext. */
   encrypted: boolean
 }
@@ -33,6 +37,9 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
   --profile-out  save lowband's .cpuprofile from the profile section (open it in Chrome DevTools)
   --encrypted the chat load sends end-to-end encrypted messages (kind 3, one opaque steady-state-sized
               copy for the recipient's device; keys published first), to compare with plaintext
+  --nodes     memory: N cluster nodes (lowband start --redis --postgres; services from scripts/services.sh)
+              hold the connections together, e.g. --only memory --nodes 6 for 100 000 (the default with --nodes)
+  --connections  memory: this many idle connections, one level (e.g. 3000 for a short check)
   --render    print the table of a report saved with --json, without running anything
   --save      also write the JSON report to DIR/<date>-<commit>-<sections>.json (docs/bench holds the
               runs behind every published figure)`
@@ -67,11 +74,21 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
       args.save = value()
     } else if (arg.startsWith('--render')) {
       args.render = value()
+    } else if (arg.startsWith('--nodes')) {
+      args.nodes = positive(arg, value())
+    } else if (arg.startsWith('--connections')) {
+      args.connections = positive(arg, value())
     } else if (arg.startsWith('--profile-out')) {
       args.profileOut = value()
     } else fail(`unknown argument ${arg}`)
   }
   return args
+}
+
+function positive (arg: string, text: string): number {
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 1) fail(`${arg} needs a whole number ≥ 1, got ${text}`)
+  return n
 }
 
 function fail (message: string): never {
