@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InboxMessage, PresenceUpdate, SendRequest, StoredAck, Synced } from '../../protocol/envelopes.js'
+import { loadConfig } from '../../broker/config.js'
+import { InboxMessage, Receipt, PresenceUpdate, SendRequest, StoredAck, Synced } from '../../protocol/envelopes.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
 import { request, sendRaw } from '../helpers/chat.js'
 import { REDIS_URL, startCluster, type TestCluster } from '../helpers/cluster.js'
@@ -22,6 +23,17 @@ describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs L
     await bobs.wait('/m')
     expect(bodies(bobs)).toEqual(['across nodes'])
     expect(StoredAck.decode((await alices.wait('/a'))[0]!.payload).seq).toBeGreaterThan(0)
+  })
+
+  it('brings the delivered receipt back to the sender on the other node', async () => {
+    const kay = await node(0).device('kay', 'phone', { clean: false })
+    const kays = new Inbox(kay)
+    const leo = await node(1).device('leo', 'phone', { clean: false })
+    const leos = new Inbox(leo)
+    await sendRaw(kay, 'leo', 'did you get it?')
+    await leos.wait('/m')
+    const receipt = Receipt.decode((await kays.wait('/r'))[0]!.payload)
+    expect(receipt).toMatchObject({ peer: 'leo', status: 1 })
   })
 
   it('tells a watcher on one node when a contact on another comes and goes', async () => {
@@ -75,6 +87,16 @@ describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs L
     await killRedisClient(`lowband-b-cluster-events`)
     await seen.until(() => seen.on('/y').some((r) => Synced.decode(r.payload).seq >= stored.recipientSeq))
     expect(node(1).logs.join('')).toContain('Redis reachable again')
+  })
+})
+
+describe('cluster options', () => {
+  const base = { jwtSecret: 'x'.repeat(16) }
+  it('refuses --redis without a shared store or a node id, and --node-id alone', () => {
+    expect(() => loadConfig({ ...base, redis: 'redis://127.0.0.1:6379', nodeId: 'n1' }, {})).toThrow('--redis (LOWBAND_REDIS_URL) joins nodes that share one message store: it needs --postgres')
+    expect(() => loadConfig({ ...base, redis: 'redis://127.0.0.1:6379', postgres: 'postgres://db/x' }, {})).toThrow('needs --node-id')
+    expect(() => loadConfig({ ...base, nodeId: 'n1' }, {})).toThrow('it needs --redis')
+    expect(loadConfig({ ...base, redis: 'redis://127.0.0.1:6379', postgres: 'postgres://db/x', nodeId: 'n1' }, {})).toMatchObject({ nodeId: 'n1', clusterName: 'lowband', nodeHeartbeat: 10 })
   })
 })
 
