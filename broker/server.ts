@@ -8,7 +8,9 @@ import { KeyedLock } from '../storage/keyed-lock.js'
 import { createTopicAcl } from './acl.js'
 import { loadAclFile } from './acl-file.js'
 import { isChatTopic } from '../protocol/topics.js'
+import type { AedesMemoryPersistence } from 'aedes-persistence'
 import { openCluster, type Cluster } from './cluster/index.js'
+import type { AedesPersistence } from './cluster/split-persistence.js'
 import type { Config } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
@@ -91,7 +93,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     now: Date.now,
     deviceCopies: new WeakMap()
   }
-  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence(), connectTimeout: config.connectTimeout * 1000, ...clusterOptions(cluster) })
+  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: sessionPersistence(cluster), connectTimeout: config.connectTimeout * 1000, ...clusterOptions(cluster) })
   leanConnections(broker)
   limitPacketLength(broker, config.maxPayload)
   parseStrictly(broker)
@@ -154,6 +156,12 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
       log.info('lowband stopped')
     }
   }
+}
+
+/** Chat sessions in memory (session-persistence.ts); in a cluster, open-mode ones in Redis. */
+function sessionPersistence (cluster: Cluster | undefined): AedesMemoryPersistence {
+  const chat = createSessionPersistence()
+  return cluster === undefined ? chat : cluster.persistence(chat as unknown as AedesPersistence) as unknown as AedesMemoryPersistence
 }
 
 /**

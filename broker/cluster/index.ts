@@ -1,4 +1,6 @@
 import mqemitter from 'mqemitter'
+import { createRequire } from 'node:module'
+import type { Redis } from 'ioredis'
 import type { MQEmitter } from 'mqemitter'
 import MQEmitterRedis from 'mqemitter-redis'
 import type { Logger } from 'pino'
@@ -10,6 +12,7 @@ import { ClusterNode } from './cluster-node.js'
 import { GroupLock } from './group-lock.js'
 import { RedisConnections } from './redis-connections.js'
 import { SplitEmitter } from './split-emitter.js'
+import { SplitPersistence, type AedesPersistence } from './split-persistence.js'
 import { ClusterKeys } from './wire.js'
 
 export interface Cluster {
@@ -18,6 +21,8 @@ export interface Cluster {
   readonly mq: SplitEmitter
   readonly node: ClusterNode
   readonly groupLock: GroupLock
+  /** Aedes' persistence: chat sessions in the node's memory (`chat`), open-mode ones in Redis. */
+  readonly persistence: (chat: AedesPersistence) => AedesPersistence
   /** Whether every Redis connection is up (readiness). */
   readonly ready: () => boolean
   close (): Promise<void>
@@ -29,6 +34,9 @@ export interface ClusterHandlers {
   delivered: (deliveries: RemoteDelivery[]) => void
   wakeupsLost: () => void
 }
+
+/** aedes-persistence-redis (CommonJS, untyped): a factory of Aedes persistences over one ioredis connection. */
+const createRedisPersistence = createRequire(import.meta.url)('aedes-persistence-redis') as (options: { conn: Redis }) => AedesPersistence
 
 type RedisEmitterOptions = Parameters<typeof MQEmitterRedis>[0]
 /** mqemitter-redis' prefixed emitter (one cluster's topics apart from another's), which its typings omit. */
@@ -56,6 +64,8 @@ export async function openCluster (config: Config & { redis: string, nodeId: str
   const shared = new RedisEmitterWithPrefix(keys.mqtt, { subConn: redis.open('mq-sub'), pubConn: redis.open('mq-pub'), matchEmptyLevels: true }) // [MQTT-4.7.1-3]
   // An outage is reported once by RedisConnections; the emitter's own 'error' events would be unhandled.
   ;(shared as unknown as { state: NodeJS.EventEmitter }).state.on('error', () => {})
+  // ioredis prefixes the keys of aedes-persistence-redis, whose own key names are fixed.
+  const sessions = redis.open('sessions', { keyPrefix: keys.aedes })
   const mq = new SplitEmitter(mqemitter({ matchEmptyLevels: true }), shared)
   try {
     await redis.connect()
@@ -68,6 +78,7 @@ export async function openCluster (config: Config & { redis: string, nodeId: str
     mq,
     node,
     groupLock,
+    persistence: (chat) => new SplitPersistence(chat, createRedisPersistence({ conn: sessions })),
     ready: () => redis.ready,
     async close () {
       await node.stop()

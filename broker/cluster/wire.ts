@@ -34,6 +34,8 @@ export class ClusterKeys {
   deliveries (node: string): string { return `${this.#prefix}:node:${node}:deliveries` }
   /** Lease of a group's order (group-lock.ts). */
   groupLock (groupId: string): string { return `${this.#prefix}:group-lock:${groupId}` }
+  /** Prefix of the keys of Aedes' own state in Redis (open-mode sessions, subscriptions, retained, wills). */
+  get aedes (): string { return `${this.#prefix}:aedes:` }
   /** Prefix of the open-mode MQTT topics and Aedes' $SYS announcements on Redis pub/sub. */
   get mqtt (): string { return `${this.#prefix}:mqtt:` }
 }

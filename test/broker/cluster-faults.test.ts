@@ -9,7 +9,7 @@ import { Inbox } from '../helpers/messages.js'
 import { HAS_REDIS_SERVER, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js'
 
 const readyz = async (cluster: TestCluster, i: number) => (await fetch(`http://127.0.0.1:${cluster.nodes[i]!.ports.http}/readyz`)).status
-const outages = (cluster: TestCluster, i: number) => cluster.nodes[i]!.logs.filter((line) => line.includes('Redis unreachable')).length
+const outages = (cluster: TestCluster, i: number) => cluster.nodes[i]!.logs.filter((line) => line.includes('"msg":"Redis unreachable')).length
 
 describe.skipIf(!HAS_REDIS_SERVER)('a cluster node while its Redis is unreachable (a private redis-server, started and killed here)', () => {
   let redis: PrivateRedis
@@ -46,6 +46,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('a cluster node while its Redis is unreachabl
 
     await redis.start()
     await until(async () => await readyz(cluster, 0) === 200)
+    await until(async () => cluster.nodes[0]!.logs.some((line) => line.includes('Redis reachable again')))
     expect(outages(cluster, 0)).toBe(1)
     const again = await node.device('alice', 'phone', { clean: false })
     await again.publishAsync('c/s', Buffer.from(SendRequest.encode({ clientMsgId: 'g1', group, body: 'in the outage' })), { qos: 1 })

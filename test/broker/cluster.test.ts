@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../broker/config.js'
 import { InboxMessage, Receipt, PresenceUpdate, SendRequest, StoredAck, Synced } from '../../protocol/envelopes.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
+import mqtt from 'mqtt'
+import { connectMqtt } from '../helpers/broker.js'
 import { request, sendRaw } from '../helpers/chat.js'
 import { REDIS_URL, startCluster, type TestCluster } from '../helpers/cluster.js'
 import { Inbox } from '../helpers/messages.js'
@@ -87,6 +89,31 @@ describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs L
     await killRedisClient(`lowband-b-cluster-events`)
     await seen.until(() => seen.on('/y').some((r) => Synced.decode(r.payload).seq >= stored.recipientSeq))
     expect(node(1).logs.join('')).toContain('Redis reachable again')
+  })
+})
+
+describe.skipIf(REDIS_URL === undefined)('open-mode MQTT across the nodes of a cluster (needs LOWBAND_TEST_REDIS_URL)', () => {
+  let cluster: TestCluster
+  beforeAll(async () => { cluster = await startCluster(['a', 'b'], { topicPolicy: 'open', allowAnonymous: true }) })
+  afterAll(() => cluster.close())
+  const url = (i: number) => cluster.nodes[i]!.url
+
+  it('keeps a session, its queued messages and retained messages in Redis, whichever node the client comes back to', async () => {
+    const sensor = await connectMqtt(url(0), { clientId: 'sensor-1', clean: false })
+    await sensor.subscribeAsync('news/#', { qos: 1 })
+    await sensor.endAsync()
+    const publisher = await connectMqtt(url(1), { clientId: 'pub-1' })
+    await publisher.publishAsync('news/today', 'while you were away', { qos: 1 })
+    await publisher.publishAsync('status/weather', 'sunny', { qos: 1, retain: true })
+    await publisher.endAsync()
+    // Listening before the CONNACK: the queued message follows it at once.
+    const back = mqtt.connect(url(1), { clientId: 'sensor-1', clean: false, reconnectPeriod: 0 })
+    const got = new Promise<string>((resolve) => back.on('message', (topic, payload) => { if (topic === 'news/today') resolve(payload.toString()) }))
+    expect(await got).toBe('while you were away')
+    const retained = new Promise<string>((resolve) => back.on('message', (topic, payload) => { if (topic === 'status/weather') resolve(payload.toString()) }))
+    await back.subscribeAsync('status/#', { qos: 1 })
+    expect(await retained).toBe('sunny')
+    await back.endAsync()
   })
 })
 
