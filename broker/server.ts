@@ -14,6 +14,7 @@ import type { AedesPersistence } from './cluster/split-persistence.js'
 import type { Config } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
+import { webPage, webRoot } from './web.js'
 import { leanConnections } from './lean-connections.js'
 import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
@@ -113,11 +114,13 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting'
   const listeners: Listener[] = []
+  const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
+  const web = config.web ? webPage(webRoot(), () => port('ws') ?? config.wsPort) : undefined
   const http = createHttpServer(metrics.registry, () => {
     if (phase !== 'serving') return { ready: false, reason: phase }
     if (cluster !== undefined && !cluster.ready()) return { ready: false, reason: 'Redis unreachable (--redis); reconnecting' }
     return storage.health()
-  })
+  }, web)
   try {
     listeners.push(...await startMqttListeners(broker, config, gate))
     await listen(http, config.host, config.httpPort, '--http-port (LOWBAND_HTTP_PORT)')
@@ -131,7 +134,6 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     throw error
   }
   phase = 'serving'
-  const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
   const ports = { tcp: port('tcp')!, ws: port('ws')!, http: (http.address() as AddressInfo).port, ...(port('tls') === undefined ? {} : { tls: port('tls')! }) }
   log.info({ ...ports, ...(cluster === undefined ? {} : { node: cluster.nodeId }), dataDir: config.dataDir, topicPolicy: config.topicPolicy, media: config.s3Bucket ?? false }, 'lowband ready')
 
