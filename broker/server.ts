@@ -9,7 +9,7 @@ import { createTopicAcl } from './acl.js'
 import { loadAclFile } from './acl-file.js'
 import { isChatTopic } from '../protocol/topics.js'
 import type { AedesMemoryPersistence } from 'aedes-persistence'
-import { openCluster, type Cluster } from './cluster/index.js'
+import type { Cluster } from './cluster/index.js'
 import type { AedesPersistence } from './cluster/split-persistence.js'
 import type { Config } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
@@ -58,7 +58,8 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   try {
     storage = deps.storage === undefined ? await openStorage(config, log) : { ...deps.storage, close: async () => {} }
     try {
-      cluster = config.redis === undefined ? undefined : await openCluster({ ...config, redis: config.redis, nodeId: config.nodeId! }, log, () => ({
+      // Loaded only for a cluster: a single node does not pay for ioredis and its kin at start.
+      cluster = config.redis === undefined ? undefined : await (await import('./cluster/index.js')).openCluster({ ...config, redis: config.redis, nodeId: config.nodeId! }, log, () => ({
         changing: (...args) => ctx.presence.remoteChanging(...args),
         delivered: (deliveries) => { void deliverLocally(ctx, deliveries) },
         wakeupsLost: () => { void ctx.inFlight.track(announceHeads(ctx)) }
