@@ -15,13 +15,17 @@ export interface BenchArgs {
   render?: string
   /** Also save the JSON report in this directory, named by date, commit and sections. */
   save?: string
+  /** Memory: hold the connections with this many cluster nodes (Redis + PostgreSQL from scripts/services.sh). */
+  nodes?: number
+  /** Memory: this many connections, one level, instead of the default levels. */
+  connections?: number
   /** Throughput (and profile, soak) with end-to-end-encrypted-size opaque bodies instead of plaintext. */
   encrypted: boolean
   /** Throughput: also measure lowband with its messages in this store (a private server started for the run). */
   store?: 'postgres'
 }
 
-const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR] [--store postgres]
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR] [--store postgres] [--nodes N] [--connections C]
   --json      print one JSON object instead of the table (progress goes to stderr either way)
   --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak,
               100 sleeping phones × 10 messages in 2 s for push
@@ -38,6 +42,9 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
   --store     throughput: also measure lowband with messages in PostgreSQL (a private
               server, fsync on, initialised and started for each broker run as the postgres user; needs root
               and Debian's postgresql), beside lowband on the embedded store
+  --nodes     memory: N cluster nodes (lowband start --redis --postgres; services from scripts/services.sh)
+              hold the connections together, e.g. --only memory --nodes 6 for 100 000 (the default with --nodes)
+  --connections  memory: this many idle connections, one level (e.g. 3000 for a short check)
   --render    print the table of a report saved with --json, without running anything
   --save      also write the JSON report to DIR/<date>-<commit>-<sections>.json (docs/bench holds the
               runs behind every published figure)`
@@ -76,11 +83,21 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
       args.save = value()
     } else if (arg.startsWith('--render')) {
       args.render = value()
+    } else if (arg.startsWith('--nodes')) {
+      args.nodes = positive(arg, value())
+    } else if (arg.startsWith('--connections')) {
+      args.connections = positive(arg, value())
     } else if (arg.startsWith('--profile-out')) {
       args.profileOut = value()
     } else fail(`unknown argument ${arg}`)
   }
   return args
+}
+
+function positive (arg: string, text: string): number {
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 1) fail(`${arg} needs a whole number ≥ 1, got ${text}`)
+  return n
 }
 
 function fail (message: string): never {

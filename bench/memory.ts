@@ -44,6 +44,8 @@ export interface MemoryReport {
   fdLimit: number
   requestedLevels: number[]
   measuredLevels: number[]
+  /** `--nodes N`: the connections were held by N cluster nodes together (bench/cluster-memory.ts). */
+  nodes?: number
   /** Why requested levels were left out, if any were. */
   skipped?: string
   results: BrokerMemory[]

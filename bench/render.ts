@@ -70,7 +70,7 @@ function memory (report: BenchReport): string[] {
     (l.perConnectionBytes / 1024).toFixed(2), l.marginalBytes === undefined ? '–' : (l.marginalBytes / 1024).toFixed(2),
     l.heapPerConnectionBytes === undefined ? '–' : (l.heapPerConnectionBytes / 1024).toFixed(2), l.connectSeconds, l.failed]))
   return [
-    '## 2. Memory per idle authenticated connection (broker RSS growth ÷ connections; persistent sessions unless marked)',
+    `## 2. Memory per idle authenticated connection (broker RSS growth ÷ connections; persistent sessions unless marked)${r.nodes === undefined ? '' : `, held by ${r.nodes} cluster nodes on one Redis and PostgreSQL (their RSS together)`}`,
     renderTable(['broker', 'connections', 'RSS before MiB', 'RSS MiB', 'KiB per conn', 'KiB marginal', 'of it V8 heap KiB', 'connect s', 'failed'], rows),
     ...(r.skipped === undefined ? [] : [`note: ${r.skipped}`])
   ]

@@ -5,6 +5,7 @@ import { parseArgs, SECTIONS, type Section } from './args.js'
 import { isStoredBaseline } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
 import { measureBytes } from './bytes.js'
+import { measureClusterMemory } from './cluster-memory.js'
 import { measureFanout } from './fanout.js'
 import { FULL_PUSH, measurePush, QUICK_PUSH } from './push.js'
 import { describeMachine } from './machine.js'
@@ -21,6 +22,8 @@ import { FULL_THROUGHPUT, measureThroughput, P99_LIMIT_MS, PAIRS, QUICK_THROUGHP
  * object) to stdout. Never part of the test run.
  */
 const args = parseArgs(process.argv.slice(2))
+/** The issue's goal for `--only memory --nodes 6`. */
+const CLUSTER_CONNECTIONS = 100_000
 if (args.render !== undefined) {
   // The report is the one line that is a JSON object: `npm run` (without -s) prints banners around it.
   const line = (await readFile(args.render, 'utf8')).split('\n').find((l) => l.startsWith('{'))
@@ -80,7 +83,13 @@ await section('soak', async () => {
 })
 await section('abuse', async () => { report.abuse = await measureAbuse(args.quick ? QUICK_ABUSE : FULL_ABUSE, log) })
 // Idle connections cost the stored baselines what they cost plain Aedes: they are not measured again.
-await section('memory', async () => { report.memory = await measureMemory(kinds.filter((k) => !isStoredBaseline(k)), args.quick ? QUICK_LEVELS : FULL_LEVELS, log) })
+await section('memory', async () => {
+  if (args.nodes !== undefined) {
+    report.memory = await measureClusterMemory(args.nodes, args.connections ?? CLUSTER_CONNECTIONS, log)
+    return
+  }
+  report.memory = await measureMemory(kinds.filter((k) => !isStoredBaseline(k)), args.connections !== undefined ? [args.connections] : args.quick ? QUICK_LEVELS : FULL_LEVELS, log)
+})
 
 report.durationSeconds = Math.round((performance.now() - started) / 1000)
 const full: BenchReport = { ...report, goals: checkGoals(report) }

@@ -29,6 +29,10 @@ const schema = z.object({
   web: flag.default(true), // serve the web chat page at / on the HTTP port
   dataDir: z.string().min(1).default('./data').refine(isNotAFile, 'must be a directory (it is created when missing), not a file'),
   postgres: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 of A-Z a-z 0-9 . _ -').optional(),
+  clusterName: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 of A-Z a-z 0-9 . _ -').default('lowband'),
+  nodeHeartbeat: z.coerce.number().min(0.1).max(300).default(10), // seconds
   jwtSecret: z.string().min(16, 'must be at least 16 characters').optional(),
   jwtPublicKey: z.string().min(1).optional(),
   topicPolicy: z.enum(['deny', 'open']).default('deny'),
@@ -67,6 +71,24 @@ const schema = z.object({
   mediaUrlTtl: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(15 * 60), // seconds (S3 allows at most 7 days)
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
+
+/**
+ * A cluster is nodes sharing one message store and one Redis: nodes that each keep messages in their
+ * own embedded store would hand out the same sequence numbers twice, so --redis needs --postgres.
+ * A node's id must be fixed (not random) so that its sessions and wills outlive a restart.
+ */
+function checkCluster (config: z.infer<typeof schema>): void {
+  if (config.redis === undefined) {
+    if (config.nodeId !== undefined) throw new ConfigError('--node-id (LOWBAND_NODE_ID) names a cluster node: it needs --redis (LOWBAND_REDIS_URL)')
+    return
+  }
+  if (config.postgres === undefined) {
+    throw new ConfigError('--redis (LOWBAND_REDIS_URL) joins nodes that share one message store: it needs --postgres (LOWBAND_POSTGRES_URL)')
+  }
+  if (config.nodeId === undefined) {
+    throw new ConfigError('--redis (LOWBAND_REDIS_URL) needs --node-id (LOWBAND_NODE_ID): a fixed name per node, kept across restarts')
+  }
+}
 
 /** A data directory that does not exist yet is fine (it is created); a file in its place is not. */
 function isNotAFile (path: string): boolean {
@@ -111,6 +133,7 @@ export function loadConfig (flags: Record<string, unknown>, env: NodeJS.ProcessE
   if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {
     throw new ConfigError('--s3-access-key-id (LOWBAND_S3_ACCESS_KEY_ID) and --s3-secret-access-key (LOWBAND_S3_SECRET_ACCESS_KEY) go together: give both or neither')
   }
+  checkCluster(config)
   if (config.rateBytesBurst !== undefined && config.rateBytesBurst < config.maxPayload) {
     throw new ConfigError(`--rate-bytes-burst (LOWBAND_RATE_BYTES_BURST) must be at least --max-payload (${config.maxPayload} bytes), or a payload of that size could never be sent`)
   }

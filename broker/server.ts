@@ -1,12 +1,16 @@
 import type { AddressInfo } from 'node:net'
 import { Aedes } from 'aedes'
 import type { Logger } from 'pino'
+import { announceHeads, deliverLocally } from '../hooks/cluster-delivery.js'
 import { createHooks, createTokenVerifier, flushDeliveredReceipts, InFlight, Presence, ReceiptWindows, watchConnections, watchDeliveries, type HookContext } from '../hooks/index.js'
 import type { Storage } from '../storage/contracts.js'
 import { KeyedLock } from '../storage/keyed-lock.js'
 import { createTopicAcl } from './acl.js'
 import { loadAclFile } from './acl-file.js'
 import { isChatTopic } from '../protocol/topics.js'
+import type { AedesMemoryPersistence } from 'aedes-persistence'
+import type { Cluster } from './cluster/index.js'
+import type { AedesPersistence } from './cluster/split-persistence.js'
 import type { Config } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
@@ -35,6 +39,11 @@ export interface RunningBroker {
 export interface BrokerDeps {
   /** The push service (tests and the bench point FCM at a local endpoint), or 'off'. */
   push?: PushChoice
+  /**
+   * A store opened by the caller, used instead of the configured one and left open at stop (tests
+   * run several nodes of one cluster in one process on one shared store).
+   */
+  storage?: Storage
 }
 
 /** Opens storage, builds the hooked Aedes broker and starts every listener. */
@@ -46,8 +55,20 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   const acl = config.acl === undefined ? undefined : createTopicAcl(await loadAclFile(config.acl))
   const pushProvider = await choosePushProvider(config, log, deps.push)
   let storage: Storage
+  let cluster: Cluster | undefined
   try {
-    storage = await openStorage(config, log)
+    storage = deps.storage === undefined ? await openStorage(config, log) : { ...deps.storage, close: async () => {} }
+    try {
+      // Loaded only for a cluster: a single node does not pay for ioredis and its kin at start.
+      cluster = config.redis === undefined ? undefined : await (await import('./cluster/index.js')).openCluster({ ...config, redis: config.redis, nodeId: config.nodeId! }, log, () => ({
+        changing: (...args) => ctx.presence.remoteChanging(...args),
+        delivered: (deliveries) => { void deliverLocally(ctx, deliveries) },
+        wakeupsLost: () => { void ctx.inFlight.track(announceHeads(ctx)) }
+      }))
+    } catch (error) {
+      await storage.close()
+      throw error
+    }
   } catch (error) {
     if (pushProvider !== 'off') await pushProvider.close()
     throw error
@@ -64,17 +85,18 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     metrics: metrics.chat,
     identities: new WeakMap(),
     inFlight: new InFlight(),
-    presence: new Presence(storage.directory, log, Date.now, () => broker),
+    presence: new Presence(storage.directory, log, Date.now, () => broker, cluster?.node),
     ...(media === undefined ? {} : { media }),
     push,
-    groupLocks: new KeyedLock(),
+    groupLocks: cluster?.groupLock ?? new KeyedLock(),
+    ...(cluster === undefined ? {} : { cluster: cluster.node }),
     deliveredReceipts: new ReceiptWindows(config.receiptWindow, (conversation) => flushDeliveredReceipts(ctx, conversation)),
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
     now: Date.now,
     deviceCopies: new WeakMap()
   }
-  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: createSessionPersistence(), connectTimeout: config.connectTimeout * 1000 })
+  const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: sessionPersistence(cluster), connectTimeout: config.connectTimeout * 1000, ...clusterOptions(cluster) })
   leanConnections(broker)
   batchSocketWrites(broker)
   limitPacketLength(broker, config.maxPayload)
@@ -91,12 +113,17 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
   metrics.watchSockets(() => ({ open: gate.open, pending: gate.pending }))
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
+  await cluster?.node.start()
 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting'
   const listeners: Listener[] = []
   const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
   const web = config.web ? webPage(webRoot(), () => port('ws') ?? config.wsPort) : undefined
-  const http = createHttpServer(metrics.registry, () => phase === 'serving' ? storage.health() : { ready: false, reason: phase }, web)
+  const http = createHttpServer(metrics.registry, () => {
+    if (phase !== 'serving') return { ready: false, reason: phase }
+    if (cluster !== undefined && !cluster.ready()) return { ready: false, reason: 'Redis unreachable (--redis); reconnecting' }
+    return storage.health()
+  }, web)
   try {
     listeners.push(...await startMqttListeners(broker, config, gate))
     await listen(http, config.host, config.httpPort, '--http-port (LOWBAND_HTTP_PORT)')
@@ -104,13 +131,14 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     for (const l of listeners) l.server.close()
     http.close()
     await closeBroker(broker)
+    await cluster?.close()
     await push.close()
     await storage.close()
     throw error
   }
   phase = 'serving'
   const ports = { tcp: port('tcp')!, ws: port('ws')!, http: (http.address() as AddressInfo).port, ...(port('tls') === undefined ? {} : { tls: port('tls')! }) }
-  log.info({ ...ports, dataDir: config.dataDir, topicPolicy: config.topicPolicy, media: config.s3Bucket ?? false }, 'lowband ready')
+  log.info({ ...ports, ...(cluster === undefined ? {} : { node: cluster.nodeId }), dataDir: config.dataDir, topicPolicy: config.topicPolicy, media: config.s3Bucket ?? false }, 'lowband ready')
 
   return {
     ports,
@@ -127,11 +155,26 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
       gate.close()
       await ctx.inFlight.drain(timeoutMs)
       http.close()
+      await cluster?.close()
       await push.close()
       await storage.close()
       log.info('lowband stopped')
     }
   }
+}
+
+/** Chat sessions in memory (session-persistence.ts); in a cluster, open-mode ones in Redis. */
+function sessionPersistence (cluster: Cluster | undefined): AedesMemoryPersistence {
+  const chat = createSessionPersistence()
+  return cluster === undefined ? chat : cluster.persistence(chat as unknown as AedesPersistence) as unknown as AedesMemoryPersistence
+}
+
+/**
+ * In a cluster, Aedes' id is the node id — fixed across restarts, so the sessions and wills it
+ * recorded are found again — and its bus carries `$SYS/` (session takeover) across nodes.
+ */
+function clusterOptions (cluster: Cluster | undefined): { id?: string, mq?: Cluster['mq'] } {
+  return cluster === undefined ? {} : { id: cluster.nodeId, mq: cluster.mq }
 }
 
 function closeBroker (broker: Aedes): Promise<void> {

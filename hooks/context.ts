@@ -5,6 +5,7 @@ import type { DeviceId, UserId } from '../protocol/ids.js'
 import type { PushFallback } from '../push/contracts.js'
 import type { Storage } from '../storage/contracts.js'
 import type { KeyedLock } from '../storage/keyed-lock.js'
+import { forwardToNodes, type ClusterLink } from './cluster.js'
 import type { MediaStore } from '../storage/media/contract.js'
 import type { InFlight } from './in-flight.js'
 import type { RateLimits } from './rate-limit.js'
@@ -86,8 +87,10 @@ export interface HookContext {
   readonly media?: MediaContext
   /** Push fallback: told what is stored, acknowledged and read; decides what is pushed. */
   readonly push: PushFallback
-  /** Serialises sends and membership changes per group. */
-  readonly groupLocks: KeyedLock
+  /** Serialises sends and membership changes per group (across nodes in a cluster). */
+  readonly groupLocks: Pick<KeyedLock, 'run'>
+  /** The other nodes of a cluster (`--redis`); undefined for a single node. */
+  readonly cluster?: ClusterLink
   /** Coalesces delivered receipts per conversation (hooks/delivered.ts). */
   readonly deliveredReceipts: ReceiptWindows
   /** The broker the hooks belong to; available once it is created. */
@@ -115,9 +118,13 @@ function brokerIdFor (broker: Aedes, path: 'fan0' | 'fan1' | 'to0' | 'to1'): str
 
 type Outgoing = Omit<PublishPacket, 'cmd' | 'dup'>
 
-/** Publishes through the broker to every matching subscriber, resolving when handed over. */
-export function publish (ctx: Pick<HookContext, 'broker'>, packet: Outgoing): Promise<void> {
+/**
+ * Publishes through the broker to every matching subscriber, resolving when handed over; in a
+ * cluster, a user's devices on other nodes get it as a wake-up too.
+ */
+export function publish (ctx: Pick<HookContext, 'broker' | 'cluster' | 'deviceCopies'>, packet: Outgoing): Promise<void> {
   const broker = ctx.broker()
+  forwardToNodes(ctx, packet)
   return new Promise((resolve, reject) => {
     broker.publish({ cmd: 'publish', dup: false, ...packet, brokerId: brokerIdFor(broker, packet.qos === 0 ? 'fan0' : 'fan1') } as PublishPacket,
       (error) => error ? reject(error) : resolve())

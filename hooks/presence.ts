@@ -4,6 +4,7 @@ import { PresenceUpdate } from '../protocol/envelopes.js'
 import { clientIdOf, type DeviceId, type UserId } from '../protocol/ids.js'
 import { presenceTopic } from '../protocol/topics.js'
 import type { Directory } from '../storage/contracts.js'
+import type { ClusterLink } from './cluster.js'
 import { publishTo } from './context.js'
 
 /**
@@ -13,7 +14,8 @@ import { publishTo } from './context.js'
  * Updates are QoS 0, sent to each watching device directly and never retained, and each one passes
  * the contact's privacy setting (everyone / contacts / nobody) at the moment it is sent.
  *
- * State is per broker process; across nodes it would travel over the shared pub/sub.
+ * In a cluster, devices connected to other nodes count too (`ClusterLink.remoteDevices`): a user is
+ * online while any node holds one of its devices, and each node tells its own watchers.
  */
 export class Presence {
   readonly #directory: Directory
@@ -23,32 +25,52 @@ export class Presence {
   readonly #devices = new Map<UserId, Set<Client>>()
   /** contact → watching device → the watching device's user */
   readonly #watchers = new Map<UserId, Map<Client, UserId>>()
+  readonly #cluster: ClusterLink | undefined
 
-  constructor (directory: Directory, log: Logger, now: () => number, broker: () => Aedes) {
+  constructor (directory: Directory, log: Logger, now: () => number, broker: () => Aedes, cluster?: ClusterLink) {
     this.#directory = directory
     this.#log = log
     this.#now = now
     this.#broker = broker
+    this.#cluster = cluster
   }
 
   isOnline (userId: UserId): boolean {
-    return (this.#devices.get(userId)?.size ?? 0) > 0
+    return this.#isOnlineHere(userId) || this.#cluster?.remoteDevices(userId) !== undefined
   }
 
   /** Whether that device of the user is connected. */
   isDeviceConnected (userId: UserId, deviceId: DeviceId): boolean {
     const id = clientIdOf(userId, deviceId)
     for (const client of this.#devices.get(userId) ?? []) if (client.id === id) return true
-    return false
+    return this.#cluster?.remoteDevices(userId)?.has(deviceId) ?? false
   }
 
   /** Whether a device of `userId` other than `deviceId` is connected. */
   hasOtherDevice (userId: UserId, deviceId: DeviceId): boolean {
-    const devices = this.#devices.get(userId)
-    if (devices === undefined) return false
     const self = clientIdOf(userId, deviceId)
-    for (const client of devices) if (client.id !== self) return true
+    for (const client of this.#devices.get(userId) ?? []) if (client.id !== self) return true
+    for (const device of this.#cluster?.remoteDevices(userId)?.keys() ?? []) if (device !== deviceId) return true
     return false
+  }
+
+  /**
+   * Devices of `userId` on other nodes come or go (`change` applies it). Watchers here hear of a
+   * change of online state; `reaped` when this node reaped a dead node, so that last seen is
+   * written once, by that node.
+   */
+  remoteChanging (userId: UserId, change: () => void, reaped: boolean): void {
+    const wasOnline = this.isOnline(userId)
+    change()
+    if (this.isOnline(userId) === wasOnline) return
+    void (async () => {
+      if (wasOnline && reaped) await this.#recordLastSeen(userId)
+      await this.#broadcast(userId)
+    })()
+  }
+
+  #isOnlineHere (userId: UserId): boolean {
+    return (this.#devices.get(userId)?.size ?? 0) > 0
   }
 
   async connected (client: Client, userId: UserId): Promise<void> {
@@ -57,8 +79,10 @@ export class Presence {
       devices = new Set()
       this.#devices.set(userId, devices)
     }
+    const wasOnline = this.isOnline(userId)
     devices.add(client)
-    if (devices.size === 1) await this.#broadcast(userId)
+    this.#cluster?.announce(userId, deviceIdOf(client.id, userId), true)
+    if (!wasOnline) await this.#broadcast(userId)
   }
 
   /** A device left: clean disconnect, keepalive timeout, a lost socket, or its will. Idempotent. */
@@ -66,13 +90,20 @@ export class Presence {
     this.unwatchAll(client)
     const devices = this.#devices.get(userId)
     if (devices === undefined || !devices.delete(client)) return
+    // A device that reconnected here before its old connection closed is still connected.
+    if (![...devices].some((other) => other.id === client.id)) this.#cluster?.announce(userId, deviceIdOf(client.id, userId), false)
     if (devices.size > 0) return
     this.#devices.delete(userId)
+    if (this.isOnline(userId)) return
+    await this.#recordLastSeen(userId)
+    await this.#broadcast(userId)
+  }
+
+  async #recordLastSeen (userId: UserId): Promise<void> {
     // Callers do not wait for this (connection events): a store that cannot write now (suspect,
     // closed at shutdown) costs the last-seen time, never the process.
     await this.#directory.setLastSeen(userId, Math.floor(this.#now() / 1000))
       .catch((error: unknown) => this.#log.warn({ err: error, userId }, 'last seen not stored'))
-    await this.#broadcast(userId)
   }
 
   async watch (client: Client, watcher: UserId, contact: UserId): Promise<void> {
@@ -122,4 +153,9 @@ export class Presence {
       default: return false
     }
   }
+}
+
+/** A chat client's id is `<user>/<device>` (protocol/ids.ts). */
+function deviceIdOf (clientId: string, userId: UserId): DeviceId {
+  return clientId.slice(userId.length + 1)
 }

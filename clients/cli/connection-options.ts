@@ -19,7 +19,7 @@ export function stateOption (): Option {
 export interface ConnectionFlags {
   user?: string
   device?: string
-  url?: string
+  url?: string[]
   token?: string
   dataDir?: string
   jwtSecret?: string
@@ -29,7 +29,7 @@ export function addConnectionOptions (command: Command): Command {
   return command
     .addOption(new Option('--user <id>', 'your user id').env('LOWBAND_USER'))
     .addOption(showDefault(new Option('--device <id>', "this device's id").env('LOWBAND_DEVICE'), 'an id of its own kept per user in the state dir'))
-    .addOption(showDefault(new Option('--url <url>', 'broker: mqtt://, mqtts://, ws:// or wss://').env('LOWBAND_URL'), DEFAULT_URL))
+    .addOption(showDefault(new Option('--url <url>', 'broker: mqtt://, mqtts://, ws:// or wss://; a cluster\'s nodes comma-separated or the option repeated, tried in turn').env('LOWBAND_URL').argParser(collectUrls), DEFAULT_URL))
     .addOption(new Option('--token <jwt>', 'device token').env('LOWBAND_TOKEN'))
     .addOption(showDefault(new Option('--data-dir <dir>', "without --token: mint a 1 h development token from this broker data directory's secret").env('LOWBAND_DATA_DIR'), DEFAULT_DATA_DIR))
     .addOption(new Option('--jwt-secret <secret>', 'without --token: mint the development token with this HS256 secret').env('LOWBAND_JWT_SECRET'))
@@ -38,7 +38,8 @@ export function addConnectionOptions (command: Command): Command {
 export interface Connection {
   readonly userId: string
   readonly deviceId: string
-  readonly url: string
+  /** One broker, or a cluster's nodes tried in turn. */
+  readonly urls: readonly string[]
   readonly token: TokenSource
   /** The data directory the token was minted from; undefined with --token. */
   readonly dataDir?: string
@@ -53,8 +54,10 @@ export async function resolveConnection (flags: ConnectionFlags, io: CliIo, role
   const userId = pick(flags.user, 'LOWBAND_USER')
   if (userId === undefined) throw new UsageError('--user is required (or LOWBAND_USER)')
   if (!isValidId(userId)) throw new UsageError(`invalid --user ${JSON.stringify(userId)}: 1-64 of A-Z a-z 0-9 _ . @ -`)
-  const url = pick(flags.url, 'LOWBAND_URL') ?? DEFAULT_URL
-  if (!/^(mqtts?|wss?):\/\/./i.test(url)) throw new UsageError(`invalid --url ${JSON.stringify(url)}: use mqtt://, mqtts://, ws:// or wss://`)
+  const urls = flags.url ?? splitUrls(nonEmpty(io.env.LOWBAND_URL) ?? DEFAULT_URL)
+  for (const url of urls) {
+    if (!/^(mqtts?|wss?):\/\/./i.test(url)) throw new UsageError(`invalid --url ${JSON.stringify(url)}: use mqtt://, mqtts://, ws:// or wss://`)
+  }
   const token = pick(flags.token, 'LOWBAND_TOKEN')
   // Without a token, the data directory's secret is checked first: nothing is written beside a
   // broker that is not there.
@@ -62,12 +65,21 @@ export async function resolveConnection (flags: ConnectionFlags, io: CliIo, role
   if (signing !== undefined) await devSigningSecret(signing)
   const deviceId = pick(flags.device, 'LOWBAND_DEVICE') ?? await ownDeviceId(stateDir({ dataDir: signing?.dataDir, homeDir: io.homeDir }), userId, role)
   if (!isValidId(deviceId)) throw new UsageError(`invalid --device ${JSON.stringify(deviceId)}: 1-64 of A-Z a-z 0-9 _ . @ -`)
-  if (signing === undefined) return { userId, deviceId, url, token: token! }
-  return { userId, deviceId, url, token: await devTokenFunction(userId, deviceId, signing), dataDir: signing.dataDir }
+  if (signing === undefined) return { userId, deviceId, urls, token: token! }
+  return { userId, deviceId, urls, token: await devTokenFunction(userId, deviceId, signing), dataDir: signing.dataDir }
 }
 
 export function createClient (connection: Connection, options: Partial<ClientOptions> = {}): LowbandClient {
-  return new LowbandClient({ url: connection.url, userId: connection.userId, deviceId: connection.deviceId, token: connection.token, ...options })
+  return new LowbandClient({ urls: connection.urls, userId: connection.userId, deviceId: connection.deviceId, token: connection.token, ...options })
+}
+
+/** `--url a,b` and `--url a --url b` both name two brokers. */
+function collectUrls (value: string, previous: string[] | undefined): string[] {
+  return [...previous ?? [], ...splitUrls(value)]
+}
+
+function splitUrls (list: string): string[] {
+  return list.split(',').map((url) => url.trim()).filter((url) => url !== '')
 }
 
 function nonEmpty (value: string | undefined): string | undefined {

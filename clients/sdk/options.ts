@@ -10,8 +10,13 @@ import type { EndToEndOptions } from './crypto/end-to-end.js'
 export type TokenSource = string | (() => string | Promise<string>)
 
 export interface ClientOptions {
-  /** mqtt://host:1883, mqtts://…, ws://host:8080, wss://… */
-  url: string
+  /** mqtt://host:1883, mqtts://…, ws://host:8080, wss://… (or `urls`). */
+  url?: string
+  /**
+   * Several brokers of one cluster, tried in turn: each connection attempt takes the next (the
+   * first at random), so a device whose node fails reconnects to another. Instead of `url`.
+   */
+  urls?: readonly string[]
   userId: string
   deviceId: string
   token: TokenSource
@@ -55,16 +60,16 @@ export interface ClientOptions {
   e2e?: EndToEndOptions
 }
 
-export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff' | 'e2e'>> & { backoff: Required<BackoffOptions> }>
+export type ResolvedOptions = Readonly<Required<Omit<ClientOptions, 'backoff' | 'e2e' | 'url'>> & { backoff: Required<BackoffOptions> }>
 
 /** Validates the options once, fills the defaults, and freezes the result (after nats.js parseOptions). */
 export function resolveOptions (options: ClientOptions): ResolvedOptions {
-  if (!/^(mqtts?|wss?):\/\//i.test(options.url)) throw new TypeError(`url: use mqtt://, mqtts://, ws:// or wss://, got ${JSON.stringify(options.url)}`)
+  const urls = brokerUrls(options)
   if (!isValidId(options.userId)) throw new TypeError(`userId: 1-64 of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(options.userId)}`)
   if (!isValidId(options.deviceId)) throw new TypeError(`deviceId: 1-64 of A-Z a-z 0-9 _ . @ -, got ${JSON.stringify(options.deviceId)}`)
   if (typeof options.token !== 'function' && (typeof options.token !== 'string' || options.token === '')) throw new TypeError('token: a non-empty string or a function returning one')
   const resolved: ResolvedOptions = {
-    url: options.url,
+    urls,
     userId: options.userId,
     deviceId: options.deviceId,
     token: options.token,
@@ -92,6 +97,16 @@ export function resolveOptions (options: ClientOptions): ResolvedOptions {
   }
   if (resolved.backoff.capMs < resolved.backoff.baseMs) throw new TypeError('backoff.capMs must be at least backoff.baseMs')
   return Object.freeze(resolved)
+}
+
+function brokerUrls ({ url, urls }: ClientOptions): readonly string[] {
+  if ((url === undefined) === (urls === undefined)) throw new TypeError('give url or urls (one of them)')
+  const list = urls ?? [url!]
+  if (list.length === 0) throw new TypeError('urls: at least one broker URL')
+  for (const each of list) {
+    if (!/^(mqtts?|wss?):\/\//i.test(each)) throw new TypeError(`url: use mqtt://, mqtts://, ws:// or wss://, got ${JSON.stringify(each)}`)
+  }
+  return Object.freeze([...list])
 }
 
 function count (name: string, value: number | undefined, fallback: number, min = 0): number {

@@ -1,3 +1,4 @@
+import { BrokerUrls } from './broker-urls.js'
 import { PreKeysLow } from '../../protocol/e2e.js'
 import { ErrorNotice, InboxMessage, PresenceUpdate, Receipt, ResumeRequest, SendRequest, StoredAck, Synced, TypingNotice } from '../../protocol/envelopes.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
@@ -73,9 +74,10 @@ export class Session {
       caughtUp: (cursor) => events.caughtUp(cursor),
       gap: (cursor) => this.#requestReplay(this.#connection.transport, cursor)
     })
+    const urls = new BrokerUrls(o.urls, o.random)
     this.#connection = new Connection({
       createTransport: async () => o.transportFactory({
-        url: o.url,
+        url: urls.next(),
         clientId: clientIdOf(o.userId, o.deviceId),
         username: o.userId,
         password: typeof o.token === 'string' ? o.token : await o.token(),

@@ -6,7 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { pino } from 'pino'
 import { loadConfig } from '../../broker/config.js'
 import type { PushChoice } from '../../broker/push.js'
-import { startBroker, type RunningBroker } from '../../broker/server.js'
+import { startBroker, type BrokerDeps, type RunningBroker } from '../../broker/server.js'
 import { mintDeviceToken, secretFromText } from '../../protocol/token.js'
 
 export const SECRET = 'test-secret-0123456789abcdef'
@@ -26,12 +26,12 @@ export interface TestBroker extends RunningBroker {
  * A real broker on ephemeral loopback ports with a fresh data directory — or `dataDir`, which
  * close() keeps (a test restarts a broker on it) unless `removeDataDir`.
  */
-export async function startTestBroker (flags: Record<string, unknown> = {}, dataDir?: string, options: { removeDataDir?: boolean, push?: PushChoice } = {}): Promise<TestBroker> {
+export async function startTestBroker (flags: Record<string, unknown> = {}, dataDir?: string, options: { removeDataDir?: boolean, push?: PushChoice, storage?: BrokerDeps['storage'] } = {}): Promise<TestBroker> {
   const dir = dataDir ?? await mkdtemp(join(tmpdir(), 'lowband-test-'))
   const logs: string[] = []
   const sink = new Writable({ write (chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done() } })
   const config = loadConfig({ host: '127.0.0.1', port: 0, wsPort: 0, httpPort: 0, dataDir: dir, jwtSecret: SECRET, logLevel: 'debug', ...flags }, {})
-  const running = await startBroker(config, pino({ level: 'debug' }, sink), options.push === undefined ? {} : { push: options.push })
+  const running = await startBroker(config, pino({ level: 'debug' }, sink), { ...(options.push === undefined ? {} : { push: options.push }), ...(options.storage === undefined ? {} : { storage: options.storage }) })
   const url = `mqtt://127.0.0.1:${running.ports.tcp}`
   const clients: MqttClient[] = []
   const broker: TestBroker = {
