@@ -85,7 +85,10 @@ export class Session {
         clean: o.sendOnly,
         keepaliveSeconds: o.keepaliveSeconds,
         connectTimeoutMs: o.connectTimeoutMs,
-        will: OFFLINE_WILL
+        will: OFFLINE_WILL,
+        // The resume goes right behind the CONNECT: for when this device holds more than the
+        // broker's record of it, whose own replay follows the CONNACK unasked (PROTOCOL.md).
+        ...(o.sendOnly ? {} : { pipelined: { topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: this.#sequencer.cursor }) } })
       }),
       message: (topic, payload) => this.#route(topic, payload),
       opened: (transport) => this.#opened(transport),
@@ -141,11 +144,11 @@ export class Session {
       await subscribed
       return
     }
-    // Subscribe, resume and resend are pipelined: one round trip instead of three on a slow link.
-    // Should a live message slip between the replay and the subscription, the seq gap it leaves
-    // is noticed and replayed (see InboxSequencer).
+    // The resume request went with the CONNECT, and the broker's replay follows the CONNACK; the
+    // subscription (kept by a persistent session, needed by a new one) and resends go together
+    // now. Should a live message slip between the replay and the subscription, the seq gap it
+    // leaves is noticed and replayed (see InboxSequencer).
     const subscribed = transport.subscribe(userSubtree(self), 1)
-    this.#requestReplay(transport, this.#sequencer.cursor)
     this.#sequencer.restart()
     this.#pump()
     this.#events.opened(transport)

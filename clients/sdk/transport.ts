@@ -44,6 +44,18 @@ export interface TransportOptions {
   readonly connectTimeoutMs: number
   /** The MQTT will: what the broker publishes for this device when its connection is lost. */
   readonly will?: TransportWill
+  /**
+   * A QoS 0 PUBLISH written right behind the CONNECT, before the CONNACK: MQTT 3.1.1 lets a client
+   * send further packets without waiting (§3.1.4), and a server that refuses the CONNECT must not
+   * process them [MQTT-3.1.4-5]. It saves a round trip on every reconnect (the resume request). A
+   * transport that cannot write before the CONNACK publishes it first thing after.
+   */
+  readonly pipelined?: TransportPublish
+}
+
+export interface TransportPublish {
+  readonly topic: string
+  readonly payload: Uint8Array
 }
 
 export interface TransportWill {

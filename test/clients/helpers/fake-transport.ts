@@ -86,7 +86,13 @@ export class FakeTransport implements Transport {
   #settle (outcome: { error: Error | undefined }): void {
     this.#outcome = outcome
     if (this.#connect === undefined) return
-    if (outcome.error === undefined) this.#connect.resolve()
+    if (outcome.error === undefined) {
+      // What the client wrote behind its CONNECT is seen first, as a QoS 0 publish.
+      const pipelined = this.options.pipelined
+      if (pipelined !== undefined) this.publishes.push({ ...pipelined, qos: 0, resolve: () => {}, reject: () => {} })
+      this.#connect.resolve()
+      this.#changed()
+    }
     else this.#connect.reject(outcome.error)
   }
 
