@@ -126,7 +126,20 @@ export class MqttTransport implements Transport {
     })
   }
 
-  close (): Promise<void> {
+  ping (): Promise<void> {
+    return this.#call((client, done) => {
+      const answered = (packet: { cmd: string }): void => {
+        if (packet.cmd !== 'pingresp') return
+        client.off('packetreceive', answered)
+        done()
+      }
+      client.on('packetreceive', answered)
+      client.once('close', () => client.off('packetreceive', answered))
+      client.sendPing()
+    })
+  }
+
+  close (force = false): Promise<void> {
     const client = this.#client
     if (client === undefined || client.disconnected || !this.#open) {
       client?.end(true)
@@ -136,7 +149,7 @@ export class MqttTransport implements Transport {
       client.once('close', () => resolve())
       // A polite DISCONNECT [MQTT-3.14.4-1] unless PUBACKs are still awaited: mqtt.js would wait
       // for them, a dead link would hang close(), and the SDK's outbox owns those sends anyway.
-      client.end(this.#pending.size > 0)
+      client.end(force || this.#pending.size > 0)
     })
   }
 

@@ -12,9 +12,11 @@ import { Connection } from './connection.js'
 import type { Conversation } from './conversation.js'
 import { ClientClosedError, errorFromNotice } from './errors.js'
 import { InboxSequencer, type InboxSlot } from './inbox-sequencer.js'
+import { LinkWatchdog } from './link-watchdog.js'
 import type { ResolvedOptions } from './options.js'
 import { Outbox, type SendResult } from './outbox.js'
 import { RecentIds } from './recent-ids.js'
+import { RttEstimator } from './rtt.js'
 import type { StatusStream } from './status.js'
 import type { Transport } from './transport.js'
 
@@ -59,6 +61,8 @@ export class Session {
   readonly #outbox: Outbox
   readonly #recentIds: RecentIds
   readonly #connection: Connection
+  readonly #rtt = new RttEstimator()
+  readonly #watchdog: LinkWatchdog
   #cancelRatePause: CancelTimer | undefined
 
   constructor (options: ResolvedOptions, status: StatusStream, events: SessionEvents) {
@@ -93,10 +97,15 @@ export class Session {
       message: (topic, payload) => this.#route(topic, payload),
       opened: (transport) => this.#opened(transport),
       lost: () => {
+        this.#watchdog.reset()
         this.#outbox.connectionLost()
         this.#sequencer.pause()
       }
     }, new Backoff(o.backoff, o.random), o.clock, status, typeof o.token === 'function')
+    this.#watchdog = new LinkWatchdog(o.clock, this.#rtt, {
+      probe: () => this.#connection.transport?.ping?.(),
+      dead: () => this.#connection.reconnectNow()
+    })
     status.on((s) => { if (s.type === 'closed') this.#shutDown(s.error) })
   }
 
@@ -115,6 +124,16 @@ export class Session {
 
   close (): Promise<void> {
     return this.#connection.close()
+  }
+
+  /** See Connection.reconnectNow. */
+  reconnectNow (): void {
+    this.#connection.reconnectNow()
+  }
+
+  /** The smoothed round trip of sends, ms (RFC 6298). */
+  get srttMs (): number {
+    return this.#rtt.srttMs
   }
 
   /** Queues a send; it is published now if the window allows, or on the next connection. */
@@ -166,7 +185,7 @@ export class Session {
     if (transport === undefined || this.#cancelRatePause !== undefined) return
     for (const entry of this.#outbox.takeReady()) {
       const attempt = entry.attempt
-      transport.publish(COMMAND.send, entry.payload, 1).then(() => {
+      this.#watchdog.track(transport.publish(COMMAND.send, entry.payload, 1)).then(() => {
         this.#outbox.pubacked(entry.key, attempt)
         this.#pump()
       }, () => { /* lost with the connection: the outbox queues it again */ })

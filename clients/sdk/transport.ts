@@ -20,8 +20,16 @@ export interface Transport {
    * whatever reason (peer, network, keepalive or close()). Not called when connect() rejects.
    */
   onClose (handler: (error?: Error) => void): void
-  /** Ends the connection politely (DISCONNECT) and releases it; resolves when it is closed. */
-  close (): Promise<void>
+  /**
+   * Ends the connection politely (DISCONNECT) and releases it; resolves when it is closed. With
+   * `force`, drops it at once without a DISCONNECT (a dead link would hold a polite close).
+   */
+  close (force?: boolean): Promise<void>
+  /**
+   * Sends a PINGREQ; resolves on the PINGRESP, rejects if the connection ends first. Optional: the
+   * SDK's dead-link probe (link-watchdog.ts) goes straight to a new connection without it.
+   */
+  ping? (): Promise<void>
 }
 
 /** Everything a transport needs to open one connection of one device. */
