@@ -7,6 +7,16 @@ import type { FakeTransport } from './helpers/fake-transport.js'
 /** Lets promise callbacks (the transport's answers reaching the client) run. */
 const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
 
+/** A fake client, connected on its first transport. */
+async function connectedClient (options: Parameters<typeof fakeClient>[0] = {}): Promise<ReturnType<typeof fakeClient> & { first: FakeTransport }> {
+  const fake = fakeClient(options)
+  const connected = fake.client.connect()
+  const first = await fake.transports.waitFor(1)
+  await open(first)
+  await connected
+  return { ...fake, first }
+}
+
 /** Stores and acknowledges the send at `index` on `transport` (stored-ack, then PUBACK). */
 async function acknowledge (transport: FakeTransport, index: number, seq: number): Promise<void> {
   const publish = transport.published('c/s')[index]!
@@ -60,11 +70,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
   })
 
   it('probes an overdue acknowledgement with PINGREQ and, unanswered, reconnects at once and sends again', async () => {
-    const { client, clock, transports } = fakeClient()
-    const connected = client.connect()
-    const first = await transports.waitFor(1)
-    await open(first)
-    await connected
+    const { client, clock, transports, first } = await connectedClient()
     const stored = client.send('bob', 'one')
     await first.until(() => first.published('c/s').length === 1)
     clock.advance(400)
@@ -91,11 +97,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
   })
 
   it('keeps the connection when the probe is answered, and waits a full overdue time again', async () => {
-    const { client, clock, transports } = fakeClient()
-    const connected = client.connect()
-    const first = await transports.waitFor(1)
-    await open(first)
-    await connected
+    const { client, clock, first } = await connectedClient()
     void client.send('bob', 'slow').catch(() => {})
     await first.until(() => first.published('c/s').length === 1)
     // No sample yet: the initial 1 s round trip makes it overdue after 3 s.
@@ -112,11 +114,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
   })
 
   it('reconnectNow() drops the open connection, and cuts a backoff delay short', async () => {
-    const { client, clock, transports } = fakeClient({ backoff: { baseMs: 10_000, capMs: 60_000 } })
-    const connected = client.connect()
-    const first = await transports.waitFor(1)
-    await open(first)
-    await connected
+    const { client, clock, transports, first } = await connectedClient({ backoff: { baseMs: 10_000, capMs: 60_000 } })
     expect(await statusAfter(client, 'reconnecting', () => client.reconnectNow())).toEqual({ type: 'reconnecting', attempt: 1, delayMs: 0 })
     expect(first.closedForcibly).toBe(true)
     const second = await transports.waitFor(2)
