@@ -26,6 +26,7 @@ const schema = z.object({
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
   httpPort: port.default(9090),
+  web: flag.default(true), // serve the web chat page at / on the HTTP port
   dataDir: z.string().min(1).default('./data').refine(isNotAFile, 'must be a directory (it is created when missing), not a file'),
   postgres: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   jwtSecret: z.string().min(16, 'must be at least 16 characters').optional(),

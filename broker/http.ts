@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http'
 import type { Registry } from 'prom-client'
 import type { StorageHealth } from '../storage/contracts.js'
+import type { WebPage } from './web.js'
 
 /**
  * /healthz: the process answers. /readyz: listeners up and the store acknowledging writes; when not,
  * 503 and the reason on one line (a suspect store reopening, damage and how to repair it).
- * /metrics: Prometheus.
+ * /metrics: Prometheus. `/` and its files: the web chat page, when given (off with --no-web).
  */
-export function createHttpServer (registry: Registry, readiness: () => StorageHealth): Server {
+export function createHttpServer (registry: Registry, readiness: () => StorageHealth, web?: WebPage): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -23,7 +24,7 @@ export function createHttpServer (registry: Registry, readiness: () => StorageHe
       registry.metrics().then((text) => {
         res.writeHead(200, { 'content-type': registry.contentType }).end(text)
       }, () => res.writeHead(500).end())
-    } else {
+    } else if (web?.(path ?? '/', req, res) !== true) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
     }
   })

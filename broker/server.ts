@@ -10,6 +10,7 @@ import { isChatTopic } from '../protocol/topics.js'
 import type { Config } from './config.js'
 import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
+import { webPage, webRoot } from './web.js'
 import { leanConnections } from './lean-connections.js'
 import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
@@ -92,7 +93,9 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting'
   const listeners: Listener[] = []
-  const http = createHttpServer(metrics.registry, () => phase === 'serving' ? storage.health() : { ready: false, reason: phase })
+  const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
+  const web = config.web ? webPage(webRoot(), () => port('ws') ?? config.wsPort) : undefined
+  const http = createHttpServer(metrics.registry, () => phase === 'serving' ? storage.health() : { ready: false, reason: phase }, web)
   try {
     listeners.push(...await startMqttListeners(broker, config, gate))
     await listen(http, config.host, config.httpPort, '--http-port (LOWBAND_HTTP_PORT)')
@@ -105,7 +108,6 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     throw error
   }
   phase = 'serving'
-  const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
   const ports = { tcp: port('tcp')!, ws: port('ws')!, http: (http.address() as AddressInfo).port, ...(port('tls') === undefined ? {} : { tls: port('tls')! }) }
   log.info({ ...ports, dataDir: config.dataDir, topicPolicy: config.topicPolicy, media: config.s3Bucket ?? false }, 'lowband ready')
 

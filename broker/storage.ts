@@ -1,50 +1,46 @@
 import type { Logger } from 'pino'
 import type { Storage, StorageHealth } from '../storage/contracts.js'
 import { openEmbeddedStorage, StoreOpenError } from '../storage/embedded/index.js'
-import { openPostgresDirectory, PostgresConnectError } from '../storage/postgres/index.js'
+import { openPostgresStorage, PostgresConnectError } from '../storage/postgres/index.js'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
 import { inUseMessage, writePidFile } from './pid-file.js'
 
 /**
- * The storage the configuration asks for: messages in the embedded store (data directory), and the
- * directory there too unless --postgres names a PostgreSQL server for it. A store that cannot be
- * opened as it is — damaged, or held by another process — is a one-line ConfigError (exit 2).
+ * The storage the configuration asks for: with --postgres, messages and the directory in
+ * PostgreSQL (any number of brokers may share it); otherwise the embedded store in the data
+ * directory. A store that cannot be opened as it is — damaged, held by another process, or a
+ * PostgreSQL server that cannot be reached — is a one-line ConfigError (exit 2).
  */
 export async function openStorage (config: Config, log: Logger): Promise<Storage> {
-  const embedded = await openEmbedded(config, log)
+  const onHealth = (health: StorageHealth): void => {
+    if (health.ready) log.info('store ready: acknowledging again')
+    else log.error({ reason: health.reason }, 'store not ready')
+  }
+  if (config.postgres !== undefined) return await openPostgres(config.postgres, log, onHealth)
+  const embedded = await openEmbedded(config, onHealth)
   const removePidFile = await writePidFile(config.dataDir)
-  const closeEmbedded = async (): Promise<void> => {
-    await embedded.close()
-    await removePidFile()
-  }
-  if (config.postgres === undefined) return { ...embedded, close: closeEmbedded }
-  let postgres: Awaited<ReturnType<typeof openPostgresDirectory>>
-  try {
-    postgres = await openPostgresDirectory(config.postgres, { onIdleClientError: (error) => log.warn({ err: error }, 'PostgreSQL connection lost') })
-  } catch (error) {
-    await closeEmbedded()
-    if (error instanceof PostgresConnectError) throw new ConfigError(`--postgres (LOWBAND_POSTGRES_URL): ${error.message}`)
-    throw error
-  }
-  log.info('directory in PostgreSQL')
   return {
-    messages: embedded.messages,
-    directory: postgres.directory,
-    flush: () => embedded.flush(),
-    health: () => embedded.health(),
+    ...embedded,
     async close () {
-      await closeEmbedded()
-      await postgres.close()
+      await embedded.close()
+      await removePidFile()
     }
   }
 }
 
-async function openEmbedded (config: Config, log: Logger): Promise<Storage> {
-  const onHealth = (health: StorageHealth): void => {
-    if (health.ready) log.info('store reopened: acknowledging again')
-    else log.error({ reason: health.reason }, 'store not ready')
+async function openPostgres (url: string, log: Logger, onHealth: (health: StorageHealth) => void): Promise<Storage> {
+  try {
+    const storage = await openPostgresStorage(url, { onHealth, onIdleClientError: (error) => log.warn({ err: error }, 'PostgreSQL connection lost') })
+    log.info('messages and directory in PostgreSQL')
+    return storage
+  } catch (error) {
+    if (error instanceof PostgresConnectError) throw new ConfigError(`--postgres (LOWBAND_POSTGRES_URL): ${error.message}`)
+    throw error
   }
+}
+
+async function openEmbedded (config: Config, onHealth: (health: StorageHealth) => void): Promise<Storage> {
   try {
     return await openEmbeddedStorage(config.dataDir, { onHealth })
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { AuthenticateError, Client } from 'aedes'
 import { parseClientId } from '../protocol/ids.js'
+import { RetriableError } from '../storage/retriable.js'
 import type { HookContext } from './context.js'
 import type { UnnamedSessions } from './pre-connect.js'
 
@@ -50,7 +51,9 @@ export function createAuthenticate (ctx: HookContext, unnamed: UnnamedSessions) 
       const code = (error as { code?: string }).code
       refuse(BAD_USERNAME_OR_PASSWORD, code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token')
     }).catch((error: unknown) => {
-      ctx.log.error({ err: error, clientId: client.id }, 'authentication failed unexpectedly')
+      // A store that cannot answer has said why once (broker/storage.ts); reconnecting devices do not repeat it.
+      if (error instanceof RetriableError) ctx.log.debug({ clientId: client.id, reason: error.message }, 'connection refused: store not ready')
+      else ctx.log.error({ err: error, clientId: client.id }, 'authentication failed unexpectedly')
       done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError, false)
     })
   }

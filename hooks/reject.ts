@@ -36,7 +36,8 @@ export async function reject (ctx: HookContext, client: Client, error: LowbandEr
  * the error to close the connection with: the caller closes it without acknowledging.
  */
 export function retriable (ctx: HookContext, client: Client, error: unknown, topic: string, code: ErrorCode = ERROR_CODES.STORE_FAILED.code): Error {
-  if (error instanceof RetriableError) ctx.log.warn({ clientId: client.id, topic, reason: error.message }, 'closing the connection without acknowledging: resend later')
+  // While the store is not ready it has said why once (broker/storage.ts): one line per outage, not per message.
+  if (error instanceof RetriableError) ctx.log[ctx.storage.health().ready ? 'warn' : 'debug']({ clientId: client.id, topic, reason: error.message }, 'closing the connection without acknowledging: resend later')
   else ctx.log.error({ err: error, clientId: client.id, topic }, 'chat command failed: closing the connection without acknowledging')
   ctx.metrics.rejected(code)
   return error instanceof Error ? error : new Error(String(error))

@@ -7,7 +7,7 @@ import { LowbandError } from './errors.js'
  * limits costs a small constant per item, bounded however large it is.
  */
 export interface CborLimits {
-  /** Arrays, maps and tags nested in each other; an item at the top that is a map counts 1. */
+  /** Arrays, maps and tags nested in each other; an item at the top that is a map counts 1 (a map under tag 259 too). */
   readonly maxDepth: number
   /** Elements of one array, or pairs of one map. */
   readonly maxEntries: number
@@ -19,6 +19,8 @@ export interface CborLimits {
 
 /** CBOR's major types (RFC 8949, 3.1). */
 const MAJOR = { uint: 0, negint: 1, bytes: 2, text: 3, array: 4, map: 5, tag: 6, simple: 7 } as const
+/** CBOR tag 259: a map whose keys may be of any type (cbor-x writes it on a Map). */
+const MAP_TAG = 259
 /** Additional information 31: indefinite length, or "break" in major type 7. */
 const INDEFINITE = 31
 const BREAK = 0xff
@@ -71,12 +73,18 @@ class ShapeWalk {
       case MAJOR.map:
         this.#container(depth + 1, info, major === MAJOR.map ? 2 : 1)
         return
-      case MAJOR.tag:
+      case MAJOR.tag: {
         if (info === INDEFINITE) malformed('indefinite tag')
-        this.#argument(info)
+        // Tag 259 ("a map with keys of any type") is what cbor-x's default encoder puts on every
+        // JavaScript Map: it marks the map it wraps, so that map takes the tag's level, not one more.
+        if (this.#argument(info) === MAP_TAG && this.#peek() >> 5 === MAJOR.map) {
+          this.item(depth)
+          return
+        }
         if (depth + 1 > this.#limits.maxDepth) tooMuch(`nested deeper than ${this.#limits.maxDepth}`)
         this.item(depth + 1)
         return
+      }
       default: // simple values and floats
         if (info === INDEFINITE) malformed('unexpected break')
         this.#argument(info)

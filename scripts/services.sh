@@ -5,6 +5,7 @@
 #
 #   source scripts/services.sh && services_up   # exports LOWBAND_TEST_REDIS_URL, LOWBAND_TEST_POSTGRES_URL,
 #                                               # LOWBAND_TEST_S3_URL (+ _ACCESS_KEY_ID, _SECRET_ACCESS_KEY)
+#                                               # LOWBAND_TEST_CHROMIUM (Debian's chromium, for the web page's test)
 #   services_down                               # stops what services_up started
 set -uo pipefail
 
@@ -87,12 +88,23 @@ start_s3() {
   echo "services: S3 (s3rver) on $LOWBAND_TEST_S3_URL" >&2
 }
 
+# Debian's chromium for the web page's browser test (playwright-core drives it; it downloads no
+# browser of its own). Exports LOWBAND_TEST_CHROMIUM, the executable.
+start_chromium() {
+  if [ -n "${LOWBAND_TEST_CHROMIUM:-}" ]; then echo "services: using Chromium at $LOWBAND_TEST_CHROMIUM" >&2; return 0; fi
+  command -v chromium >/dev/null || apt_install chromium || { not_started Chromium "$SERVICES_APT_ERROR"; return 0; }
+  LOWBAND_TEST_CHROMIUM=$(command -v chromium)
+  export LOWBAND_TEST_CHROMIUM
+  echo "services: Chromium at $LOWBAND_TEST_CHROMIUM" >&2
+}
+
 services_up() {
   SERVICES_RUN_DIR=$(mktemp -d /tmp/lowband-services.XXXXXX)
   chmod 755 "$SERVICES_RUN_DIR"
   start_redis
   start_postgres
   start_s3
+  start_chromium
 }
 
 services_down() {

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p clients/web/tsconfig.json
 npx eslint .
 
 source scripts/services.sh

@@ -162,7 +162,8 @@ function describe (options: MediaOptions): Omit<MediaRef, 'id' | 'sha256' | 'siz
 }
 
 async function sha256 (bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes))
+  // The cast: TypeScript's DOM lib (a browser app compiling the SDK) wants an ArrayBuffer-backed view.
+  return new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))
 }
 
 function equal (a: Uint8Array, b: Uint8Array): boolean {

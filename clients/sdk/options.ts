@@ -86,7 +86,8 @@ export function resolveOptions (options: ClientOptions): ResolvedOptions {
     requestTimeoutMs: count('requestTimeoutMs', options.requestTimeoutMs, 10_000, 1),
     trackedMessages: count('trackedMessages', options.trackedMessages, 1000, 1),
     // Looked up on use, not here: an app that never sends media needs no fetch at all.
-    fetch: options.fetch ?? ((url, init) => globalThis.fetch(url, init)),
+    // (RequestInit: under TypeScript's DOM lib a Uint8Array body must be ArrayBuffer-backed, which ours are.)
+    fetch: options.fetch ?? ((url, init) => globalThis.fetch(url, init as RequestInit)),
     mediaAttempts: count('mediaAttempts', options.mediaAttempts, 5, 1)
   }
   if (resolved.backoff.capMs < resolved.backoff.baseMs) throw new TypeError('backoff.capMs must be at least backoff.baseMs')

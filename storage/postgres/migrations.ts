@@ -1,3 +1,5 @@
+import { messageStoreMigration } from './message-schema.js'
+
 /**
  * The schema, as numbered migrations applied in order (see migrate.ts). A migration, once released,
  * is never edited: change the schema by appending one. Each runs inside the one transaction that
@@ -108,5 +110,6 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (user_id, watcher)
       );
     `
-  }
+  },
+  messageStoreMigration
 ]

@@ -53,7 +53,7 @@ export async function connectPool (url: string, options: PoolOptions = {}): Prom
   return pool
 }
 
-function messageOf (error: unknown): string {
+export function messageOf (error: unknown): string {
   // Node tries each address of a name in turn (IPv6 and IPv4 for localhost) and reports an
   // AggregateError with an empty message when all fail: the reasons are inside.
   if (error instanceof AggregateError && error.message === '') return error.errors.map(messageOf).join('; ')

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { encode } from 'cbor-x'
 import { DEVICE_PAYLOAD_LIMITS, decodeCbor, encodeCbor } from '../../protocol/cbor.js'
 import { decodeEncryptedBody, MAX_PREKEYS_PER_PUBLISH, PublishKeysArgs } from '../../protocol/e2e.js'
 import { ReadWatermark, ResumeRequest, SendRequest, TypingSignal } from '../../protocol/envelopes.js'
@@ -36,6 +37,8 @@ describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
     ['addMembers', Request.encode({ rid: 2, op: OP.addMembers, args: AddMembersArgs.toCbor({ group: 'g', users: ['a', 'b'] }) })],
     // A device whose CBOR library tags byte strings (RFC 8746, tag 64) and writes indefinite lengths.
     ['a tagged body in an indefinite map', hex('bf 01 62 6331 02 63 626f62 03 d840 43 010203 ff')],
+    // cbor-x's default encode() writes every Map under tag 259: the tag does not deepen the map.
+    ['createGroup as cbor-x writes JavaScript Maps, tag 259 on each', encode(new Map<number, unknown>([[1, 1], [2, OP.createGroup], [3, new Map<number, unknown>([[1, 'Hikers'], [2, ['bob']]])]]))],
     ['floats and simple values', encodeCbor(new Map<number, unknown>([[1, 1.5], [2, true], [3, null], [4, -7]]))]
   ]
   for (const [name, bytes] of legitimate) {
@@ -52,6 +55,7 @@ describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
     ['a map of 1025 pairs', encodeCbor(new Map(Array.from({ length: 1025 }, (_, i) => [i, 0]))), 'BAD_ENVELOPE'],
     ['arrays nested 5 deep', encodeCbor([[[[[1]]]]]), 'BAD_ENVELOPE'],
     ['65 000 nested arrays', Buffer.concat([Buffer.alloc(65_000, 0x81), hex('00')]), 'BAD_ENVELOPE'],
+    ['65 000 nested maps under tag 259', Buffer.concat([Buffer.concat(Array.from({ length: 65_000 }, () => hex('d90103 a1 00'))), hex('00')]), 'BAD_ENVELOPE'],
     ['65 000 nested tags', Buffer.concat([Buffer.alloc(65_000, 0xc6), hex('00')]), 'BAD_ENVELOPE'],
     ['256 arrays side by side in an array', encodeCbor(Array.from({ length: 256 }, () => [])), 'BAD_ENVELOPE'],
     ['2 049 items in arrays of 1000', encodeCbor([Array.from({ length: 1000 }, () => 0), Array.from({ length: 1000 }, () => 0), Array.from({ length: 48 }, () => 0)]), 'BAD_ENVELOPE'],

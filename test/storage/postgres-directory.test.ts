@@ -1,50 +1,13 @@
-import { randomBytes } from 'node:crypto'
 import { createServer, type AddressInfo } from 'node:net'
-import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgresDirectory, PostgresConnectError } from '../../storage/postgres/index.js'
 import { applyMigrations } from '../../storage/postgres/migrate.js'
 import { migrations } from '../../storage/postgres/migrations.js'
 import { connectPool } from '../../storage/postgres/pool.js'
+import { TestDatabases } from '../helpers/postgres-databases.js'
 import { directoryContract } from './directory.contract.js'
 
 const serverUrl = process.env.LOWBAND_TEST_POSTGRES_URL
-
-/** A fresh database per test on the test server, so tests share nothing and run in any order. */
-class TestDatabases {
-  readonly #serverUrl: string
-  readonly #names: string[] = []
-
-  constructor (serverUrl: string) {
-    this.#serverUrl = serverUrl
-  }
-
-  /** Creates an empty database and returns its URL. */
-  async create (): Promise<string> {
-    // Identifiers cannot be query parameters; the name is ours, hex only, so it needs no quoting.
-    const name = `lb_test_${randomBytes(6).toString('hex')}`
-    await this.#admin(`CREATE DATABASE ${name}`)
-    this.#names.push(name)
-    const url = new URL(this.#serverUrl)
-    url.pathname = `/${name}`
-    return url.toString()
-  }
-
-  async dropAll (): Promise<void> {
-    // FORCE ends connections a failed test left open, so the drop cannot hang on them.
-    for (const name of this.#names.splice(0)) await this.#admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-  }
-
-  async #admin (sql: string): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#serverUrl })
-    await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
-  }
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort (): Promise<number> {
@@ -61,7 +24,7 @@ if (serverUrl === undefined || serverUrl === '') {
   })
 } else {
   const databases = new TestDatabases(serverUrl)
-  afterAll(() => databases.dropAll())
+  afterAll(() => databases.dropAll(), 120_000)
 
   directoryContract('PostgreSQL', async () => {
     const url = await databases.create()

@@ -1,6 +1,6 @@
 /**
- * `target`, its methods passing every failure — thrown or rejected — through `classify` (the
- * guard's, which turns LevelDB's errors into health changes and RetriableErrors). The wrappers are
+ * `target`, its methods passing every failure — thrown or rejected — through `classify` (an
+ * adapter's: it turns the backend's errors into health changes and RetriableErrors). The wrappers are
  * made once; each call costs one closure call, plus one `catch` for a promise.
  */
 export function guarded<T extends object> (target: T, classify: (error: unknown) => unknown): T {

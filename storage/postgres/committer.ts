@@ -1,0 +1,147 @@
+import type pg from 'pg'
+import { inTransaction } from './transaction.js'
+
+/** Work that runs inside a transaction it shares with others; it must leave the transaction usable. */
+export type Job<T> = (client: pg.PoolClient) => Promise<T>
+
+/**
+ * The counter rows a job will update: taken for the whole transaction first, in one order (all
+ * conversations sorted, then all inboxes sorted), so transactions of several brokers that share
+ * rows wait for each other instead of deadlocking. A row a job locks without declaring it is still
+ * safe — PostgreSQL detects the deadlock and the job is retried — only slower.
+ */
+export interface JobLocks {
+  conversations?: readonly string[]
+  users?: readonly string[]
+}
+
+interface Pending {
+  job: Job<unknown>
+  locks: JobLocks
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
+/** What the committer asks before each transaction, and tells about a failed one (health.ts). */
+export interface CommitGate {
+  /** The error to refuse work with while the database is known to be unreachable, else undefined. */
+  refusal (): Error | undefined
+  /** A transaction failed: the gate classifies the error and returns what the callers get. */
+  failed (error: unknown): unknown
+}
+
+/**
+ * Most jobs a transaction takes. Each costs one round trip inside it, so a larger batch holds its
+ * row locks longer for little more saving on the commit (one WAL flush however many jobs).
+ */
+const MAX_JOBS_PER_COMMIT = 256
+
+/**
+ * Group commit for PostgreSQL, like embedded/committer.ts for LevelDB: the writes that arrive while
+ * a transaction is running wait, and then go in the next one together — one BEGIN, one COMMIT and
+ * one WAL flush for all of them, instead of one each. Each caller's promise resolves only once the
+ * transaction holding its job has committed (invariant 1: ✓ means stored). One transaction runs at
+ * a time per broker, so this broker's own writes never deadlock each other.
+ *
+ * A failed shared transaction (a deadlock with another broker, a serialization failure, one job's
+ * error) is retried job by job, each in its own transaction, so one job never fails the others.
+ */
+export class PostgresCommitter {
+  readonly #pool: pg.Pool
+  readonly #gate: CommitGate
+  #queue: Pending[] = []
+  #running: Promise<void> | undefined
+
+  constructor (pool: pg.Pool, gate: CommitGate) {
+    this.#pool = pool
+    this.#gate = gate
+  }
+
+  run<T> (locks: JobLocks, job: Job<T>): Promise<T> {
+    const refusal = this.#gate.refusal()
+    if (refusal !== undefined) return Promise.reject(refusal)
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ job, locks, resolve: resolve as (value: unknown) => void, reject })
+      this.#running ??= this.#drain()
+    })
+  }
+
+  /** Resolves once everything queued so far has committed or failed. */
+  async flush (): Promise<void> {
+    while (this.#running !== undefined) await this.#running
+  }
+
+  async #drain (): Promise<void> {
+    // Let the rest of this turn's writers join the first transaction.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, MAX_JOBS_PER_COMMIT)
+      const refusal = this.#gate.refusal()
+      if (refusal !== undefined) {
+        for (const p of batch) p.reject(refusal)
+        continue
+      }
+      if (batch.length === 1) {
+        await this.#alone(batch[0]!)
+        continue
+      }
+      try {
+        const results = await this.#transaction(batch)
+        batch.forEach((p, i) => p.resolve(results[i]))
+      } catch (error) {
+        const outcome = this.#gate.failed(error)
+        // The database is unreachable: retrying each job alone would only wait out each timeout.
+        if (this.#gate.refusal() !== undefined) for (const p of batch) p.reject(outcome)
+        else for (const p of batch) await this.#alone(p)
+      }
+    }
+    this.#running = undefined
+  }
+
+  async #alone (p: Pending): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const refusal = this.#gate.refusal()
+      if (refusal !== undefined) {
+        p.reject(refusal)
+        return
+      }
+      try {
+        p.resolve((await this.#transaction([p]))[0])
+        return
+      } catch (error) {
+        if (attempt < ATTEMPTS && isConflict(error)) continue
+        p.reject(this.#gate.failed(error))
+        return
+      }
+    }
+  }
+
+  /** One transaction: the declared rows locked in order, then every job in turn. */
+  #transaction (batch: readonly Pending[]): Promise<unknown[]> {
+    const conversations = [...new Set(batch.flatMap((p) => p.locks.conversations ?? []))].sort()
+    const users = [...new Set(batch.flatMap((p) => p.locks.users ?? []))].sort()
+    return inTransaction(this.#pool, async (client) => {
+      // A missing counter row is created first (head 0), so that it can be locked like the others.
+      if (conversations.length > 0) {
+        await client.query('INSERT INTO conversations (conversation, head) SELECT c, 0 FROM unnest($1::text[]) AS c ORDER BY c ON CONFLICT DO NOTHING', [conversations])
+        await client.query('SELECT 1 FROM conversations WHERE conversation = ANY($1::text[]) ORDER BY conversation FOR UPDATE', [conversations])
+      }
+      if (users.length > 0) {
+        await client.query('INSERT INTO inbox_heads (user_id, head) SELECT u, 0 FROM unnest($1::text[]) AS u ORDER BY u ON CONFLICT DO NOTHING', [users])
+        await client.query('SELECT 1 FROM inbox_heads WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE', [users])
+      }
+      const values: unknown[] = []
+      for (const p of batch) values.push(await p.job(client))
+      return values
+    })
+  }
+}
+
+/** Tries of a job alone after a deadlock or serialization failure with another broker's transaction. */
+const ATTEMPTS = 3
+
+/** 40P01 deadlock detected, 40001 serialization failure: the transaction may simply be run again. */
+function isConflict (error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === '40P01' || code === '40001'
+}

@@ -1,0 +1,149 @@
+import type pg from 'pg'
+import { KIND } from '../../protocol/envelopes.js'
+import { LowbandError } from '../../protocol/errors.js'
+import {
+  conversationOf, groupConversationOf, type AppendResult, type GroupAppendResult, type HistoryPage, type InboxEntry,
+  type MessageStatus, type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
+} from '../contracts.js'
+import { encodeRecord } from '../embedded/record-codec.js'
+import { dedupKey } from '../message-id.js'
+import type { PostgresCommitter } from './committer.js'
+import { PostgresDeliveries } from './deliveries.js'
+import { MESSAGE_COLUMNS, refOf, toInboxEntry, toMessage, type InboxRow, type MessageRow } from './message-rows.js'
+import { MessageRefs } from './message-refs.js'
+import { PostgresReads } from './reads.js'
+
+interface Stored { message: StoredMessage, seqs: Record<string, number>, duplicate: boolean }
+
+interface AppendRow { status: 'stored' | 'duplicate' | 'not_member', message_id: string | null, cseq: string | null, holders: string[] | null, seqs: string[] | null }
+
+/**
+ * The message store in PostgreSQL (schema: message-schema.ts). Appends go through the group
+ * committer, one lowband_append call each, so concurrent sends share a commit; every number is
+ * allocated in the transaction that stores the message. Reads go straight to the pool.
+ */
+export class PostgresMessageStore implements MessageStore {
+  readonly #pool: pg.Pool
+  readonly #committer: PostgresCommitter
+  readonly #newId: () => string
+  readonly #refs: MessageRefs
+  readonly #deliveries: PostgresDeliveries
+  readonly #reads: PostgresReads
+  /** Appends under way per dedup key, so a resend racing its original on this broker waits for it. */
+  readonly #inFlight = new Map<string, Promise<Stored>>()
+
+  constructor (pool: pg.Pool, committer: PostgresCommitter, newId: () => string) {
+    this.#pool = pool
+    this.#committer = committer
+    this.#newId = newId
+    this.#refs = new MessageRefs(pool)
+    this.#deliveries = new PostgresDeliveries(pool, committer, this.#refs)
+    this.#reads = new PostgresReads(committer, this.#deliveries)
+  }
+
+  async appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
+    const stored = await this.#append(draft, [draft.from, draft.to], false)
+    return { message: stored.message, senderSeq: stored.seqs[draft.from]!, recipientSeq: stored.seqs[draft.to]!, duplicate: stored.duplicate }
+  }
+
+  async appendGroup (draft: NewGroupMessage, members: string[]): Promise<GroupAppendResult> {
+    const stored = await this.#append(draft, members, true)
+    return { message: stored.message, seqs: stored.seqs, duplicate: stored.duplicate }
+  }
+
+  #append (draft: NewDirectMessage, holders: string[], group: boolean): Promise<Stored> {
+    const key = dedupKey(draft.from, draft.fromDevice, draft.clientMsgId)
+    const running = this.#inFlight.get(key)
+    if (running !== undefined) return running.then((stored) => ({ ...stored, duplicate: true }))
+    const work = this.#store(draft, holders, group, key).finally(() => this.#inFlight.delete(key))
+    this.#inFlight.set(key, work)
+    return work
+  }
+
+  async #store (draft: NewDirectMessage, holders: string[], group: boolean, key: string): Promise<Stored> {
+    const conversation = group ? groupConversationOf(draft.to) : conversationOf(draft.from, draft.to)
+    const id = this.#newId()
+    const row = await this.#committer.run({ conversations: [conversation], users: holders }, async (client) => {
+      const { rows } = await client.query<AppendRow>(
+        'SELECT * FROM lowband_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
+        [id, conversation, key, draft.from, draft.fromDevice, draft.to, group, draft.kind === KIND.system, draft.kind, draft.ts,
+          encodeRecord(draft.body), encodeRecord(draft.clientMsgId), holders])
+      return rows[0]!
+    })
+    if (row.status === 'not_member') throw new LowbandError('NOT_MEMBER', draft.to)
+    const users = row.holders!
+    const seqs = row.seqs!.map(Number)
+    const message = row.status === 'duplicate'
+      ? await this.#message(row.message_id!)
+      : { ...draft, id, conversation, cseq: Number(row.cseq), ...(group ? { group: true } : {}) }
+    this.#refs.remember(refOf(message, users), users, seqs)
+    return { message, seqs: Object.fromEntries(users.map((u, i) => [u, seqs[i]!])), duplicate: row.status === 'duplicate' }
+  }
+
+  async #message (id: string): Promise<StoredMessage> {
+    const { rows } = await this.#pool.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1`, [id])
+    return toMessage(rows[0]!)
+  }
+
+  async readInbox (userId: string, afterSeq: number, limit: number): Promise<InboxEntry[]> {
+    const { rows } = await this.#pool.query<InboxRow>(
+      `SELECT i.seq, i.receipt_peer, i.receipt_group, i.receipt_status, i.receipt_cseq, i.receipt_ts, ${MESSAGE_COLUMNS}
+       FROM inbox i LEFT JOIN messages m ON m.id = i.message_id
+       WHERE i.user_id = $1 AND i.seq > $2 ORDER BY i.seq LIMIT $3`, [userId, afterSeq, limit])
+    return rows.map(toInboxEntry)
+  }
+
+  async inboxHead (userId: string): Promise<number> {
+    const { rows } = await this.#pool.query<{ head: string }>('SELECT head FROM inbox_heads WHERE user_id = $1', [userId])
+    return Number(rows[0]?.head ?? 0)
+  }
+
+  async markDelivered (recipient: string, seq: number): Promise<string | undefined> {
+    const ref = await this.#refs.atInbox(recipient, seq)
+    return ref === undefined ? undefined : await this.#deliveries.acknowledged(recipient, ref)
+  }
+
+  markDeliveredUpTo (recipient: string, cursor: number): Promise<string[]> {
+    return this.#deliveries.recoverUpTo(recipient, cursor)
+  }
+
+  flushDelivered (conversation: string, ts: number): Promise<ReceiptEntry[]> {
+    return this.#deliveries.flush(conversation, ts)
+  }
+
+  /** Writes every delivery not yet flushed (at close). */
+  flushAllDelivered (ts: number): Promise<void> {
+    return this.#deliveries.flushAll(ts)
+  }
+
+  markRead (reader: string, peer: string, cseq: number, ts: number, group = false): Promise<ReceiptEntry[]> {
+    return this.#reads.markRead(reader, peer, cseq, ts, group)
+  }
+
+  async history (userId: string, peer: string, before: number, limit: number, group = false): Promise<HistoryPage> {
+    const conversation = group ? groupConversationOf(peer) : conversationOf(userId, peer)
+    const { rows } = await this.#pool.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.conversation = $1 AND m.cseq < $2 ORDER BY m.cseq DESC LIMIT $3`,
+      [conversation, before > 0 ? before : Number.MAX_SAFE_INTEGER, limit + 1])
+    const more = rows.length > limit
+    const messages = rows.slice(0, limit).reverse().map(toMessage)
+    const status = await this.#statuses(conversation, userId, peer, group, messages.some((m) => m.from === userId && m.to !== userId))
+    return { items: messages.map((message) => ({ message, status: status(message) })), more }
+  }
+
+  /** How `userId` sees the messages of a conversation: its own by the peer's progress, the others' by its own reading. */
+  async #statuses (conversation: string, userId: string, peer: string, group: boolean, hasOwn: boolean): Promise<(message: StoredMessage) => MessageStatus> {
+    const { rows: [row] } = await this.#pool.query<{ my_read: string | null, peer_read: string | null, delivered_to_all: string | null, read_by_all: string | null }>(
+      `SELECT (SELECT cseq FROM read_marks WHERE conversation = $1 AND reader = $2) AS my_read,
+              (SELECT cseq FROM read_marks WHERE conversation = $1 AND reader = $3) AS peer_read,
+              c.delivered_to_all, c.read_by_all
+       FROM (SELECT 1) AS one LEFT JOIN conversations c ON c.conversation = $1`, [conversation, userId, peer])
+    const myRead = Number(row?.my_read ?? 0)
+    const read = Number((group ? row?.read_by_all : row?.peer_read) ?? 0)
+    const delivered = !hasOwn ? 0 : group ? Number(row?.delivered_to_all ?? 0) : await this.#deliveries.deliveredTo(conversation, peer)
+    return (message) => {
+      if (message.from !== userId || message.to === userId) return message.cseq <= myRead ? 2 : 1
+      return message.cseq <= read ? 2 : message.cseq <= delivered ? 1 : 0
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { PostgresCommitter } from '../../storage/postgres/committer.js'
+import { PostgresOutage } from '../../storage/postgres/health.js'
+import { RetriableError } from '../../storage/retriable.js'
+
+/** A recording stand-in for pg's Pool: every statement each connection is asked to run, in order. */
+function recordingPool (fail?: (sql: string) => Error | undefined): { pool: pg.Pool, statements: string[] } {
+  const statements: string[] = []
+  const client = {
+    query: async (sql: string) => {
+      statements.push(sql.split(/\s+/).slice(0, 2).join(' '))
+      const error = fail?.(sql)
+      if (error !== undefined) throw error
+      return { rows: [], rowCount: 0 }
+    },
+    release: () => {}
+  }
+  return { pool: { connect: async () => client, query: client.query } as unknown as pg.Pool, statements }
+}
+
+describe('postgres group commit', () => {
+  it('runs concurrent jobs in one transaction, with their counter rows locked first in one order', async () => {
+    const { pool, statements } = recordingPool()
+    const committer = new PostgresCommitter(pool, new PostgresOutage(pool))
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      committer.run({ users: [`u${19 - i}`] }, async (client) => { await client.query(`SELECT job ${i}`); return i })))
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    expect(statements.filter((s) => s === 'BEGIN')).toHaveLength(1)
+    expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(1)
+    // The locks come before any job.
+    expect(statements.indexOf('SELECT 1')).toBeLessThan(statements.indexOf('SELECT job'))
+  })
+
+  it('retries each job alone when the shared transaction fails, so one bad job fails only itself', async () => {
+    const { pool, statements } = recordingPool((sql) => sql === 'SELECT bad' ? Object.assign(new Error('division by zero'), { code: '22012' }) : undefined)
+    const committer = new PostgresCommitter(pool, new PostgresOutage(pool))
+    const [good, bad] = await Promise.allSettled([
+      committer.run({}, async (client) => { await client.query('SELECT good'); return 'ok' }),
+      committer.run({}, async (client) => { await client.query('SELECT bad') })
+    ])
+    expect(good).toEqual({ status: 'fulfilled', value: 'ok' })
+    expect(bad.status === 'rejected' && bad.reason instanceof RetriableError).toBe(true)
+    expect(statements.filter((s) => s === 'BEGIN')).toHaveLength(3)
+  })
+
+  it('refuses at once, without a transaction, while the database is unreachable', async () => {
+    const { pool, statements } = recordingPool((sql) => sql === 'BEGIN' ? Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) : undefined)
+    const outage = new PostgresOutage(pool, { probeDelayMs: { first: 60_000, max: 60_000 } })
+    const committer = new PostgresCommitter(pool, outage)
+    await expect(committer.run({}, async () => 1)).rejects.toBeInstanceOf(RetriableError)
+    expect(outage.health()).toMatchObject({ ready: false })
+    const begins = statements.length
+    await expect(committer.run({}, async () => 1)).rejects.toThrow(/unreachable/)
+    expect(statements.length).toBe(begins)
+    outage.close()
+  })
+})
