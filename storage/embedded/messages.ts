@@ -7,7 +7,7 @@ import { conversationCounter, inboxCounter, put, type InboxSlot, type Op, type S
 import { keys, seqOfKey } from './keys.js'
 import type { Committer } from './committer.js'
 import { Deliveries } from './deliveries.js'
-import { DeviceCursors } from './device-cursors.js'
+import { DeviceCursors } from '../device-cursors.js'
 import { Receipts } from './receipts.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
 
@@ -24,7 +24,13 @@ export class EmbeddedMessageStore implements MessageStore {
   /** `afterCrash`: the last process did not close the store, so deliveries it recorded may be lost. */
   constructor (core: StoreCore, committer: Committer, newId: () => string, afterCrash: boolean) {
     this.#core = core
-    this.#cursors = new DeviceCursors(core, committer)
+    this.#cursors = new DeviceCursors({
+      read: (userId, deviceId) => Promise.resolve(storedCursor(core, keys.deviceCursor(userId, deviceId))),
+      write: (cursors) => committer.write(cursors.map((c) => {
+        const key = keys.deviceCursor(c.userId, c.deviceId)
+        return { type: 'put' as const, key, value: Buffer.from(String(Math.max(c.seq, storedCursor(core, key) ?? 0))) }
+      }))
+    })
     this.#newId = newId
     this.#deliveries = new Deliveries(core, afterCrash)
     this.#receipts = new Receipts(core, this.#deliveries)
@@ -161,4 +167,9 @@ export class EmbeddedMessageStore implements MessageStore {
     }
     return { items, more }
   }
+}
+
+function storedCursor (core: StoreCore, key: string): number | undefined {
+  const stored = core.get(key)
+  return stored === undefined ? undefined : Number(Buffer.from(stored).toString())
 }
