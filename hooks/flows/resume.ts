@@ -9,13 +9,6 @@ import { encodeReceipt } from '../receipts.js'
 import type { DevicePayload } from './payload.js'
 
 const PAGE = 100
-/**
- * Entries handed to the socket together, bytes of payload: written in one turn, they leave as
- * full segments in one flight (the initial window is 10 segments, ~14 KiB), where one at a time
- * with TCP_NODELAY each went as its own small segment and the window ran out after ten of them,
- * costing the replay a round trip. Bounded, so a long absence never queues more than this.
- */
-const BURST_BYTES = 12 * 1024
 
 /** What one replay sends: the entries after `after` (up to `upTo`, when set), skipping those `state` says the device holds. */
 interface ReplayRange {
@@ -78,23 +71,12 @@ async function replay (ctx: HookContext, client: Client, identity: Identity, ran
   let cursor = range.after
   for (;;) {
     const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)
-    let burst: Array<Promise<void>> = []
-    let burstBytes = 0
     for (const entry of page) {
-      if (range.upTo !== undefined && entry.seq > range.upTo) break
+      if (range.upTo !== undefined && entry.seq > range.upTo) return
       cursor = entry.seq
       if (range.state !== undefined && entry.seq <= range.state.skipTo) continue
-      const packet = packetOf(identity, entry)
-      burst.push(publishTo(ctx, client, packet))
-      burstBytes += packet.payload.length
-      if (burstBytes >= BURST_BYTES) {
-        await Promise.all(burst)
-        burst = []
-        burstBytes = 0
-      }
+      await publishTo(ctx, client, packetOf(identity, entry))
     }
-    await Promise.all(burst)
-    if (range.upTo !== undefined && cursor >= range.upTo) return
     if (page.length < PAGE || client.closed) break
   }
   if (range.upTo !== undefined) return
