@@ -128,13 +128,13 @@ export class MqttTransport implements Transport {
 
   ping (): Promise<void> {
     return this.#call((client, done) => {
+      // A lost connection rejects this call (#call); its listener goes with the client.
       const answered = (packet: { cmd: string }): void => {
         if (packet.cmd !== 'pingresp') return
         client.off('packetreceive', answered)
         done()
       }
       client.on('packetreceive', answered)
-      client.once('close', () => client.off('packetreceive', answered))
       client.sendPing()
     })
   }
