@@ -9,6 +9,15 @@ import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
 import type { ConnectionGate } from './connection-gate.js'
 
+/**
+ * TCP keepalive on every MQTT socket: probes after this long idle, ms (then every 1 s, 10 times:
+ * libuv's fixed interval and count). A phone that vanished without a FIN while idle is found
+ * within ~70 s even when its MQTT keepalive is longer; a peer that stops acknowledging data is the
+ * host's `net.ipv4.tcp_retries2` (README, "TCP settings for mobile links").
+ */
+const TCP_KEEPALIVE_IDLE_MS = 60_000
+const SOCKET_OPTIONS = { noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_IDLE_MS }
+
 export interface Listener {
   readonly name: 'tcp' | 'tls' | 'ws' | 'http'
   readonly server: Server | HttpServer
@@ -47,11 +56,11 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
   }
   // No Nagle: small replies (a receipt, a delivery) must not wait for the peer's delayed ACK
   // (~40 ms) behind an earlier unacknowledged segment — a latency no chat user should pay.
-  await add('tcp', createNetServer({ noDelay: true }, (socket) => { if (gate.admit(socket)) handOver(socket, socket) }), config.port, '--port (LOWBAND_PORT)')
+  await add('tcp', createNetServer(SOCKET_OPTIONS, (socket) => { if (gate.admit(socket)) handOver(socket, socket) }), config.port, '--port (LOWBAND_PORT)')
   if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
     const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
     // The gate's timeout covers the handshake; TLS's own (120 s) would outlast it.
-    const tls = createTlsServer({ cert, key, handshakeTimeout: config.connectTimeout * 1000 })
+    const tls = createTlsServer({ ...SOCKET_OPTIONS, cert, key, handshakeTimeout: config.connectTimeout * 1000 })
     // The TLS socket is announced apart from the TCP socket under it: they share their remote end.
     const handshaking = new Map<string, Socket>()
     const endpoint = (socket: Socket): string => `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`
@@ -71,7 +80,7 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
     })
     await add('tls', tls, config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
   }
-  const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'))
+  const http = createHttpServer(SOCKET_OPTIONS, (_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'))
   http.on('connection', (socket: Socket) => { if (gate.admit(socket)) socket.setNoDelay(true) })
   await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
   // Attached once listening: ws re-emits a listen error on its own emitter, where nobody waits for it.

@@ -94,7 +94,8 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     // The hooks need the broker they configure; it exists before any hook runs.
     broker: () => broker,
     now: Date.now,
-    deviceCopies: new WeakMap()
+    deviceCopies: new WeakMap(),
+    replays: new WeakMap()
   }
   const broker = await Aedes.createBroker({ ...createHooks(ctx), persistence: sessionPersistence(cluster), connectTimeout: config.connectTimeout * 1000, ...clusterOptions(cluster) })
   leanConnections(broker)

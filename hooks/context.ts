@@ -13,6 +13,19 @@ import type { Presence } from './presence.js'
 import type { ReceiptWindows } from './receipt-windows.js'
 import type { TokenVerifier } from './token-verifier.js'
 
+/**
+ * What the replays of one connection cover, so the broker's replay after CONNACK and the device's
+ * own resume request are reconciled (hooks/flows/resume.ts).
+ */
+export interface ReplayState {
+  /** The recorded cursor the broker's replay started after; undefined when it had none (no replay). */
+  readonly start: Promise<number | undefined>
+  /** The running replay skips entries at or below this: the device said it holds them. */
+  skipTo: number
+  /** The device's first resume request has been reconciled with the broker's replay. */
+  reconciled: boolean
+}
+
 /** Who is on the other end of a connection, set once by the authenticate hook. */
 export interface Identity {
   userId: UserId
@@ -102,6 +115,8 @@ export interface HookContext {
    * device (its own ciphertext only). authorize-forward swaps it per receiving device.
    */
   readonly deviceCopies: WeakMap<Buffer, (deviceId: DeviceId) => Buffer>
+  /** Persistent sessions' replays after CONNACK, per connection. */
+  readonly replays: WeakMap<Client, ReplayState>
 }
 
 /**

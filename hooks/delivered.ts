@@ -21,6 +21,8 @@ export function watchDeliveries (ctx: HookContext, broker: Aedes): void {
     const seq = inboxSeqOf(packet.payload as Buffer)
     if (seq === undefined) return
     ctx.push.acknowledged(identity.userId, identity.deviceId, seq)
+    // Where the next connection's replay starts (written in batches: a lag only replays a little).
+    ctx.storage.messages.advanceDeviceCursor(identity.userId, identity.deviceId, seq)
     // The store ignores a seq that holds no message of someone else to this user (a replayed own
     // message, a receipt): nothing moves for those.
     ctx.storage.messages.markDelivered(identity.userId, seq)

@@ -12,6 +12,7 @@ import {
   sweepStaleNamespaces,
   type NamespacePair
 } from './namespaces.js'
+import { applyServerTcpSettings } from './server-tcp.js'
 import { OutageScheduler, type OutageEvent } from './outages.js'
 import { assertCanEmulate } from './preflight.js'
 import { getProfile, type OutageSchedule, type Profile } from './profiles/index.js'
@@ -228,6 +229,7 @@ export async function createLink(profileOrId: Profile | string, options: CreateL
   })
   try {
     await Promise.all([createNamespace(ns.server), createNamespace(ns.client)])
+    await applyServerTcpSettings(ns.server)
     const choice = await chooseMode(requested, ns)
     if (choice.mode === 'netem') {
       await configureAddresses(ns)

@@ -139,6 +139,19 @@ export interface MessageStore {
    * Reading proves having: the reader's messages up to `cseq` count as delivered from then on.
    */
   markRead (reader: UserId, peer: UserId, cseq: number, ts: number, group?: boolean): Promise<ReceiptEntry[]>
+  /**
+   * The inbox seq up to which a device of the user acknowledged its deliveries, as last recorded;
+   * undefined when nothing was recorded for it. The broker replays from here right after CONNACK,
+   * so a reconnecting device needs no request round trip. It may lag what the device holds (see
+   * advanceDeviceCursor) but never runs ahead of an acknowledgement.
+   */
+  deviceCursor (userId: UserId, deviceId: DeviceId): Promise<number | undefined>
+  /**
+   * The device acknowledged the inbox entry at `seq`; the cursor only moves forward. Kept in memory
+   * and written in batches (not a synced write per PUBACK) and at close: a cursor that lags after a
+   * crash only replays a few entries the SDK drops as duplicates.
+   */
+  advanceDeviceCursor (userId: UserId, deviceId: DeviceId, seq: number): void
   /** Messages of a conversation with cseq < before (all when before is 0), at most `limit`, with statuses as `userId` sees them. */
   history (userId: UserId, peer: UserId, before: number, limit: number, group?: boolean): Promise<HistoryPage>
 }

@@ -326,6 +326,16 @@ export class LowbandClient {
   /** Resolves with the cursor once the first replay has caught up (never for `sendOnly`); rejects if the client closes first. */
   synced (): Promise<number> { return this.#firstSync }
 
+  /**
+   * Drops the connection and connects again at once, or cuts a backoff delay short. Call it from
+   * the platform's connectivity-change event (the network is back, or changed): the old socket
+   * would otherwise wait out TCP's retransmission backoff. Unacknowledged sends go again on the
+   * new connection (the broker deduplicates them). Does nothing before connect() or after close().
+   */
+  reconnectNow (): void {
+    if (this.#started) this.#session.reconnectNow()
+  }
+
   /** Disconnects for good. Sends and requests still waiting reject with ClientClosedError. */
   async close (): Promise<void> {
     if (this.#status.current.type === 'closed') return

@@ -36,6 +36,10 @@ export class Connection {
   #open = false
   #loop: Promise<void> | undefined
   #refusals = 0
+  /** reconnectNow() was called: the next attempt starts without a backoff delay. */
+  #hurry = false
+  /** Cuts the backoff delay under way short. */
+  #wake: AbortController | undefined
 
   /** `renewableCredentials`: the token comes from a function, so a refused one may be renewed. */
   constructor (hooks: ConnectionHooks, backoff: Backoff, clock: Clock, status: StatusStream, renewableCredentials: boolean) {
@@ -70,6 +74,18 @@ export class Connection {
     await this.#loop
   }
 
+  /**
+   * Drops the open connection (without waiting for a dead link to close politely) and connects
+   * again at once, or cuts a backoff delay short: for the app's connectivity-change events (the
+   * phone's OS says the network is back) and the dead-link probe.
+   */
+  reconnectNow (): void {
+    if (this.#stop.signal.aborted || this.#loop === undefined) return
+    this.#hurry = true
+    this.#wake?.abort()
+    if (this.#open) void this.#transport?.close(true)
+  }
+
   async #run (retryFirst: boolean, opened: () => void, failedFirst: (error: unknown) => void): Promise<void> {
     let first = true
     this.#status.set({ type: 'connecting' })
@@ -87,14 +103,27 @@ export class Connection {
           break
         }
       }
-      const delayMs = this.#backoff.next()
-      const reconnecting = { type: 'reconnecting', attempt: this.#backoff.attempt, delayMs } as const
+      if (this.#hurry) this.#backoff.reset()
+      const delayMs = this.#hurry ? 0 : this.#backoff.next()
+      this.#hurry = false
+      const reconnecting = { type: 'reconnecting', attempt: Math.max(this.#backoff.attempt, 1), delayMs } as const
       this.#status.set(attempt.outcome === 'failed' ? { ...reconnecting, error: toError(attempt.error) } : reconnecting)
-      await sleep(this.#clock, delayMs, this.#stop.signal)
+      if (delayMs > 0) await this.#sleep(delayMs)
     }
     if (first) failedFirst(fatal ?? new Error('closed before the first connection'))
     this.#stop.abort()
     this.#status.set(fatal === undefined ? { type: 'closed' } : { type: 'closed', error: fatal })
+  }
+
+  async #sleep (delayMs: number): Promise<void> {
+    const wake = new AbortController()
+    this.#wake = wake
+    const stop = (): void => wake.abort()
+    this.#stop.signal.addEventListener('abort', stop, { once: true })
+    await sleep(this.#clock, delayMs, wake.signal)
+    this.#stop.signal.removeEventListener('abort', stop)
+    this.#wake = undefined
+    this.#hurry = false
   }
 
   async #attempt (onOpen: () => void): Promise<Attempt> {

@@ -2,7 +2,7 @@
 // `browser` export condition) is one bundled object with no named exports.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { ConnectionRefusedError, SubscriptionRefusedError } from './errors.js'
-import type { Transport, TransportFactory, TransportOptions } from './transport.js'
+import type { Transport, TransportFactory, TransportOptions, TransportPublish } from './transport.js'
 
 /**
  * mqtt.js types payloads as Node's Buffer, but any Uint8Array works: mqtt-packet measures and
@@ -33,6 +33,7 @@ export class MqttTransport implements Transport {
   #onClose: (error?: Error) => void = () => {}
   #open = false
   #lastError: Error | undefined
+  readonly #pipelined: TransportPublish | undefined
   /** Settled by hand on close: mqtt.js keeps QoS 1 callbacks waiting for a reconnect that never comes. */
   readonly #pending = new Set<(error: Error) => void>()
 
@@ -40,6 +41,7 @@ export class MqttTransport implements Transport {
     if (!/^(mqtts?|wss?):\/\//i.test(options.url)) throw new TypeError(`unsupported broker URL ${JSON.stringify(options.url)}: use mqtt://, mqtts://, ws:// or wss://`)
     // lowband serves MQTT over WebSocket at /mqtt; mqtt.js would ask for / when no path is given.
     this.#url = /^wss?:\/\/[^/?#]+$/i.test(options.url) ? `${options.url}/mqtt` : options.url
+    this.#pipelined = options.pipelined
     this.#options = {
       clientId: options.clientId,
       username: options.username,
@@ -72,6 +74,9 @@ export class MqttTransport implements Transport {
     return new Promise((resolve, reject) => {
       const client = mqtt.connect(this.#url, this.#options)
       this.#client = client
+      // mqtt.js holds every publish until the CONNACK; this one goes on the stream right behind the
+      // CONNECT it has just written there (a stream still opening buffers both, in order).
+      if (this.#pipelined !== undefined) client.stream.write(qos0Publish(this.#pipelined))
       client.on('message', (topic, payload) => this.#onMessage(topic, payload))
       client.on('error', (error: Error & { code?: unknown }) => {
         this.#lastError = error
@@ -121,7 +126,20 @@ export class MqttTransport implements Transport {
     })
   }
 
-  close (): Promise<void> {
+  ping (): Promise<void> {
+    return this.#call((client, done) => {
+      // A lost connection rejects this call (#call); its listener goes with the client.
+      const answered = (packet: { cmd: string }): void => {
+        if (packet.cmd !== 'pingresp') return
+        client.off('packetreceive', answered)
+        done()
+      }
+      client.on('packetreceive', answered)
+      client.sendPing()
+    })
+  }
+
+  close (force = false): Promise<void> {
     const client = this.#client
     if (client === undefined || client.disconnected || !this.#open) {
       client?.end(true)
@@ -131,7 +149,7 @@ export class MqttTransport implements Transport {
       client.once('close', () => resolve())
       // A polite DISCONNECT [MQTT-3.14.4-1] unless PUBACKs are still awaited: mqtt.js would wait
       // for them, a dead link would hang close(), and the SDK's outbox owns those sends anyway.
-      client.end(this.#pending.size > 0)
+      client.end(force || this.#pending.size > 0)
     })
   }
 
@@ -148,4 +166,25 @@ export class MqttTransport implements Transport {
       })
     })
   }
+}
+
+/**
+ * A QoS 0 PUBLISH packet (MQTT 3.1.1 §3.3): fixed header 0x30 (no DUP, QoS 0, no RETAIN), the
+ * remaining length as a variable byte integer (§2.2.3), the topic as a length-prefixed UTF-8
+ * string, no packet id at QoS 0 [MQTT-2.3.1-5], then the payload.
+ */
+export function qos0Publish (packet: TransportPublish): Uint8Array {
+  const topic = new TextEncoder().encode(packet.topic)
+  let remaining = 2 + topic.length + packet.payload.length
+  const length: number[] = []
+  do {
+    const digit = remaining % 128
+    remaining = Math.floor(remaining / 128)
+    length.push(remaining > 0 ? digit | 0x80 : digit)
+  } while (remaining > 0)
+  const bytes = new Uint8Array(1 + length.length + 2 + topic.length + packet.payload.length)
+  bytes.set([0x30, ...length, topic.length >> 8, topic.length & 0xff])
+  bytes.set(topic, 1 + length.length + 2)
+  bytes.set(packet.payload, 1 + length.length + 2 + topic.length)
+  return bytes
 }

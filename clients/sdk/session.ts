@@ -13,9 +13,11 @@ import { Connection } from './connection.js'
 import type { Conversation } from './conversation.js'
 import { ClientClosedError, errorFromNotice } from './errors.js'
 import { InboxSequencer, type InboxSlot } from './inbox-sequencer.js'
+import { LinkWatchdog } from './link-watchdog.js'
 import type { ResolvedOptions } from './options.js'
 import { Outbox, type SendResult } from './outbox.js'
 import { RecentIds } from './recent-ids.js'
+import { RttEstimator } from './rtt.js'
 import type { StatusStream } from './status.js'
 import type { Transport } from './transport.js'
 
@@ -60,6 +62,8 @@ export class Session {
   readonly #outbox: Outbox
   readonly #recentIds: RecentIds
   readonly #connection: Connection
+  readonly #rtt = new RttEstimator()
+  readonly #watchdog: LinkWatchdog
   #cancelRatePause: CancelTimer | undefined
 
   constructor (options: ResolvedOptions, status: StatusStream, events: SessionEvents) {
@@ -87,15 +91,23 @@ export class Session {
         clean: o.sendOnly,
         keepaliveSeconds: o.keepaliveSeconds,
         connectTimeoutMs: o.connectTimeoutMs,
-        will: OFFLINE_WILL
+        will: OFFLINE_WILL,
+        // The resume goes right behind the CONNECT: for when this device holds more than the
+        // broker's record of it, whose own replay follows the CONNACK unasked (PROTOCOL.md).
+        ...(o.sendOnly ? {} : { pipelined: { topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: this.#sequencer.cursor }) } })
       }),
       message: (topic, payload) => this.#route(topic, payload),
       opened: (transport) => this.#opened(transport),
       lost: () => {
+        this.#watchdog.reset()
         this.#outbox.connectionLost()
         this.#sequencer.pause()
       }
     }, new Backoff(o.backoff, o.random), o.clock, status, typeof o.token === 'function')
+    this.#watchdog = new LinkWatchdog(o.clock, this.#rtt, {
+      probe: () => this.#connection.transport?.ping?.(),
+      dead: () => this.#connection.reconnectNow()
+    })
     status.on((s) => { if (s.type === 'closed') this.#shutDown(s.error) })
   }
 
@@ -114,6 +126,16 @@ export class Session {
 
   close (): Promise<void> {
     return this.#connection.close()
+  }
+
+  /** See Connection.reconnectNow. */
+  reconnectNow (): void {
+    this.#connection.reconnectNow()
+  }
+
+  /** The smoothed round trip of sends, ms (RFC 6298). */
+  get srttMs (): number {
+    return this.#rtt.srttMs
   }
 
   /** Queues a send; it is published now if the window allows, or on the next connection. */
@@ -143,11 +165,11 @@ export class Session {
       await subscribed
       return
     }
-    // Subscribe, resume and resend are pipelined: one round trip instead of three on a slow link.
-    // Should a live message slip between the replay and the subscription, the seq gap it leaves
-    // is noticed and replayed (see InboxSequencer).
+    // The resume request went with the CONNECT, and the broker's replay follows the CONNACK; the
+    // subscription (kept by a persistent session, needed by a new one) and resends go together
+    // now. Should a live message slip between the replay and the subscription, the seq gap it
+    // leaves is noticed and replayed (see InboxSequencer).
     const subscribed = transport.subscribe(userSubtree(self), 1)
-    this.#requestReplay(transport, this.#sequencer.cursor)
     this.#sequencer.restart()
     this.#pump()
     this.#events.opened(transport)
@@ -165,7 +187,7 @@ export class Session {
     if (transport === undefined || this.#cancelRatePause !== undefined) return
     for (const entry of this.#outbox.takeReady()) {
       const attempt = entry.attempt
-      transport.publish(COMMAND.send, entry.payload, 1).then(() => {
+      this.#watchdog.track(transport.publish(COMMAND.send, entry.payload, 1)).then(() => {
         this.#outbox.pubacked(entry.key, attempt)
         this.#pump()
       }, () => { /* lost with the connection: the outbox queues it again */ })

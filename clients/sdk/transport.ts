@@ -20,8 +20,16 @@ export interface Transport {
    * whatever reason (peer, network, keepalive or close()). Not called when connect() rejects.
    */
   onClose (handler: (error?: Error) => void): void
-  /** Ends the connection politely (DISCONNECT) and releases it; resolves when it is closed. */
-  close (): Promise<void>
+  /**
+   * Ends the connection politely (DISCONNECT) and releases it; resolves when it is closed. With
+   * `force`, drops it at once without a DISCONNECT (a dead link would hold a polite close).
+   */
+  close (force?: boolean): Promise<void>
+  /**
+   * Sends a PINGREQ; resolves on the PINGRESP, rejects if the connection ends first. Optional: the
+   * SDK's dead-link probe (link-watchdog.ts) goes straight to a new connection without it.
+   */
+  ping? (): Promise<void>
 }
 
 /** Everything a transport needs to open one connection of one device. */
@@ -44,6 +52,18 @@ export interface TransportOptions {
   readonly connectTimeoutMs: number
   /** The MQTT will: what the broker publishes for this device when its connection is lost. */
   readonly will?: TransportWill
+  /**
+   * A QoS 0 PUBLISH written right behind the CONNECT, before the CONNACK: MQTT 3.1.1 lets a client
+   * send further packets without waiting (§3.1.4), and a server that refuses the CONNECT must not
+   * process them [MQTT-3.1.4-5]. It saves a round trip on every reconnect (the resume request). A
+   * transport that cannot write before the CONNACK publishes it first thing after.
+   */
+  readonly pipelined?: TransportPublish
+}
+
+export interface TransportPublish {
+  readonly topic: string
+  readonly payload: Uint8Array
 }
 
 export interface TransportWill {

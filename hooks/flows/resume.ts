@@ -2,7 +2,7 @@ import type { Client } from 'aedes'
 import { ResumeRequest, Synced } from '../../protocol/envelopes.js'
 import { inboxTopic, receiptTopic, syncedTopic } from '../../protocol/topics.js'
 import type { InboxEntry } from '../../storage/contracts.js'
-import { publishTo, type HookContext, type Identity } from '../context.js'
+import { publishTo, type HookContext, type Identity, type ReplayState } from '../context.js'
 import { encodeForDevice } from '../inbox-message.js'
 import { checkPreKeys } from './key-ops.js'
 import { encodeReceipt } from '../receipts.js'
@@ -10,25 +10,79 @@ import type { DevicePayload } from './payload.js'
 
 const PAGE = 100
 
+/** What one replay sends: the entries after `after` (up to `upTo`, when set), skipping those `state` says the device holds. */
+interface ReplayRange {
+  after: number
+  upTo?: number
+  state?: ReplayState
+}
+
 /**
- * Replays the user's inbox after the device's cursor, oldest first, to that device only; then
- * `synced` with the head. Live messages may interleave with the replay: the SDK orders by seq.
- * A page is read only after the previous one was written, so a long absence does not load the
- * whole inbox into memory.
+ * Right after the CONNACK of a persistent session the broker replays the device's inbox from the
+ * cursor it recorded from the device's PUBACKs (storage: deviceCursor), unasked: the first queued
+ * message then reaches the device one round trip after CONNECT, not two. A device the store has no
+ * cursor for is left to ask with its own resume request, as before. The replay starts once Aedes
+ * has handled what the device sent before the CONNACK (its `connected` event), so a pipelined
+ * resume request is already known to it.
+ */
+export function resumeOnConnect (ctx: HookContext, client: Client, identity: Identity): void {
+  const start = ctx.storage.messages.deviceCursor(identity.userId, identity.deviceId).catch((error: unknown) => {
+    ctx.log.error({ err: error, user: identity.userId }, 'could not read a device cursor')
+    return undefined
+  })
+  const state: ReplayState = { start, skipTo: 0, reconciled: false }
+  ctx.replays.set(client, state)
+  client.once('connected', () => {
+    start.then(async (cursor) => {
+      if (cursor === undefined || client.closed) return
+      recoverDeliveries(ctx, identity, cursor)
+      await replay(ctx, client, identity, { after: cursor, state })
+    }).catch((error: unknown) => ctx.log.info({ err: error, clientId: client.id }, 'replay after connect ended'))
+  })
+}
+
+/**
+ * The device's resume request. Its first on a connection (the SDK pipelines it right behind
+ * CONNECT) is reconciled with the broker's own replay, so no entry goes out twice: the broker's
+ * replay skips what the device says it holds, and a device behind the recorded cursor (it kept
+ * less than it acknowledged: an app that did not save its cursor) gets just the range that replay
+ * started after. Every later request is gap repair: a full replay from the device's cursor.
  */
 export async function runResume (ctx: HookContext, client: Client, identity: Identity, payload: DevicePayload): Promise<void> {
-  let cursor = ResumeRequest.fromCbor(payload.item()).cursor
+  const cursor = ResumeRequest.fromCbor(payload.item()).cursor
   recoverDeliveries(ctx, identity, cursor)
+  ctx.storage.messages.advanceDeviceCursor(identity.userId, identity.deviceId, cursor)
+  const auto = ctx.replays.get(client)
+  if (auto === undefined || auto.reconciled) return replay(ctx, client, identity, { after: cursor })
+  // Set before anything awaits: the broker's replay checks it before each entry it sends.
+  auto.reconciled = true
+  auto.skipTo = Math.max(auto.skipTo, cursor)
+  const start = await auto.start
+  if (start === undefined) return replay(ctx, client, identity, { after: cursor })
+  if (cursor < start) await replay(ctx, client, identity, { after: cursor, upTo: start })
+}
+
+/**
+ * Replays the inbox range to this device only; after a replay to the head, `synced` with the head.
+ * Live messages may interleave with it: the SDK orders by seq. A page is read only after the
+ * previous one was written, so a long absence does not load the whole inbox into memory.
+ */
+async function replay (ctx: HookContext, client: Client, identity: Identity, range: ReplayRange): Promise<void> {
+  let cursor = range.after
   for (;;) {
     const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)
     for (const entry of page) {
-      await publishTo(ctx, client, packetOf(identity, entry))
+      if (range.upTo !== undefined && entry.seq > range.upTo) return
       cursor = entry.seq
+      if (range.state !== undefined && entry.seq <= range.state.skipTo) continue
+      await publishTo(ctx, client, packetOf(identity, entry))
     }
     if (page.length < PAGE || client.closed) break
   }
+  if (range.upTo !== undefined) return
   const head = await ctx.storage.messages.inboxHead(identity.userId)
-  await publishTo(ctx, client, { topic: syncedTopic(identity.userId), payload: Buffer.from(Synced.encode({ seq: Math.max(head, cursor) })), qos: 0, retain: false })
+  const synced = Math.max(head, cursor, range.state?.skipTo ?? 0)
+  await publishTo(ctx, client, { topic: syncedTopic(identity.userId), payload: Buffer.from(Synced.encode({ seq: synced })), qos: 0, retain: false })
   await checkPreKeys(ctx, client, identity)
 }
 

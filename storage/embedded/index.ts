@@ -44,10 +44,6 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
   const committer = new Committer(guard.db, guard)
   const core = new StoreCore(guard.db, committer)
   const directory = new EmbeddedDirectory(guard.db, committer)
-  guard.onReopened(() => {
-    core.forgetCached()
-    directory.forgetCached()
-  })
   // Delivered watermarks are written once per window: if the last process left its marker, it
   // crashed, and what it had not written yet is recovered from resuming devices (deliveries.ts).
   let afterCrash: boolean
@@ -57,7 +53,12 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
   } catch (error) {
     throw await guard.failedOpen(error)
   }
-  const messages = new EmbeddedMessageStore(core, createMessageIdGenerator(), afterCrash)
+  const messages = new EmbeddedMessageStore(core, committer, createMessageIdGenerator(), afterCrash)
+  guard.onReopened(() => {
+    core.forgetCached()
+    directory.forgetCached()
+    messages.forgetCached()
+  })
   const classify = (error: unknown): unknown => guard.classify(error)
   return {
     messages: guarded(messages, classify),
@@ -67,6 +68,7 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
     async close () {
       try {
         await messages.flushAllDelivered(Math.floor(Date.now() / 1000))
+        await messages.flushDeviceCursors()
         await committer.write([{ type: 'del', key: keys.openMarker }])
       } catch {
         // A suspect or damaged store takes no writes: the marker stays, so the next open counts

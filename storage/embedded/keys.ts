@@ -21,6 +21,8 @@ export const keys = {
   user: (userId: string) => `u!${userId}`,
   contact: (userId: string, contact: string) => `k!${userId}!${contact}`,
   device: (userId: string, deviceId: string) => `e!${userId}!${deviceId}`,
+  /** The inbox seq up to which a device acknowledged its deliveries (written in batches). */
+  deviceCursor: (userId: string, deviceId: string) => `dc!${userId}!${deviceId}`,
   deviceRange: (userId: string) => ({ gt: `e!${userId}!`, lt: `e!${userId}!~` }),
   group: (groupId: string) => `g!${groupId}`,
   membership: (userId: string, groupId: string) => `n!${userId}!${groupId}`,

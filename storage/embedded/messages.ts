@@ -5,7 +5,9 @@ import {
 import { dedupKey } from '../message-id.js'
 import { conversationCounter, inboxCounter, put, type InboxSlot, type Op, type StoreCore, type StoredRecord } from './core.js'
 import { keys, seqOfKey } from './keys.js'
+import type { Committer } from './committer.js'
 import { Deliveries } from './deliveries.js'
+import { DeviceCursors } from '../device-cursors.js'
 import { Receipts } from './receipts.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
 
@@ -15,12 +17,20 @@ export class EmbeddedMessageStore implements MessageStore {
   readonly #newId: () => string
   readonly #deliveries: Deliveries
   readonly #receipts: Receipts
+  readonly #cursors: DeviceCursors
   /** Appends under way per dedup key, so a resend racing its original is stored once. */
   readonly #inFlight = new Map<string, Promise<StoredRecord & { duplicate: boolean }>>()
 
   /** `afterCrash`: the last process did not close the store, so deliveries it recorded may be lost. */
-  constructor (core: StoreCore, newId: () => string, afterCrash: boolean) {
+  constructor (core: StoreCore, committer: Committer, newId: () => string, afterCrash: boolean) {
     this.#core = core
+    this.#cursors = new DeviceCursors({
+      read: (userId, deviceId) => Promise.resolve(storedCursor(core, keys.deviceCursor(userId, deviceId))),
+      write: (cursors) => committer.write(cursors.map((c) => {
+        const key = keys.deviceCursor(c.userId, c.deviceId)
+        return { type: 'put' as const, key, value: Buffer.from(String(Math.max(c.seq, storedCursor(core, key) ?? 0))) }
+      }))
+    })
     this.#newId = newId
     this.#deliveries = new Deliveries(core, afterCrash)
     this.#receipts = new Receipts(core, this.#deliveries)
@@ -114,6 +124,24 @@ export class EmbeddedMessageStore implements MessageStore {
     return this.#deliveries.flush(conversation, ts)
   }
 
+  deviceCursor (userId: string, deviceId: string): Promise<number | undefined> {
+    return this.#cursors.get(userId, deviceId)
+  }
+
+  advanceDeviceCursor (userId: string, deviceId: string, seq: number): void {
+    this.#cursors.advance(userId, deviceId, seq)
+  }
+
+  /** Writes the device cursors advanced since their last write (at close). */
+  flushDeviceCursors (): Promise<void> {
+    return this.#cursors.flush()
+  }
+
+  /** After a reopen: cursors held in memory may not be on disk. */
+  forgetCached (): void {
+    this.#cursors.forget()
+  }
+
   /** Writes every delivery not yet flushed (at close). */
   flushAllDelivered (ts: number): Promise<void> {
     return this.#deliveries.flushAll(ts)
@@ -139,4 +167,9 @@ export class EmbeddedMessageStore implements MessageStore {
     }
     return { items, more }
   }
+}
+
+function storedCursor (core: StoreCore, key: string): number | undefined {
+  const stored = core.get(key)
+  return stored === undefined ? undefined : Number(Buffer.from(stored).toString())
 }

@@ -43,6 +43,7 @@ export async function openPostgresStorage (url: string, options: PoolOptions & O
     async close () {
       try {
         await messages.flushAllDelivered(Math.floor(Date.now() / 1000))
+        await messages.flushDeviceCursors()
       } catch {
         // Unreachable: what was not written is recovered from resuming devices (deliveries.ts).
       } finally {

@@ -8,6 +8,7 @@ import {
 import { encodeRecord } from '../embedded/record-codec.js'
 import { dedupKey } from '../message-id.js'
 import type { PostgresCommitter } from './committer.js'
+import { DeviceCursors } from '../device-cursors.js'
 import { PostgresDeliveries } from './deliveries.js'
 import { MESSAGE_COLUMNS, refOf, toInboxEntry, toMessage, type InboxRow, type MessageRow } from './message-rows.js'
 import { MessageRefs } from './message-refs.js'
@@ -29,6 +30,7 @@ export class PostgresMessageStore implements MessageStore {
   readonly #refs: MessageRefs
   readonly #deliveries: PostgresDeliveries
   readonly #reads: PostgresReads
+  readonly #cursors: DeviceCursors
   /** Appends under way per dedup key, so a resend racing its original on this broker waits for it. */
   readonly #inFlight = new Map<string, Promise<Stored>>()
 
@@ -39,6 +41,32 @@ export class PostgresMessageStore implements MessageStore {
     this.#refs = new MessageRefs(pool)
     this.#deliveries = new PostgresDeliveries(pool, committer, this.#refs)
     this.#reads = new PostgresReads(committer, this.#deliveries)
+    this.#cursors = new DeviceCursors({
+      async read (userId, deviceId) {
+        const { rows } = await pool.query<{ seq: string }>('SELECT seq FROM device_cursors WHERE user_id = $1 AND device_id = $2', [userId, deviceId])
+        return rows[0] === undefined ? undefined : Number(rows[0].seq)
+      },
+      // One statement for every cursor of the interval; several brokers may write one device's: the greater wins.
+      async write (cursors) {
+        await pool.query(
+          `INSERT INTO device_cursors (user_id, device_id, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+           ON CONFLICT (user_id, device_id) DO UPDATE SET seq = GREATEST(device_cursors.seq, EXCLUDED.seq)`,
+          [cursors.map((c) => c.userId), cursors.map((c) => c.deviceId), cursors.map((c) => c.seq)])
+      }
+    })
+  }
+
+  deviceCursor (userId: string, deviceId: string): Promise<number | undefined> {
+    return this.#cursors.get(userId, deviceId)
+  }
+
+  advanceDeviceCursor (userId: string, deviceId: string, seq: number): void {
+    this.#cursors.advance(userId, deviceId, seq)
+  }
+
+  /** Writes the device cursors advanced since their last write (at close). */
+  flushDeviceCursors (): Promise<void> {
+    return this.#cursors.flush()
   }
 
   async appendDirect (draft: NewDirectMessage): Promise<AppendResult> {

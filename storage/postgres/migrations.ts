@@ -112,5 +112,18 @@ export const migrations: readonly Migration[] = [
     `
   },
   messageStoreMigration,
-  transactionLocksMigration
+  transactionLocksMigration,
+  {
+    version: 6,
+    name: 'device cursors: where the broker replays from right after CONNACK',
+    sql: `
+      -- The inbox seq up to which a device acknowledged its deliveries; written in batches.
+      CREATE TABLE device_cursors (
+        user_id text COLLATE "C" NOT NULL,
+        device_id text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+      );
+    `
+  }
 ]

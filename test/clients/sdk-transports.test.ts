@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mqttTransportFactory, type ChatMessage } from '../../clients/sdk/index.js'
+import { ResumeRequest, Synced } from '../../protocol/envelopes.js'
+import { COMMAND } from '../../protocol/topics.js'
 import { TestBroker } from './helpers/broker.js'
 import { next } from './helpers/events.js'
 
@@ -22,6 +24,20 @@ describe('the mqtt.js transport over every kind of link', () => {
     // lowband's WebSocket path is /mqtt; a URL without a path gets it.
     ['WebSocket without a path', `ws://127.0.0.1:${broker.broker.ports.ws}`]
   ]
+
+  it.each(['TCP', 'TLS', 'WebSocket'])('writes the resume behind the CONNECT and answers a PINGREQ probe over %s', async (kind) => {
+    const url = urls().find(([name]) => name === kind)![1]
+    const transport = mqttTransportFactory({ ca })({
+      url, clientId: `bob/probe-${kind}`, username: 'bob', password: await broker.token('bob'), clean: true, keepaliveSeconds: 60, connectTimeoutMs: 5000,
+      pipelined: { topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: 0 }) }
+    })
+    // No subscription: the Synced that answers the pipelined resume is published to this client only.
+    const synced = new Promise<number>((resolve) => transport.onMessage((topic, payload) => { if (topic === 'u/bob/y') resolve(Synced.decode(payload).seq) }))
+    await transport.connect()
+    expect(await synced).toBeGreaterThanOrEqual(0)
+    await transport.ping!()
+    await transport.close()
+  })
 
   it.each(['TCP', 'TLS', 'WebSocket', 'WebSocket without a path'])('sends and receives over %s', async (kind) => {
     const url = urls().find(([name]) => name === kind)![1]

@@ -206,5 +206,22 @@ export function messageStoreContract (name: string, open: () => Promise<{ storag
       expect((await again.messages.appendDirect(draft())).duplicate).toBe(true)
       await again.close()
     })
+
+    it('keeps each device\'s delivery cursor, forward only, and writes it by close()', async () => {
+      const { storage, reopen } = await open()
+      expect(await storage.messages.deviceCursor('bob', 'phone')).toBeUndefined()
+      storage.messages.advanceDeviceCursor('bob', 'phone', 3)
+      storage.messages.advanceDeviceCursor('bob', 'phone', 2)
+      storage.messages.advanceDeviceCursor('bob', 'tablet', 1)
+      expect(await storage.messages.deviceCursor('bob', 'phone')).toBe(3)
+      expect(await storage.messages.deviceCursor('bob', 'tablet')).toBe(1)
+      expect(await storage.messages.deviceCursor('alice', 'phone')).toBeUndefined()
+      await storage.close()
+      const again = await reopen()
+      expect(await again.messages.deviceCursor('bob', 'phone')).toBe(3)
+      again.messages.advanceDeviceCursor('bob', 'phone', 1)
+      expect(await again.messages.deviceCursor('bob', 'phone')).toBe(3)
+      await again.close()
+    })
   })
 }

@@ -11,6 +11,8 @@ export class FakeTransport implements Transport {
   readonly publishes: Array<{ topic: string, payload: Uint8Array, qos: 0 | 1 } & Deferred> = []
   readonly subscribes: Array<{ filter: string } & Deferred> = []
   readonly unsubscribes: Array<{ filter: string } & Deferred> = []
+  readonly pings: Deferred[] = []
+  closedForcibly = false
   #connect: Deferred | undefined
   #outcome: { error: Error | undefined } | undefined
   #onMessage: (topic: string, payload: Uint8Array) => void = () => {}
@@ -45,6 +47,12 @@ export class FakeTransport implements Transport {
     return done
   }
 
+  ping (): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => { this.pings.push({ resolve, reject }) })
+    this.#changed()
+    return done
+  }
+
   unsubscribe (filter: string): Promise<void> {
     const done = new Promise<void>((resolve, reject) => { this.unsubscribes.push({ filter, resolve, reject }) })
     this.#changed()
@@ -73,8 +81,9 @@ export class FakeTransport implements Transport {
   onMessage (handler: (topic: string, payload: Uint8Array) => void): void { this.#onMessage = handler }
   onClose (handler: (error?: Error) => void): void { this.#onClose = handler }
 
-  async close (): Promise<void> {
+  async close (force = false): Promise<void> {
     this.closedByClient = true
+    this.closedForcibly = force
     if (this.#open) this.drop()
     else this.#connect?.reject(new Error('closed while connecting'))
   }
@@ -86,7 +95,13 @@ export class FakeTransport implements Transport {
   #settle (outcome: { error: Error | undefined }): void {
     this.#outcome = outcome
     if (this.#connect === undefined) return
-    if (outcome.error === undefined) this.#connect.resolve()
+    if (outcome.error === undefined) {
+      // What the client wrote behind its CONNECT is seen first, as a QoS 0 publish.
+      const pipelined = this.options.pipelined
+      if (pipelined !== undefined) this.publishes.push({ ...pipelined, qos: 0, resolve: () => {}, reject: () => {} })
+      this.#connect.resolve()
+      this.#changed()
+    }
     else this.#connect.reject(outcome.error)
   }
 
@@ -96,7 +111,7 @@ export class FakeTransport implements Transport {
     if (!this.#open) return
     this.#open = false
     for (const p of this.publishes) p.reject(new Error('connection lost'))
-    for (const s of [...this.subscribes, ...this.unsubscribes]) s.reject(new Error('connection lost'))
+    for (const s of [...this.subscribes, ...this.unsubscribes, ...this.pings]) s.reject(new Error('connection lost'))
     this.#onClose(error)
   }
 }

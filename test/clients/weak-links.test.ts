@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest'
+import { RttEstimator } from '../../clients/sdk/rtt.js'
+import { ResumeRequest, SendRequest } from '../../protocol/envelopes.js'
+import { fakeClient, inboxMessage, open, statusAfter, storedAck } from './helpers/fake-client.js'
+import type { FakeTransport } from './helpers/fake-transport.js'
+
+/** Lets promise callbacks (the transport's answers reaching the client) run. */
+const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await Promise.resolve() }
+
+/** A fake client, connected on its first transport. */
+async function connectedClient (options: Parameters<typeof fakeClient>[0] = {}): Promise<ReturnType<typeof fakeClient> & { first: FakeTransport }> {
+  const fake = fakeClient(options)
+  const connected = fake.client.connect()
+  const first = await fake.transports.waitFor(1)
+  await open(first)
+  await connected
+  return { ...fake, first }
+}
+
+/** Stores and acknowledges the send at `index` on `transport` (stored-ack, then PUBACK). */
+async function acknowledge (transport: FakeTransport, index: number, seq: number): Promise<void> {
+  const publish = transport.published('c/s')[index]!
+  transport.deliver('u/alice/a', storedAck(SendRequest.decode(publish.payload).clientMsgId as Uint8Array, seq))
+  publish.resolve()
+  await settle()
+}
+
+describe('SDK on weak links (fake transport, fake clock)', () => {
+  it('pipelines its resume right behind the CONNECT, with the cursor it holds then, and asks nothing after the CONNACK', async () => {
+    const { client, clock, transports } = fakeClient({ cursor: 4 })
+    const connected = client.connect()
+    const first = await transports.waitFor(1)
+    expect(first.options.pipelined?.topic).toBe('c/r')
+    expect(ResumeRequest.decode(first.options.pipelined!.payload).cursor).toBe(4)
+    await open(first)
+    await connected
+    first.deliver('u/alice/m', inboxMessage(5))
+    await statusAfter(client, 'reconnecting', () => first.drop())
+    clock.advance(clock.pending[0]!)
+    const second = await transports.waitFor(2)
+    expect(ResumeRequest.decode(second.options.pipelined!.payload).cursor).toBe(5)
+    await open(second)
+    // The pipelined request (seen first, QoS 0) is the only one: the broker's replay follows the CONNACK.
+    expect(second.published('c/r').map((p) => p.payload)).toEqual([second.options.pipelined!.payload])
+    expect(second.publishes.filter((p) => p.topic === 'c/r').map((p) => p.qos)).toEqual([0])
+    await client.close()
+  })
+
+  it('sends no resume from a send-only device', async () => {
+    const { client, transports } = fakeClient({ sendOnly: true })
+    const connected = client.connect()
+    const first = await transports.waitFor(1)
+    expect(first.options.pipelined).toBeUndefined()
+    first.accept()
+    await first.until(() => first.subscribes.length === 3)
+    for (const s of first.subscribes) s.resolve()
+    await connected
+    await client.close()
+  })
+
+  it('smooths the round trip as RFC 6298 does, and calls an acknowledgement overdue after max(3 × SRTT, 1 s)', () => {
+    const rtt = new RttEstimator()
+    expect([rtt.srttMs, rtt.overdueMs()]).toEqual([1000, 3000])
+    rtt.sample(100)
+    expect([rtt.srttMs, rtt.rttvarMs, rtt.overdueMs()]).toEqual([100, 50, 1000])
+    rtt.sample(200)
+    expect([rtt.srttMs, rtt.rttvarMs]).toEqual([112.5, 62.5])
+    for (let i = 0; i < 60; i++) rtt.sample(600)
+    expect(rtt.overdueMs()).toBeCloseTo(1800, 0)
+  })
+
+  it('probes an overdue acknowledgement with PINGREQ and, unanswered, reconnects at once and sends again', async () => {
+    const { client, clock, transports, first } = await connectedClient()
+    const stored = client.send('bob', 'one')
+    await first.until(() => first.published('c/s').length === 1)
+    clock.advance(400)
+    await acknowledge(first, 0, 1)
+    await stored
+    // SRTT 400 ms: overdue after max(1200, 1000) ms.
+    void client.send('bob', 'two').catch(() => {})
+    await first.until(() => first.published('c/s').length === 2)
+    clock.advance(1199)
+    expect(first.pings).toHaveLength(0)
+    clock.advance(1)
+    expect(first.pings).toHaveLength(1)
+    clock.advance(1199)
+    expect(first.closedByClient).toBe(false)
+    const reconnecting = statusAfter(client, 'reconnecting', () => clock.advance(1))
+    expect(await reconnecting).toEqual({ type: 'reconnecting', attempt: 1, delayMs: 0 })
+    expect(first.closedForcibly).toBe(true)
+    // No backoff delay: the next connection is asked for at once, and the send goes again on it.
+    const second = await transports.waitFor(2)
+    await open(second)
+    await second.until(() => second.published('c/s').length === 1)
+    expect(SendRequest.decode(second.published('c/s')[0]!.payload).body).toBe('two')
+    await client.close()
+  })
+
+  it('keeps the connection when the probe is answered, and waits a full overdue time again', async () => {
+    const { client, clock, first } = await connectedClient()
+    void client.send('bob', 'slow').catch(() => {})
+    await first.until(() => first.published('c/s').length === 1)
+    // No sample yet: the initial 1 s round trip makes it overdue after 3 s.
+    clock.advance(3000)
+    expect(first.pings).toHaveLength(1)
+    clock.advance(500)
+    first.pings[0]!.resolve()
+    await settle()
+    clock.advance(2999)
+    expect([first.pings.length, first.closedByClient]).toEqual([1, false])
+    clock.advance(1)
+    expect(first.pings).toHaveLength(2)
+    await client.close()
+  })
+
+  it('reconnectNow() drops the open connection, and cuts a backoff delay short', async () => {
+    const { client, clock, transports, first } = await connectedClient({ backoff: { baseMs: 10_000, capMs: 60_000 } })
+    expect(await statusAfter(client, 'reconnecting', () => client.reconnectNow())).toEqual({ type: 'reconnecting', attempt: 1, delayMs: 0 })
+    expect(first.closedForcibly).toBe(true)
+    const second = await transports.waitFor(2)
+    second.refuse(new Error('ENETUNREACH'))
+    await settle()
+    expect(clock.pending).toEqual([5000])
+    client.reconnectNow()
+    await transports.waitFor(3)
+    expect(clock.now()).toBe(0)
+    await client.close()
+  })
+})
