@@ -30,10 +30,11 @@ export const SCHEMA: ReadonlyArray<{ version: number, cql: string }> = [
       recipient text, is_group boolean, kind int, ts bigint, body blob, client_msg_id blob, holders list<text>, holder_seqs list<bigint>)`
   },
   // History: a conversation's messages, newest first within each bucket (one partition per page).
+  // holders: who has each message, for the delivered and read walks of a group.
   {
     version: 4,
     cql: `CREATE TABLE IF NOT EXISTS conversation_messages (conversation text, bucket int, cseq bigint, id text, sender text,
-      sender_device text, recipient text, is_group boolean, kind int, ts bigint, body blob, client_msg_id blob,
+      sender_device text, recipient text, is_group boolean, kind int, ts bigint, body blob, client_msg_id blob, holders list<text>,
       PRIMARY KEY ((conversation, bucket), cseq)) WITH CLUSTERING ORDER BY (cseq DESC)`
   },
   // A user's inbox: each seq holds a message id or a receipt. Cursor reads walk it ascending.

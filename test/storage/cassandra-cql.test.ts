@@ -45,9 +45,9 @@ describe('cassandra message store: CQL and parameter binding (recording fake dri
     const [message, history, ...inbox] = cql.batches[0]!.queries
     expect(message!.query).toMatch(/^INSERT INTO messages \(id, conversation, cseq, .*, holders, holder_seqs\) VALUES/)
     expect(message!.params).toEqual(['m1', ab, 1, 'alice', 'phone', 'bob', false, 0, 1_700_000_000, encodeRecord('hi'), encodeRecord('c1'), ['alice', 'bob'], [1, 1]])
-    expect(history!.query).toMatch(/^INSERT INTO conversation_messages \(.*, bucket\) VALUES/)
+    expect(history!.query).toMatch(/^INSERT INTO conversation_messages \(id, conversation, cseq, .*, holders, bucket\) VALUES/)
     expect(history!.params.slice(0, 3)).toEqual(['m1', ab, 1])
-    expect(history!.params.at(-1)).toBe(0)
+    expect(history!.params.slice(-2)).toEqual([['alice', 'bob'], 0])
     expect(inbox.map((q) => [q.query, q.params])).toEqual([
       ['INSERT INTO inbox (user_id, bucket, seq, message_id) VALUES (?, ?, ?, ?)', ['alice', 0, 1, 'm1']],
       ['INSERT INTO inbox (user_id, bucket, seq, message_id) VALUES (?, ?, ?, ?)', ['bob', 0, 1, 'm1']]
@@ -177,6 +177,12 @@ describe('cassandra message store: CQL and parameter binding (recording fake dri
     expect(entries[0]).toEqual({ seq: 1023, receipt: { peer: 'alice', status: 2, cseq: 4, ts: 1_700_000_001 } })
     expect(entries[1]!.message).toMatchObject({ id: 'm1024', cseq: 3, from: 'alice', to: 'bob' })
     expect(await log.inboxHead('bob')).toBe(head)
+
+    // An inbox row whose message row is not readable yet (a batch being applied) ends the page before it.
+    const script = cql.script
+    cql.script = (query, params) => query.includes('FROM messages') && params[0] === 'm1024' ? [] : script(query, params)
+    expect((await log.readInbox('bob', SEQUENCE_BUCKET - 2, 10)).map((e) => e.seq)).toEqual([1023])
+    cql.script = script
     expect(await log.inboxHead('nobody')).toBe(0)
 
     // Nothing after the head: no inbox partition is read.
