@@ -185,6 +185,11 @@ describe('cassandra message store: CQL and parameter binding (recording fake dri
     cql.script = script
     expect(await log.inboxHead('nobody')).toBe(0)
 
+    // A page filled by the first bucket reads no further bucket.
+    cql.executed.length = 0
+    expect((await log.readInbox('bob', SEQUENCE_BUCKET - 2, 1)).map((e) => e.seq)).toEqual([1023])
+    expect(cql.statements('SELECT seq').map((s) => s.params)).toEqual([['bob', 0, SEQUENCE_BUCKET - 2, 1]])
+
     // Nothing after the head: no inbox partition is read.
     cql.executed.length = 0
     expect(await log.readInbox('bob', head, 10)).toEqual([])
