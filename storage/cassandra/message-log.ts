@@ -36,10 +36,10 @@ export class CassandraMessageLog {
   readonly #now: () => number
   readonly #conversationLocks = new KeyedLock()
 
-  constructor (client: CqlClient, options: CqlOptions, newId: () => string, now: () => number = Date.now) {
+  constructor (client: CqlClient, options: CqlOptions, newId: () => string, now: () => number = Date.now, sequences = new Sequences(client, options)) {
     this.#client = client
     this.#options = options
-    this.#sequences = new Sequences(client, options)
+    this.#sequences = sequences
     this.#newId = newId
     this.#now = now
   }

@@ -43,5 +43,13 @@ export const SCHEMA: ReadonlyArray<{ version: number, cql: string }> = [
     cql: `CREATE TABLE IF NOT EXISTS inbox (user_id text, bucket int, seq bigint, message_id text, receipt_peer text,
       receipt_group boolean, receipt_status int, receipt_cseq bigint, receipt_ts bigint,
       PRIMARY KEY ((user_id, bucket), seq)) WITH CLUSTERING ORDER BY (seq DESC)`
+  },
+  // Delivered and read state of a conversation, one partition: per member how far messages to it
+  // reached one of its devices (delivered) and how far it read (read_to); for a group, the points
+  // up to which every member has every message (static). All moved forward only, by LWT.
+  {
+    version: 6,
+    cql: `CREATE TABLE IF NOT EXISTS conversation_state (conversation text, member text, delivered bigint, read_to bigint,
+      delivered_to_all bigint static, read_by_all bigint static, PRIMARY KEY ((conversation), member))`
   }
 ]
