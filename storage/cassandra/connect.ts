@@ -1,10 +1,6 @@
 import cassandra from 'cassandra-driver'
-import type { CqlClient, CqlOptions } from './cql-client.js'
+import type { ConsistencyLevel, CqlClient, CqlOptions } from './cql-client.js'
 import { SCHEMA } from './schema.js'
-
-/** Consistency levels an operator may choose (--cassandra-consistency); LOCAL_QUORUM by default. */
-export const CONSISTENCY_LEVELS = ['one', 'localOne', 'localQuorum', 'quorum', 'eachQuorum', 'all'] as const
-export type ConsistencyLevel = typeof CONSISTENCY_LEVELS[number]
 
 export interface CassandraOptions {
   contactPoints: string[]

@@ -2,6 +2,10 @@
  * The part of cassandra-driver's Client the message store uses: a driver Client satisfies it, and
  * the unit tests pass a recording fake of it (no server needed to check the CQL and its binding).
  */
+/** Consistency levels an operator may choose (--cassandra-consistency; cassandra-driver's names); LOCAL_QUORUM by default. */
+export const CONSISTENCY_LEVELS = ['one', 'localOne', 'localQuorum', 'quorum', 'eachQuorum', 'all'] as const
+export type ConsistencyLevel = typeof CONSISTENCY_LEVELS[number]
+
 export interface CqlOptions {
   /** Always prepared: the driver then types numbers as the columns' bigint and caches the plan. */
   prepare: true

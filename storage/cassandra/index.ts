@@ -7,7 +7,8 @@ import { connectCassandra, type CassandraOptions } from './connect.js'
 import type { CqlClient, CqlOptions } from './cql-client.js'
 import { CassandraMessageStore } from './messages.js'
 
-export { CONSISTENCY_LEVELS, connectCassandra, cqlOptions, type CassandraOptions, type ConsistencyLevel } from './connect.js'
+export { connectCassandra, cqlOptions, type CassandraOptions } from './connect.js'
+export { CONSISTENCY_LEVELS, type ConsistencyLevel } from './cql-client.js'
 
 /**
  * `base` (which keeps the directory: PostgreSQL or the embedded store) with its messages in
