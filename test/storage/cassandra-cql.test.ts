@@ -3,6 +3,7 @@ import { conversationOf, type NewDirectMessage } from '../../storage/contracts.j
 import { cqlOptions } from '../../storage/cassandra/connect.js'
 import type { CqlRow } from '../../storage/cassandra/cql-client.js'
 import { CLAIM_TIMEOUT_MS, CassandraMessageLog } from '../../storage/cassandra/message-log.js'
+import { CassandraMessageStore } from '../../storage/cassandra/messages.js'
 import { SCHEMA, SEQUENCE_BUCKET } from '../../storage/cassandra/schema.js'
 import { MAX_LWT_ATTEMPTS } from '../../storage/cassandra/sequences.js'
 import { encodeRecord } from '../../storage/embedded/record-codec.js'
@@ -118,12 +119,17 @@ describe('cassandra message store: CQL and parameter binding (recording fake dri
     expect(MAX_LWT_ATTEMPTS).toBeGreaterThan(1)
   })
 
-  it('passes the configured consistency (and SERIAL for LWT) on every statement and batch', async () => {
-    const { cql, log } = open()
-    await log.append(draft(), ['alice', 'bob'], false)
-    await log.readInbox('bob', 0, 10)
-    await log.historyPage(ab, 0, 10)
-    expect(cql.executed.length).toBeGreaterThan(5)
+  it('passes the configured consistency (and SERIAL for LWT) on every statement and batch of the whole store', async () => {
+    const cql = new FakeCql((query) => query.startsWith('SELECT n FROM sequences') ? [{ n: '1' }] : undefined)
+    const store = new CassandraMessageStore(cql, cqlOptions('localQuorum'), () => 'm1')
+    const { recipientSeq } = await store.appendDirect(draft())
+    expect(await store.markDelivered('bob', recipientSeq)).toBe(ab)
+    expect(await store.flushDelivered(ab, 2)).toHaveLength(1)
+    expect(await store.markRead('bob', 'alice', 1, 3)).toHaveLength(2)
+    await store.readInbox('bob', 0, 10)
+    await store.history('alice', 'bob', 0, 10)
+    await store.markDeliveredUpTo('bob', 5)
+    expect(new Set(cql.executed.map((s) => s.query.split(' ').slice(0, 3).join(' '))).size).toBeGreaterThan(8)
     for (const { options } of [...cql.executed, ...cql.batches]) expect(options).toEqual({ prepare: true, consistency: LOCAL_QUORUM, serialConsistency: SERIAL })
     expect(cqlOptions('one').consistency).toBe(1)
   })
