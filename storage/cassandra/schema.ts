@@ -51,5 +51,8 @@ export const SCHEMA: ReadonlyArray<{ version: number, cql: string }> = [
     version: 6,
     cql: `CREATE TABLE IF NOT EXISTS conversation_state (conversation text, member text, delivered bigint, read_to bigint,
       delivered_to_all bigint static, read_by_all bigint static, PRIMARY KEY ((conversation), member))`
-  }
+  },
+  // Each device's delivery cursor (device-cursor-records.ts): written with the seq as its write
+  // timestamp, so the greater seq wins whichever broker writes last, without an LWT.
+  { version: 7, cql: 'CREATE TABLE IF NOT EXISTS device_cursors (user_id text, device_id text, seq bigint, PRIMARY KEY ((user_id), device_id))' }
 ]

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { conversationOf, type NewDirectMessage } from '../../storage/contracts.js'
 import { cqlOptions } from '../../storage/cassandra/connect.js'
+import { CassandraCursorRecords } from '../../storage/cassandra/device-cursor-records.js'
 import type { CqlRow } from '../../storage/cassandra/cql-client.js'
 import { CLAIM_TIMEOUT_MS, CassandraMessageLog } from '../../storage/cassandra/message-log.js'
 import { CassandraMessageStore } from '../../storage/cassandra/messages.js'
@@ -200,5 +201,18 @@ describe('cassandra message store: CQL and parameter binding (recording fake dri
     cql.executed.length = 0
     expect(await log.readInbox('bob', head, 10)).toEqual([])
     expect(cql.statements('SELECT seq')).toEqual([])
+  })
+
+  it('writes device cursors with the seq as the write timestamp (the greater wins), and reads them back', async () => {
+    const cql = new FakeCql((query, params) => query.startsWith('SELECT seq FROM device_cursors') ? (params[1] === 'phone' ? [{ seq: '9' }] : []) : undefined)
+    const records = new CassandraCursorRecords(cql, cqlOptions('localQuorum'))
+    await records.write([{ userId: 'bob', deviceId: 'phone', seq: 9 }, { userId: 'bob', deviceId: 'tablet', seq: 2 }])
+    expect(cql.executed.map((s) => [s.query, s.params])).toEqual([
+      ['INSERT INTO device_cursors (user_id, device_id, seq) VALUES (?, ?, ?) USING TIMESTAMP ?', ['bob', 'phone', 9, 9]],
+      ['INSERT INTO device_cursors (user_id, device_id, seq) VALUES (?, ?, ?) USING TIMESTAMP ?', ['bob', 'tablet', 2, 2]]
+    ])
+    expect(await records.read('bob', 'phone')).toBe(9)
+    expect(await records.read('bob', 'laptop')).toBeUndefined()
+    expect(cql.statements('SELECT').map((s) => s.params)).toEqual([['bob', 'phone'], ['bob', 'laptop']])
   })
 })
