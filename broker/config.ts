@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { z } from 'zod'
 import { DEFAULT_RECEIPT_WINDOW_MS } from '../hooks/receipt-windows.js'
+import { CONSISTENCY_LEVELS } from '../storage/cassandra/cql-client.js'
 import { ConfigError } from './config-error.js'
 import { defaultMaxConnections } from './open-files.js'
 import { START_OPTIONS } from './options.js'
@@ -33,6 +34,11 @@ const schema = z.object({
   nodeId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 of A-Z a-z 0-9 . _ -').optional(),
   clusterName: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 of A-Z a-z 0-9 . _ -').default('lowband'),
   nodeHeartbeat: z.coerce.number().min(0.1).max(300).default(10), // seconds
+  cassandra: z.string().transform((hosts) => hosts.split(',').map((host) => host.trim()).filter((host) => host !== ''))
+    .pipe(z.array(z.string().regex(/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:\d{1,5})?$/, 'comma-separated host or host:port (port default 9042)')).min(1)).optional(),
+  cassandraKeyspace: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,47}$/, 'a keyspace name: a letter, then up to 47 letters, digits or _').optional(),
+  cassandraDatacenter: z.string().min(1).default('datacenter1'), // Cassandra's default datacenter name
+  cassandraConsistency: z.enum(CONSISTENCY_LEVELS).default('localQuorum'),
   jwtSecret: z.string().min(16, 'must be at least 16 characters').optional(),
   jwtPublicKey: z.string().min(1).optional(),
   topicPolicy: z.enum(['deny', 'open']).default('deny'),
@@ -134,6 +140,9 @@ export function loadConfig (flags: Record<string, unknown>, env: NodeJS.ProcessE
     throw new ConfigError('--s3-access-key-id (LOWBAND_S3_ACCESS_KEY_ID) and --s3-secret-access-key (LOWBAND_S3_SECRET_ACCESS_KEY) go together: give both or neither')
   }
   checkCluster(config)
+  if ((config.cassandra === undefined) !== (config.cassandraKeyspace === undefined)) {
+    throw new ConfigError('--cassandra (LOWBAND_CASSANDRA) and --cassandra-keyspace (LOWBAND_CASSANDRA_KEYSPACE) go together: give both or neither')
+  }
   if (config.rateBytesBurst !== undefined && config.rateBytesBurst < config.maxPayload) {
     throw new ConfigError(`--rate-bytes-burst (LOWBAND_RATE_BYTES_BURST) must be at least --max-payload (${config.maxPayload} bytes), or a payload of that size could never be sent`)
   }
