@@ -13,6 +13,8 @@ interface Partition { statics: CqlRow, rows: Map<string, CqlRow> }
  */
 export class MemoryCql implements CqlClient {
   readonly #tables = new Map<string, Table>()
+  /** The write timestamp of each row written USING TIMESTAMP, by table and key. */
+  readonly #timestamps = new Map<string, number>()
   readonly #data = new Map<string, Map<string, Partition>>()
 
   async execute (query: string, params: unknown[], _options: CqlOptions): Promise<{ rows: CqlRow[] }> {
@@ -28,12 +30,19 @@ export class MemoryCql implements CqlClient {
   #run (cql: string, params: unknown[]): CqlRow[] {
     let m: RegExpMatchArray | null
     if ((m = cql.match(/^CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\)( WITH CLUSTERING ORDER BY \(\w+ DESC\))?$/)) !== null) return this.#create(m[1]!, m[2]!, m[3] !== undefined)
-    if ((m = cql.match(/^INSERT INTO (\w+) \(([^)]*)\) VALUES \(([^)]*)\)( IF NOT EXISTS)?$/)) !== null) {
+    if ((m = cql.match(/^INSERT INTO (\w+) \(([^)]*)\) VALUES \(([^)]*)\)( IF NOT EXISTS)?( USING TIMESTAMP \?)?$/)) !== null) {
       const literals = m[3]!.split(', ')
       const values = Object.fromEntries(m[2]!.split(', ').map((c, i) => [c, literals[i] === '?' ? params.shift() : Number(literals[i])]))
       const { partition, key } = this.#locate(m[1]!, values)
       const existing = partition.rows.get(key)
       if (m[4] !== undefined && existing !== undefined) return [{ '[applied]': false, ...partition.statics, ...existing }]
+      if (m[5] !== undefined) {
+        // Cassandra keeps the write with the greatest timestamp, whatever the order they arrive in.
+        const timestamp = Number(params.shift())
+        const stamp = `${m[1]!}\0${key}`
+        if ((this.#timestamps.get(stamp) ?? -Infinity) > timestamp) return []
+        this.#timestamps.set(stamp, timestamp)
+      }
       this.#write(m[1]!, partition, key, values)
       return m[4] !== undefined ? [{ '[applied]': true }] : []
     }

@@ -18,7 +18,8 @@ async function metric (broker: TestBroker, name: string): Promise<number> {
 }
 
 async function until (check: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 200 && !await check(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  // Up to 12 s: a push passes a worker thread and a TLS endpoint, slow on a loaded machine.
+  for (let i = 0; i < 480 && !await check(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
   expect(await check()).toBe(true)
 }
 
