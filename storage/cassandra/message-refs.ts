@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { MessageRef } from '../postgres/message-rows.js'
+import type { MessageRef } from '../message-ref.js'
 import { toNumber, type CqlClient, type CqlOptions, type CqlRow } from './cql-client.js'
 import { bucketOf } from './schema.js'
 
@@ -9,8 +9,8 @@ const CACHED_REFS = 50_000
 const PREFETCH = 256
 
 /**
- * Who each recent message is for, by conversation slot and by inbox slot (the MessageRef the
- * PostgreSQL adapter defines: the delivered and read walks are the same). A stored message never
+ * Who each recent message is for, by conversation slot and by inbox slot (storage/message-ref.ts:
+ * the delivered and read walks are the same as PostgreSQL's). A stored message never
  * changes, so a cached ref is never stale; only absence is not cached.
  */
 export class CassandraMessageRefs {

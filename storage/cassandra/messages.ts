@@ -3,11 +3,12 @@ import {
   type MessageStatus, type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
 } from '../contracts.js'
 import { dedupKey } from '../message-id.js'
-import { refOf } from '../postgres/message-rows.js'
+import { refOf } from '../message-ref.js'
 import { ConversationState } from './conversation-state.js'
 import type { CqlClient, CqlOptions } from './cql-client.js'
 import { DeviceCursors } from '../device-cursors.js'
-import { CassandraDeliveries } from './deliveries.js'
+import { SharedDeliveries } from '../shared-deliveries.js'
+import { CassandraDeliveryRecords } from './deliveries.js'
 import { CassandraCursorRecords } from './device-cursor-records.js'
 import { CassandraMessageLog, type LoggedMessage } from './message-log.js'
 import { CassandraMessageRefs } from './message-refs.js'
@@ -23,7 +24,7 @@ export class CassandraMessageStore implements MessageStore {
   readonly #log: CassandraMessageLog
   readonly #marks: ConversationState
   readonly #refs: CassandraMessageRefs
-  readonly #deliveries: CassandraDeliveries
+  readonly #deliveries: SharedDeliveries
   readonly #reads: CassandraReads
   readonly #cursors: DeviceCursors
   /** Appends under way per dedup key, so a resend racing its original on this broker waits for it. */
@@ -34,7 +35,7 @@ export class CassandraMessageStore implements MessageStore {
     this.#log = new CassandraMessageLog(client, options, newId, Date.now, sequences)
     this.#marks = new ConversationState(client, options)
     this.#refs = new CassandraMessageRefs(client, options)
-    this.#deliveries = new CassandraDeliveries(client, options, sequences, this.#marks, this.#refs)
+    this.#deliveries = new SharedDeliveries(new CassandraDeliveryRecords(client, options, sequences, this.#marks, this.#refs))
     this.#reads = new CassandraReads(client, options, sequences, this.#marks, this.#refs, this.#deliveries)
     this.#cursors = new DeviceCursors(new CassandraCursorRecords(client, options))
   }

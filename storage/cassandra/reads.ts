@@ -2,7 +2,7 @@ import { conversationOf, groupConversationOf, type ReceiptEntry } from '../contr
 import { KeyedLock } from '../keyed-lock.js'
 import type { ConversationState } from './conversation-state.js'
 import type { CqlClient, CqlOptions } from './cql-client.js'
-import type { CassandraDeliveries } from './deliveries.js'
+import type { SharedDeliveries } from '../shared-deliveries.js'
 import type { CassandraMessageRefs } from './message-refs.js'
 import { appendReceipts, walkGroup, type NewReceipt } from './receipts.js'
 import type { Sequences } from './sequences.js'
@@ -19,11 +19,11 @@ export class CassandraReads {
   readonly #sequences: Sequences
   readonly #marks: ConversationState
   readonly #refs: CassandraMessageRefs
-  readonly #deliveries: CassandraDeliveries
+  readonly #deliveries: SharedDeliveries
   /** One conversation's reads on this broker run one at a time (their receipts in mark order). */
   readonly #locks = new KeyedLock()
 
-  constructor (client: CqlClient, options: CqlOptions, sequences: Sequences, marks: ConversationState, refs: CassandraMessageRefs, deliveries: CassandraDeliveries) {
+  constructor (client: CqlClient, options: CqlOptions, sequences: Sequences, marks: ConversationState, refs: CassandraMessageRefs, deliveries: SharedDeliveries) {
     this.#client = client
     this.#options = options
     this.#sequences = sequences

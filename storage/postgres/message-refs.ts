@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type pg from 'pg'
-import { refOfRow, type MessageRef, type MessageRow } from './message-rows.js'
+import type { MessageRef } from '../message-ref.js'
+import { refOfRow, type MessageRow } from './message-rows.js'
 
 /** Refs kept: the messages of the last seconds to minutes, awaiting delivery or reads. */
 const CACHED_REFS = 50_000

@@ -1,18 +1,7 @@
 import type { Body, ClientMsgId } from '../../protocol/envelopes.js'
 import type { InboxEntry, ReceiptStatus, StoredMessage } from '../contracts.js'
+import type { MessageRef } from '../message-ref.js'
 import { decodeRecord } from '../embedded/record-codec.js'
-
-/** What the delivered and read walks need of a message: who it is for. */
-export interface MessageRef {
-  conversation: string
-  cseq: number
-  from: string
-  to: string
-  group: boolean
-  kind: number
-  /** Groups: the members it was stored for, the sender excluded. */
-  recipients: string[]
-}
 
 /** A row of `messages` (migration 4); bigint columns arrive as strings. */
 export interface MessageRow {
@@ -48,18 +37,6 @@ export function toMessage (row: MessageRow): StoredMessage {
   }
 }
 
-export function refOf (message: StoredMessage, holders: readonly string[]): MessageRef {
-  return {
-    conversation: message.conversation,
-    cseq: message.cseq,
-    from: message.from,
-    to: message.to,
-    group: message.group === true,
-    kind: message.kind,
-    recipients: message.group === true ? holders.filter((u) => u !== message.from) : []
-  }
-}
-
 export function refOfRow (row: Pick<MessageRow, 'conversation' | 'cseq' | 'sender' | 'recipient' | 'is_group' | 'kind' | 'holders'>): MessageRef {
   return {
     conversation: row.conversation,
@@ -70,11 +47,6 @@ export function refOfRow (row: Pick<MessageRow, 'conversation' | 'cseq' | 'sende
     kind: row.kind,
     recipients: row.is_group ? row.holders.filter((u) => u !== row.sender) : []
   }
-}
-
-/** True for a message that `user` is to receive: someone else's 1:1 message to it, or a group message stored for it. */
-export function isFor (ref: MessageRef, user: string): boolean {
-  return ref.group ? ref.recipients.includes(user) : ref.to === user && ref.from !== user
 }
 
 /** A row of `inbox` joined with its message, if it holds one. */

@@ -9,8 +9,10 @@ import { encodeRecord } from '../embedded/record-codec.js'
 import { dedupKey } from '../message-id.js'
 import type { PostgresCommitter } from './committer.js'
 import { DeviceCursors } from '../device-cursors.js'
-import { PostgresDeliveries } from './deliveries.js'
-import { MESSAGE_COLUMNS, refOf, toInboxEntry, toMessage, type InboxRow, type MessageRow } from './message-rows.js'
+import { SharedDeliveries } from '../shared-deliveries.js'
+import { PostgresDeliveryRecords } from './deliveries.js'
+import { refOf } from '../message-ref.js'
+import { MESSAGE_COLUMNS, toInboxEntry, toMessage, type InboxRow, type MessageRow } from './message-rows.js'
 import { MessageRefs } from './message-refs.js'
 import { PostgresReads } from './reads.js'
 
@@ -28,7 +30,7 @@ export class PostgresMessageStore implements MessageStore {
   readonly #committer: PostgresCommitter
   readonly #newId: () => string
   readonly #refs: MessageRefs
-  readonly #deliveries: PostgresDeliveries
+  readonly #deliveries: SharedDeliveries
   readonly #reads: PostgresReads
   readonly #cursors: DeviceCursors
   /** Appends under way per dedup key, so a resend racing its original on this broker waits for it. */
@@ -39,7 +41,7 @@ export class PostgresMessageStore implements MessageStore {
     this.#committer = committer
     this.#newId = newId
     this.#refs = new MessageRefs(pool)
-    this.#deliveries = new PostgresDeliveries(pool, committer, this.#refs)
+    this.#deliveries = new SharedDeliveries(new PostgresDeliveryRecords(pool, committer, this.#refs))
     this.#reads = new PostgresReads(committer, this.#deliveries)
     this.#cursors = new DeviceCursors({
       async read (userId, deviceId) {

@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { conversationOf, groupConversationOf, type ReceiptEntry } from '../contracts.js'
 import type { PostgresCommitter } from './committer.js'
-import type { PostgresDeliveries } from './deliveries.js'
+import type { SharedDeliveries } from '../shared-deliveries.js'
 import { walkGroup } from './group-walk.js'
 import { appendReceipts, type NewReceipt } from './receipt-rows.js'
 
@@ -13,9 +13,9 @@ import { appendReceipts, type NewReceipt } from './receipt-rows.js'
  */
 export class PostgresReads {
   readonly #committer: PostgresCommitter
-  readonly #deliveries: PostgresDeliveries
+  readonly #deliveries: SharedDeliveries
 
-  constructor (committer: PostgresCommitter, deliveries: PostgresDeliveries) {
+  constructor (committer: PostgresCommitter, deliveries: SharedDeliveries) {
     this.#committer = committer
     this.#deliveries = deliveries
   }
