@@ -6,9 +6,9 @@ import { PAIRS } from './throughput.js'
 
 /**
  * One broker under the throughput section's 1:1 load at one offered rate, for an A/B of the tail:
- * `node dist/bench/at-rate.js [--broker lowband|aedes] [--rate 1700] [--ms 10000] [--repeat 1]
- * [--node-flag F]… [--option O]… [--probe FILE [--allocations]]` prints one line per run with p50/p99/p99.9/max, CPU and the load
- * average at its start. Node flags go to the broker's process (e.g. --max-semi-space-size=16),
+ * `node dist/bench/at-rate.js [--broker lowband|aedes|aedes-protocol|…] [--rate 1700] [--ms 10000]
+ * [--repeat 1] [--node-flag F]… [--option O]… [--probe FILE [--allocations]]` prints one line per
+ * run with p50/p99/p99.9/max, CPU and the load average at its start (tail-probe.ts: what --probe adds). Node flags go to the broker's process (e.g. --max-semi-space-size=16),
  * options to `lowband start`.
  */
 const argv = process.argv.slice(2)

@@ -2,11 +2,12 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
 import { monitorEventLoopDelay, PerformanceObserver, performance, constants } from 'node:perf_hooks'
 import { ClassicLevel } from 'classic-level'
-import { build, type Histogram } from 'hdr-histogram-js'
+import type { Histogram } from 'hdr-histogram-js'
 import { Committer } from '../storage/embedded/committer.js'
+import { latencyHistogram as histogram } from './latency.js'
 
 /**
- * Loaded into a lowband broker with `--import` (bench/at-rate.ts `--probe FILE`): where a message's
+ * Loaded into a lowband broker (or the stored baselines, which use the same committer) with `--import` (bench/at-rate.ts `--probe FILE`): where a message's
  * latency tail comes from, without changing the broker's code. It records, in microseconds, the
  * event loop's delay, every GC pause by kind, each synced LevelDB batch (its duration and size) and
  * each store write from `Committer.write` to its promise settling (the wait for the batch in flight,
@@ -14,7 +15,6 @@ import { Committer } from '../storage/embedded/committer.js'
  * process exits.
  */
 const out = process.env.LOWBAND_TAIL_PROBE
-const histogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
 
 const loop = monitorEventLoopDelay({ resolution: 1 })
 loop.enable()
