@@ -112,5 +112,10 @@ export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload): Promise<void> {
   const request = SendRequest.fromCbor(payload.item())
   const state: SendState = { ctx, client, sender, request }
-  for (const step of request.group === undefined ? directSendSteps : groupSendSteps) await step(state)
+  for (const step of request.group === undefined ? directSendSteps : groupSendSteps) {
+    // Only the steps that wait are awaited: an await of a synchronous step's undefined still costs
+    // a microtask turn and its promise, per step and message.
+    const waiting = step(state)
+    if (waiting !== undefined) await waiting
+  }
 }

@@ -109,7 +109,8 @@ export class StoreCore {
   /** Appends receipts to their owners' inboxes, with `extra` writes, in one durable batch. */
   async appendReceipts (receipts: Array<{ owner: string, receipt: StoredReceipt }>, extra: Op[]): Promise<ReceiptEntry[]> {
     const counters = receipts.map((r) => inboxCounter(r.owner))
-    await Promise.all(receipts.map((r, i) => this.sequences.ensure(counters[i]!, keys.inboxRange(r.owner))))
+    const loading = this.sequences.ensureAll(counters, (i) => keys.inboxRange(receipts[i]!.owner))
+    if (loading !== undefined) await loading
     const entries = receipts.map((r, i) => ({ ...r, seq: this.sequences.take(counters[i]!) }))
     const ops: Op[] = [...extra, ...entries.map((e) => ({ type: 'put' as const, key: keys.inbox(e.owner, e.seq), value: encodeRecord({ r: e.receipt } satisfies InboxSlot) }))]
     await this.write(ops, counters)

@@ -65,10 +65,8 @@ export class EmbeddedMessageStore implements MessageStore {
   async #append (draft: NewDirectMessage, holders: string[], conversation: string, group: boolean, dedup: string): Promise<StoredRecord> {
     const users = [...new Set(holders)]
     const counters = [conversationCounter(conversation), ...users.map(inboxCounter)]
-    await Promise.all([
-      this.#core.sequences.ensure(counters[0]!, keys.conversationRange(conversation)),
-      ...users.map((u, i) => this.#core.sequences.ensure(counters[i + 1]!, keys.inboxRange(u)))
-    ])
+    const loading = this.#core.sequences.ensureAll(counters, (i) => i === 0 ? keys.conversationRange(conversation) : keys.inboxRange(users[i - 1]!))
+    if (loading !== undefined) await loading
     // From here to the write nothing awaits, so concurrent appends never share a number and every
     // member's inbox holds group messages in cseq order.
     const cseq = this.#core.sequences.take(counters[0]!)

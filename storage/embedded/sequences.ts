@@ -27,6 +27,19 @@ export class Sequences {
     return loading
   }
 
+  /**
+   * ensure() for several counters, `rangeOf(i)` giving the range of `names[i]`; undefined when every
+   * one is loaded already — the steady state of a chat, where this saves each append a Promise.all,
+   * its promises and the range strings (allocation per message, docs/BENCH.md).
+   */
+  ensureAll (names: readonly string[], rangeOf: (index: number) => { gt: string, lt: string }): Promise<unknown> | undefined {
+    let loading: Array<Promise<void>> | undefined
+    for (let i = 0; i < names.length; i++) {
+      if (!this.#heads.has(names[i]!)) (loading ??= []).push(this.ensure(names[i]!, rangeOf(i)))
+    }
+    return loading === undefined ? undefined : Promise.all(loading)
+  }
+
   head (name: string): number {
     return this.#heads.get(name) ?? 0
   }
