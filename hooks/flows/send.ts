@@ -1,5 +1,5 @@
 import type { Client } from 'aedes'
-import { isSystemKind, KIND, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { DirectSend, isSystemKind, KIND, SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { ackTopic } from '../../protocol/topics.js'
 import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
@@ -109,8 +109,9 @@ function deliver ({ ctx, stored }: SendState): void {
 export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkBody, checkMedia, stamp, persist, acknowledge, deliver]
 export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia, stamp, persistToGroup, acknowledge, deliver]
 
-export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload): Promise<void> {
-  const request = SendRequest.fromCbor(payload.item())
+/** A send on `c/s` (SendRequest), or on `s/<to>` (DirectSend; `to` is the topic's, never the payload's). */
+export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload, to?: string): Promise<void> {
+  const request: SendRequest = to === undefined ? SendRequest.fromCbor(payload.item()) : Object.assign(DirectSend.fromCbor(payload.item()), { to })
   const state: SendState = { ctx, client, sender, request }
   for (const step of request.group === undefined ? directSendSteps : groupSendSteps) await step(state)
 }
