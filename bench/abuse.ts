@@ -1,6 +1,6 @@
 import type { Histogram } from 'hdr-histogram-js'
 import { defaultMaxConnections } from '../broker/open-files.js'
-import { COMMAND, userSubtree } from '../protocol/topics.js'
+import { sendTopic, userSubtree } from '../protocol/topics.js'
 import { ATTACKER_USERS, type Attack, type AttackStats, type PrepareMessage, type Verified } from './abuse-attacker.js'
 import { startBroker } from './brokers.js'
 import { chatPayload, deliveredNumber } from './chat-traffic.js'
@@ -116,7 +116,7 @@ export async function measureAbuse (settings: AbuseSettings, log: (line: string)
       for (const [i, alice] of alices.entries()) {
         const n = next++
         sentAt.set(n, performance.now())
-        alice.publish(COMMAND.send, chatPayload(n, users[i]![1]), 1, () => { acknowledged.add(n) })
+        alice.publish(sendTopic(users[i]![1]), chatPayload(n, users[i]![1]), 1, () => { acknowledged.add(n) })
       }
     }, 1000 / settings.ratePerPair)
 

@@ -3,7 +3,7 @@ import { currentSignedPreKey, newDeviceKeys, responderKeys, usePreKey, type Devi
 import { decodeInner, encodeInner } from '../clients/sdk/crypto/inner-message.js'
 import { confirmAnnounced, decryptFrom, encryptFor, startSession, type SessionRecord } from '../clients/sdk/crypto/session-cipher.js'
 import { Bundle, encodeEncryptedBody, FetchBundlesArgs, FetchBundlesResult, PublishKeysArgs } from '../protocol/e2e.js'
-import { InboxMessage, KIND, Receipt, RECEIPT, SendRequest } from '../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, encodeSend, InboxMessage, KIND, Receipt, RECEIPT } from '../protocol/envelopes.js'
 import { OP, Request, Response } from '../protocol/requests.js'
 import { ackTopic, COMMAND, inboxTopic, receiptTopic, responseTopic } from '../protocol/topics.js'
 import type { Exchange } from './bytes-lowband.js'
@@ -48,7 +48,8 @@ export async function measureEncryptedBytes (alice: Device, bob: Device, text: s
     const stored = from.mailbox.next((a) => a.topic === ackTopic(from.user))
     const delivered = to.mailbox.next((a) => a.topic === inboxTopic(to.user))
     const delivery = from.mailbox.next((a) => a.topic === receiptTopic(from.user) && Receipt.decode(a.payload).status === RECEIPT.delivered)
-    await from.client.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(8), to: to.user, kind: KIND.encrypted, body })), 1)
+    const sent = encodeSend({ clientMsgId: randomBytes(CLIENT_MSG_ID_BYTES), to: to.user, kind: KIND.encrypted, body })
+    await from.client.publishAsync(sent.topic, Buffer.from(sent.payload), 1)
     const opened = decryptFrom(sessions[to.user], InboxMessage.decode((await delivered).payload).body as Uint8Array, responderKeys(keys[to.user]))
     if (decodeInner(opened.plaintext).body !== text) throw new Error('the encrypted bytes row measured a message that does not decrypt')
     sessions[to.user] = opened.session

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { CLIENT_MSG_ID_BYTES, InboxMessage, ReadWatermark, Receipt, RECEIPT, SendRequest, TypingSignal } from '../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, encodeSend, InboxMessage, ReadWatermark, Receipt, RECEIPT, TypingSignal } from '../protocol/envelopes.js'
 import { ackTopic, COMMAND, inboxTopic, receiptTopic, typingTopic } from '../protocol/topics.js'
 import { startBroker } from './brokers.js'
 import { measureEncryptedBytes, type EncryptedBytes } from './bytes-e2e.js'
@@ -31,7 +31,7 @@ export interface LowbandBytes {
 }
 
 /** Client message id lengths weighed against their bytes (protocol/envelopes.ts, CLIENT_MSG_ID_BYTES). */
-export const CLIENT_ID_LENGTHS = [8, 6, 4] as const
+export const CLIENT_ID_LENGTHS = [8, 7, 6, 4] as const
 /** Messages in the burst: a chat's quick run of lines, delivered within one receipt window. */
 export const BURST_MESSAGES = 10
 
@@ -45,8 +45,10 @@ export async function measureLowbandBytes (): Promise<LowbandBytes> {
     /** alice sends `count` texts at once; done when she has every stored-ack and the receipt of the last. */
     const send = (idBytes: number, count: number): Promise<Exchange> => pair.exchange(async () => {
       const since = { alice: alice.mailbox.arrivals.length, bob: bob.mailbox.arrivals.length }
-      await Promise.all(Array.from({ length: count }, () =>
-        alice.client.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(idBytes), to: 'bob', body: TEXT })), 1)))
+      await Promise.all(Array.from({ length: count }, () => {
+        const { topic, payload } = encodeSend({ clientMsgId: randomBytes(idBytes), to: 'bob', body: TEXT })
+        return alice.client.publishAsync(topic, Buffer.from(payload), 1)
+      }))
       const deliveries = await arrived(bob.mailbox, since.bob, (a) => a.topic === inboxTopic('bob'), count)
       cseq = Math.max(...deliveries.map((d) => InboxMessage.decode(d.payload).cseq))
       await arrived(alice.mailbox, since.alice, (a) => a.topic === ackTopic('alice'), count)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { InboxMessage, KIND, Receipt, RECEIPT, SendRequest } from '../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, encodeSend, InboxMessage, KIND, Receipt, RECEIPT } from '../protocol/envelopes.js'
 import { MediaDownloadArgs, MediaRef, MediaUploadArgs, MediaUploadSlot } from '../protocol/media.js'
 import { OP, Request, Response } from '../protocol/requests.js'
 import { ackTopic, COMMAND, inboxTopic, receiptTopic, responseTopic } from '../protocol/topics.js'
@@ -51,7 +51,8 @@ export async function measureMediaBytes (): Promise<MediaBytes> {
       const stored = alice.mailbox.next((a) => a.topic === ackTopic('alice'))
       const delivered = bob.mailbox.next((a) => a.topic === inboxTopic('bob'))
       const receipt = alice.mailbox.next((a) => a.topic === receiptTopic('alice') && Receipt.decode(a.payload).status === RECEIPT.delivered)
-      await alice.client.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: randomBytes(8), to: 'bob', body: ref, kind: KIND.media })), 1)
+      const send = encodeSend({ clientMsgId: randomBytes(CLIENT_MSG_ID_BYTES), to: 'bob', body: ref, kind: KIND.media })
+      await alice.client.publishAsync(send.topic, Buffer.from(send.payload), 1)
       cseq = InboxMessage.decode((await delivered).payload).cseq
       await Promise.all([stored, receipt])
     })

@@ -52,9 +52,9 @@ const ratio = (a: number, b: number): number => Math.round(a / b * 100) / 100
 
 /** The bytes of the packets that do the MQTT floor's job in a lowband message exchange. */
 function coreBytes (exchange: Exchange): number {
-  return exchange.packets.filter((p) => (p.device === 'alice' && p.direction === 'up' && p.what.startsWith('PUBLISH c/s')) ||
+  return exchange.packets.filter((p) => (p.device === 'alice' && p.direction === 'up' && p.what.startsWith('PUBLISH s/bob ')) ||
     (p.device === 'alice' && p.direction === 'down' && p.what === 'PUBACK') ||
-    (p.device === 'bob' && p.direction === 'down' && p.what.startsWith('PUBLISH u/bob/m')) ||
+    (p.device === 'bob' && p.direction === 'down' && p.what.startsWith('PUBLISH u/bob ')) ||
     (p.device === 'bob' && p.direction === 'up' && p.what === 'PUBACK')).reduce((sum, p) => sum + p.bytes, 0)
 }
 

@@ -1,9 +1,9 @@
 import { decodeCbor } from '../protocol/cbor.js'
 import { randomBytes } from 'node:crypto'
 import { encodeEncryptedBody, PublishKeysArgs } from '../protocol/e2e.js'
-import { InboxMessage, KIND, SendRequest } from '../protocol/envelopes.js'
+import { DirectSend, InboxMessage, KIND } from '../protocol/envelopes.js'
 import { OP, Request } from '../protocol/requests.js'
-import { COMMAND, inboxTopic, responseTopic, userSubtree } from '../protocol/topics.js'
+import { COMMAND, inboxTopic, responseTopic, sendTopic, userSubtree } from '../protocol/topics.js'
 import type { RawClient } from './raw-client.js'
 import { senderTopicOf } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
@@ -35,8 +35,8 @@ export function makePair (kind: BrokerKind, index: number, tokenOf: (userId: str
   const sender = account(`s${index}`)
   const recipient = account(`r${index}`)
   if (kind === 'lowband') {
-    // The real protocol: SendRequest on c/s, delivery on u/<recipient>/m; a device subscribes once.
-    return { sender, recipient, sendTopic: 'c/s', senderFilter: userSubtree(sender.userId), recipientFilter: userSubtree(recipient.userId) }
+    // The real protocol: DirectSend on s/<recipient>, delivery on u/<recipient>; a device subscribes once.
+    return { sender, recipient, sendTopic: sendTopic(recipient.userId), senderFilter: userSubtree(sender.userId), recipientFilter: userSubtree(recipient.userId) }
   }
   const topic = `bench/${index}`
   // The protocol floor sends the sender its stored-acks and receipts (bench/baseline-hooks.ts).
@@ -44,17 +44,17 @@ export function makePair (kind: BrokerKind, index: number, tokenOf: (userId: str
 }
 
 /**
- * Every broker carries the same bytes: the payload is lowband's SendRequest for a 20-character text
+ * Every broker carries the same bytes: the payload is lowband's DirectSend for a 20-character text
  * whose body is the message's number, so a recipient can look up when it was sent. Plain brokers
  * just pass it through.
  */
 export function chatPayload (n: number, to: string, encrypted = false): Buffer {
   const text = String(n).padStart(20, '0')
-  if (!encrypted) return Buffer.from(SendRequest.encode({ clientMsgId: n, to, body: text }))
+  if (!encrypted) return Buffer.from(DirectSend.encode({ clientMsgId: n, body: text }))
   const copy = new Uint8Array(STEADY_CIPHERTEXT)
   copy.set(Buffer.from(text))
   const body = encodeEncryptedBody({ copies: new Map([[to, new Map([['phone', copy]])]]) })
-  return Buffer.from(SendRequest.encode({ clientMsgId: n, to, kind: KIND.encrypted, body }))
+  return Buffer.from(DirectSend.encode({ clientMsgId: n, kind: KIND.encrypted, body }))
 }
 
 /**
@@ -91,7 +91,7 @@ export function deliveredNumber (kind: BrokerKind, topic: string, payload: Buffe
   // cbor-x without validation: the generator must stay light; the broker already validated.
   if (kind === 'lowband' && topic !== inboxTopic(recipient)) return undefined
   const item = decodeCbor(payload)
-  const body = kind === 'lowband' ? InboxMessage.rawField(item, 'body') : SendRequest.rawField(item, 'body')
+  const body = kind === 'lowband' ? InboxMessage.rawField(item, 'body') : DirectSend.rawField(item, 'body')
   if (typeof body === 'string') return Number(body)
   // An encrypted delivery: the device's copy, number first (a plain broker passes the whole body on).
   if (body instanceof Uint8Array && kind === 'lowband') return Number(Buffer.from(body.subarray(0, 20)).toString())

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { SendRequest } from '../protocol/envelopes.js'
+import { encodeSend } from '../protocol/envelopes.js'
 import { OP, Request, Response } from '../protocol/requests.js'
 import { COMMAND, responseTopic, userSubtree } from '../protocol/topics.js'
 import { connectAll } from './connect-all.js'
@@ -129,7 +129,8 @@ async function latencyRun (port: number, endpoint: FcmEndpoint, messages: number
   try {
     for (let i = 0; i < messages; i++) {
       const arrived = endpoint.received(i + 1)
-      await sender.publishAsync(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: i + 1, to: recipients[i]!, body: 'wake up' })), 1)
+      const send = encodeSend({ clientMsgId: i + 1, to: recipients[i]!, body: 'wake up' })
+      await sender.publishAsync(send.topic, Buffer.from(send.payload), 1)
       const acked = performance.now()
       await Promise.race([arrived, sleep(5000).then(() => { throw new Error(`no push for message ${i} after 5 s`) })])
       const push = endpoint.requests.find((r) => r.body.message.token === `push-${recipients[i]!}`)!
@@ -166,7 +167,8 @@ async function loadRun (port: number, s: PushSettings, log: (line: string) => vo
       for (; sent < due; sent++) {
         const recipient = sent % s.recipients
         const publishedAt = performance.now()
-        clients[recipient % s.senders]!.publish(COMMAND.send, Buffer.from(SendRequest.encode({ clientMsgId: sent + 1, to: recipients[recipient]!, body: `message ${sent}` })), 1, () => {
+        const send = encodeSend({ clientMsgId: sent + 1, to: recipients[recipient]!, body: `message ${sent}` })
+        clients[recipient % s.senders]!.publish(send.topic, Buffer.from(send.payload), 1, () => {
           histogram.recordValue(Math.max(1, Math.round((performance.now() - publishedAt) * 1000)))
           acked++
         })

@@ -1,3 +1,4 @@
+import { CLIENT_MSG_ID_BYTES } from '../protocol/envelopes.js'
 import { BYTES_GOALS } from './bytes.js'
 import { recipientOverhead } from './bytes-e2e.js'
 import type { Exchange } from './bytes-lowband.js'
@@ -123,11 +124,11 @@ function bytes (report: BenchReport): string[] {
       ? []
       : ['Client message id length (random bytes; counted: the same message sent with each):',
           renderTable(['client message id', 'core 4 packets B', '÷ floor', 'message end to end B', '÷ seed JSON'],
-            b.clientIds.map((c) => [`${c.bytes} random bytes`, c.core, `${c.coreVsFloor}×`, c.message, `${c.messageVsJson}×`])),
+            b.clientIds.map((c) => [`${c.bytes} random bytes${c.bytes === CLIENT_MSG_ID_BYTES ? ' (the SDK\'s)' : ''}`, c.core, `${c.coreVsFloor}×`, c.message, `${c.messageVsJson}×`])),
           '']),
     ...(b.leastEncodings === undefined
       ? []
-      : ['The least the 4 core packets could spend on the fields the protocol promises (positional CBOR, recipient in the topic `s/bob`, inbox topic `u/bob`; computed):',
+      : ['The least the 4 core packets could spend on the fields the protocol promises (positional CBOR, recipient in the topic `s/bob`, inbox topic `u/bob`, as lowband sends them; computed):',
           renderTable(['client message id', 'seq / cseq', 'send B', 'delivery B', '4 core packets B', '÷ floor'],
             b.leastEncodings.map((e) => [e.clientMsgId, e.sequences, e.send, e.delivery, e.total, `${Math.round(e.total / b.floor.total * 100) / 100}×`])),
           '']),

@@ -1,5 +1,5 @@
 import type { AedesPublishPacket, Client } from 'aedes'
-import { COMMAND_ROOT, USER_ROOT } from '../protocol/topics.js'
+import { COMMAND_ROOT, SEND_ROOT, USER_ROOT } from '../protocol/topics.js'
 import type { HookContext } from './context.js'
 import { aclOf } from './topic-acl.js'
 
@@ -13,12 +13,13 @@ import { aclOf } from './topic-acl.js'
 export function createAuthorizeForward (ctx: HookContext) {
   return (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null => {
     const topic = packet.topic
-    if (topic.startsWith(COMMAND_ROOT)) return null
+    if (topic.startsWith(COMMAND_ROOT) || topic.startsWith(SEND_ROOT)) return null
     if (!topic.startsWith(USER_ROOT)) return aclOf(ctx, client)?.mayRead(topic) === false ? null : packet
     const identity = ctx.identities.get(client)
     if (identity === undefined) return null
     const own = `u/${identity.userId}/`
-    if (!topic.startsWith(own)) return null
+    // The inbox is the subtree's root `u/<self>`; everything else is under it.
+    if (!topic.startsWith(own) && topic !== own.slice(0, -1)) return null
     if (topic.length === own.length + 2 + identity.deviceId.length && topic.endsWith(`/o/${identity.deviceId}`)) return null
     const forDevice = ctx.deviceCopies.get(packet.payload as Buffer)
     return forDevice === undefined ? packet : { ...packet, payload: forDevice(identity.deviceId) }

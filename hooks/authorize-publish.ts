@@ -1,6 +1,6 @@
 import type { Client, PublishPacket } from 'aedes'
 import { ERROR_CODES, LowbandError, type ErrorCode } from '../protocol/errors.js'
-import { COMMAND, SINK_TOPIC, isChatTopic, isInternalTopic } from '../protocol/topics.js'
+import { COMMAND, COMMAND_ROOT, SINK_TOPIC, isChatTopic, isInternalTopic, isSendTopic, recipientOfSendTopic } from '../protocol/topics.js'
 import { RetriableError } from '../storage/retriable.js'
 import type { HookContext, Identity } from './context.js'
 import { runRead } from './flows/read.js'
@@ -57,7 +57,7 @@ export function createAuthorizePublish (ctx: HookContext) {
     const payload = new DevicePayload(packet.payload as Buffer)
     const refuse = (error: LowbandError): void => {
       sink(packet)
-      reject(ctx, client, error, topic, topic === COMMAND.send ? payload.clientMsgId() : undefined)
+      reject(ctx, client, error, topic, topic === COMMAND.send || isSendTopic(topic) ? payload.clientMsgId() : undefined)
         .finally(() => done(null))
     }
     const closeWithout = (error: unknown, code: ErrorCode = ERROR_CODES.STORE_FAILED.code): void => done(retriable(ctx, client, error, topic, code))
@@ -87,8 +87,9 @@ export function createAuthorizePublish (ctx: HookContext) {
       return done(null)
     }
     if (identity === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', 'anonymous clients have no chat access'))
-    // Devices never publish into user subtrees: only the broker does, after stamping.
-    if (!topic.startsWith('c/')) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
+    // Devices never publish into user subtrees: only the broker does, after stamping. A send topic
+    // names one user (`s/<to>`): anything else under `s/` (more levels, a bad id) is no topic.
+    if (!topic.startsWith(COMMAND_ROOT) && recipientOfSendTopic(topic) === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
     // Commands queued behind one that closed the connection do not run: none could be acknowledged,
     // and storing a later send before the failed one is resent would break the device's order.
     const command = (): Promise<void> => client.closed ? Promise.reject(new RetriableError('connection closed')) : runCommand(ctx, client, identity, topic, payload)
@@ -100,6 +101,8 @@ export function createAuthorizePublish (ctx: HookContext) {
 }
 
 function runCommand (ctx: HookContext, client: Client, identity: Identity, topic: string, payload: DevicePayload): Promise<void> {
+  const to = recipientOfSendTopic(topic)
+  if (to !== undefined) return runSend(ctx, client, identity, payload, to)
   switch (topic) {
     case COMMAND.send:
       return runSend(ctx, client, identity, payload)

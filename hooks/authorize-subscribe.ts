@@ -5,7 +5,8 @@ import type { HookContext } from './context.js'
 import { aclOf } from './topic-acl.js'
 
 /**
- * A device may subscribe within its own subtree `u/<self>/…` only; never to commands (`c/…`),
+ * A device may subscribe within its own subtree `u/<self>/…` (or to its inbox `u/<self>`) only;
+ * never to commands (`c/…`) or sends (`s/…`),
  * other users' subtrees or broker internals. Filters outside the chat namespace follow the topic
  * policy. Under `open`, a wildcard filter such as `#` is allowed and authorize-forward keeps chat
  * traffic out of it; with `--acl`, the filter must be readable by the client's rules. A refused
@@ -37,8 +38,8 @@ function isAllowed (ctx: HookContext, client: Client, filter: string): boolean {
   const first = filter.split('/', 1)[0]
   if (first === 'u') {
     const identity = ctx.identities.get(client)
-    return identity !== undefined && filter.startsWith(`u/${identity.userId}/`)
+    return identity !== undefined && (filter.startsWith(`u/${identity.userId}/`) || filter === `u/${identity.userId}`)
   }
-  if (first === 'c') return false
+  if (first === 'c' || first === 's') return false
   return ctx.config.topicPolicy === 'open' && (aclOf(ctx, client)?.maySubscribe(filter) ?? true)
 }

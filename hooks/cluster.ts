@@ -24,11 +24,12 @@ export interface ClusterLink {
   deliver (node: string, deliveries: RemoteDelivery[]): void
 }
 
-/** `u/<user>/...` → user; the user subtree is where everything to a device goes (invariant 3). */
+/** `u/<user>` and `u/<user>/...` → user; the user subtree is where everything to a device goes (invariant 3). */
 function addresseeOf (topic: string): UserId | undefined {
   if (!topic.startsWith('u/')) return undefined
   const end = topic.indexOf('/', 2)
-  return end < 0 ? undefined : topic.slice(2, end)
+  const user = end < 0 ? topic.slice(2) : topic.slice(2, end)
+  return user === '' ? undefined : user
 }
 
 /** The sender's echo (`u/<user>/o/<device>`) skips the device that sent the message. */

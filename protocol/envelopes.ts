@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { defineEnvelope } from './envelope.js'
 import { isValidId } from './ids.js'
+import { COMMAND, sendTopic } from './topics.js'
 
 const id = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/)
 const bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected bytes')
@@ -8,13 +9,14 @@ const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 
 /**
  * Random bytes in the SDK's client message ids. Dedup keys are kept for as long as the message, so
- * two sends of one device with the same id lose the second silently (it is answered as a resend of
- * the first): with n sends over a device's life the chance is about n² / 2^(8·bytes+1). At 8 bytes
- * a device sending a million messages runs a 3·10⁻⁸ risk; 6 bytes would save 2 B on a send and
- * 2 B on its stored-ack for a 2·10⁻³ risk, 4 bytes 4 + 4 B for a 70 % chance of a loss within 10⁵
- * sends (docs/PROTOCOL.md, "Client message ids").
+ * two sends of one device with the same id collide: with n sends over a device's life the chance
+ * of one is about n² / 2^(8·bytes+1) — at 7 bytes 7·10⁻⁸ over 10⁵ sends, 7·10⁻⁶ over 10⁶. A
+ * collision is not a silent loss: the broker compares a resend with the message its id names and
+ * refuses one that differs (CLIENT_MSG_ID_REUSED), so the send fails visibly and can be sent again
+ * under a new id (docs/PROTOCOL.md, "Client message ids"). 7 bytes, not 8, brings the four core
+ * packets of a message under 1.4× the MQTT floor (issue 18).
  */
-export const CLIENT_MSG_ID_BYTES = 8
+export const CLIENT_MSG_ID_BYTES = 7
 
 /**
  * The client's own message id, kept only for deduplication of resends: 1–16 bytes (the SDK uses
@@ -51,7 +53,16 @@ export function isSystemKind (kind: number): boolean {
   return kind === KIND.system || kind >= 240
 }
 
-/** c/s — device → broker: send a message to a user (`to`) or a group (`group`), exactly one of them. */
+/** The fields every send carries, checked without zod (clientMsgIdSchema's, bodySchema's and kind's rules). */
+function isSendCommon (r: Record<string, unknown>): boolean {
+  return isClientMsgId(r.clientMsgId) && (typeof r.body === 'string' || r.body instanceof Uint8Array) &&
+    (r.kind === undefined || (Number.isInteger(r.kind) && (r.kind as number) >= 0 && (r.kind as number) <= 255))
+}
+
+/**
+ * c/s — device → broker: send a message to a group (`group`) or, as older clients do, to a user
+ * (`to`); exactly one of them. A 1:1 message is a DirectSend on `s/<to>`.
+ */
 export const SendRequest = defineEnvelope({ clientMsgId: 1, to: 2, body: 3, kind: 4, group: 5 }, z.object({
   clientMsgId: clientMsgIdSchema,
   to: id.optional(),
@@ -60,15 +71,34 @@ export const SendRequest = defineEnvelope({ clientMsgId: 1, to: 2, body: 3, kind
   group: id.optional()
 }).refine((r) => (r.to === undefined) !== (r.group === undefined), 'exactly one of to and group'), {
   positional: ['clientMsgId', 'to', 'body', 'kind', 'group'],
-  // Every 1:1 send is checked here, without zod's allocations; the same rules as the schema.
-  accepts: (r) => isClientMsgId(r.clientMsgId) && typeof r.to === 'string' && isValidId(r.to) && r.group === undefined &&
-    (typeof r.body === 'string' || r.body instanceof Uint8Array) &&
-    (r.kind === undefined || (Number.isInteger(r.kind) && (r.kind as number) >= 0 && (r.kind as number) <= 255))
+  accepts: (r) => isSendCommon(r) && typeof r.to === 'string' && isValidId(r.to) && r.group === undefined
 })
 export type SendRequest = ReturnType<typeof SendRequest.decode>
 
 /**
- * u/<user>/m and u/<user>/o/<device> — broker → device: one message of the user's inbox.
+ * s/<to> — device → broker: a 1:1 message to the user the topic names. The recipient is not in the
+ * payload (4+ bytes saved on every send); map keys are SendRequest's, and a `to` key is ignored.
+ */
+export const DirectSend = defineEnvelope({ clientMsgId: 1, body: 3, kind: 4 }, z.object({
+  clientMsgId: clientMsgIdSchema,
+  body: bodySchema,
+  kind: uint.max(255).optional()
+}), {
+  positional: ['clientMsgId', 'body', 'kind'],
+  // Every 1:1 send is checked here, without zod's allocations; the same rules as the schema.
+  accepts: isSendCommon
+})
+export type DirectSend = ReturnType<typeof DirectSend.decode>
+
+/** The topic and payload of a send: 1:1 on `s/<to>` (a DirectSend), a group's on `c/s`. */
+export function encodeSend (request: SendRequest): { topic: string, payload: Uint8Array } {
+  if (request.to === undefined) return { topic: COMMAND.send, payload: SendRequest.encode(request) }
+  const { clientMsgId, body, kind } = request
+  return { topic: sendTopic(request.to), payload: DirectSend.encode({ clientMsgId, body, kind }) }
+}
+
+/**
+ * u/<user> and u/<user>/o/<device> — broker → device: one message of the user's inbox.
  * `to` and `clientMsgId` only on the sender's own copies; `seq` is the inbox sequence of the
  * receiving user, the cursor a device resumes from. `ts` is server time in Unix seconds. A message
  * is identified by its conversation and `cseq`, so no server id is spent on the wire (key 1 is unused).

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   MEDIA_TYPE_REFUSED: { code: 43, message: 'this media type is not accepted' },
   MEDIA_CORRUPT: { code: 44, message: 'the downloaded media does not match its sha256; it was discarded' },
   FORBIDDEN_KIND: { code: 14, message: 'only the broker sends messages of a system kind' },
+  // 50–54: bytes and receipts (issue 18).
+  CLIENT_MSG_ID_REUSED: { code: 50, message: 'this device already sent a different message with that client message id; send it again under a new id' },
   // 60–69: end-to-end encryption (key directory, encrypted bodies).
   E2E_REQUIRED: { code: 60, message: 'this broker accepts only end-to-end encrypted bodies' },
   DEVICES_CHANGED: { code: 61, message: 'the copies do not match the devices with keys; fetch their keys and send again' },

@@ -1,17 +1,20 @@
-import type { DeviceId, UserId } from './ids.js'
+import { isValidId, type DeviceId, type UserId } from './ids.js'
 
 /**
  * Topic names of the chat namespace. Short on purpose: every byte of a topic is sent with every
- * PUBLISH. Two roots belong to chat: `c/` (commands a device sends to the broker; the sender is the
- * authenticated connection, so no user id is needed) and `u/<user>/` (everything addressed to one
- * user: a device subscribes once to `u/<self>/#`). `$lb/` is the broker's own, never reachable.
+ * PUBLISH. Three roots belong to chat: `c/` (commands a device sends to the broker; the sender is
+ * the authenticated connection, so no user id is needed), `s/<to>` (a 1:1 message to `to`: the
+ * recipient is the topic, not a payload field) and `u/<user>` (everything addressed to one user: a
+ * device subscribes once to `u/<self>/#`, which matches `u/<self>` itself, the inbox
+ * [MQTT-4.7.1-2]). `$lb/` is the broker's own, never reachable.
  */
 export const COMMAND_ROOT = 'c/'
+export const SEND_ROOT = 's/'
 export const USER_ROOT = 'u/'
 export const INTERNAL_ROOT = '$lb/'
 
 export const COMMAND = {
-  /** Send a chat message (QoS 1). */
+  /** Send a group message (QoS 1); a 1:1 message goes to sendTopic(to) instead (`to` here is still accepted). */
   send: 'c/s',
   /** Ask for a replay of the inbox after a cursor. */
   resume: 'c/r',
@@ -28,13 +31,32 @@ export const COMMAND = {
 /** Where a client's accepted publish goes once its work is done: `$` topics match no wildcard. */
 export const SINK_TOPIC = '$lb/sink'
 
+/** Send a 1:1 message to `to` (QoS 1; the payload is a DirectSend). */
+export function sendTopic (to: UserId): string {
+  return `${SEND_ROOT}${to}`
+}
+
+/** True for a topic of the send root, well-formed or not (a malformed one is refused, not ignored). */
+export function isSendTopic (topic: string): boolean {
+  return topic.startsWith(SEND_ROOT)
+}
+
+/** The recipient of a send topic `s/<to>`, or undefined when the rest is not one valid user id. */
+export function recipientOfSendTopic (topic: string): UserId | undefined {
+  const to = topic.slice(SEND_ROOT.length)
+  return isSendTopic(topic) && isValidId(to) ? to : undefined
+}
+
 export function userSubtree (userId: UserId): string {
   return `u/${userId}/#`
 }
 
-/** Messages of the user's inbox, to every device of the user. */
+/**
+ * Messages of the user's inbox, to every device of the user: the subtree's root itself, the
+ * shortest topic a delivery can have (`u/<self>/#` matches it [MQTT-4.7.1-2]).
+ */
 export function inboxTopic (userId: UserId): string {
-  return `u/${userId}/m`
+  return `u/${userId}`
 }
 
 /**
@@ -97,8 +119,9 @@ export function classifyUserTopic (topic: string): { userId: UserId, kind: Topic
   const userId = parts[1]
   if (userId === undefined || userId === '') return undefined
   const leaf = parts[2]
+  if (parts.length === 2) return { userId, kind: 'inbox' }
   if (parts.length === 3) {
-    const kinds: Record<string, TopicKind> = { m: 'inbox', a: 'ack', e: 'error', y: 'synced', r: 'receipt', t: 'typing', q: 'response', k: 'keys' }
+    const kinds: Record<string, TopicKind> = { a: 'ack', e: 'error', y: 'synced', r: 'receipt', t: 'typing', q: 'response', k: 'keys' }
     return { userId, kind: (leaf !== undefined && kinds[leaf]) || 'unknown' }
   }
   if (parts.length === 4 && leaf === 'o' && parts[3] !== undefined) return { userId, kind: 'echo', device: parts[3] }
@@ -106,9 +129,9 @@ export function classifyUserTopic (topic: string): { userId: UserId, kind: Topic
   return { userId, kind: 'unknown' }
 }
 
-/** True for topics of the chat namespace (commands and user subtrees). */
+/** True for topics of the chat namespace (commands, sends and user subtrees). */
 export function isChatTopic (topic: string): boolean {
-  return topic.startsWith(COMMAND_ROOT) || topic.startsWith(USER_ROOT) || topic === 'c' || topic === 'u'
+  return topic.startsWith(COMMAND_ROOT) || topic.startsWith(SEND_ROOT) || topic.startsWith(USER_ROOT) || topic === 'c' || topic === 's' || topic === 'u'
 }
 
 /** True for topics reserved to brokers (`$SYS/…`, `$lb/…`): never published or subscribed by clients. */

@@ -1,6 +1,6 @@
 import { CLIENT_MSG_ID_BYTES, type ClientMsgId } from '../../protocol/envelopes.js'
 
-/** Random bytes: unique per device without coordination (see CLIENT_MSG_ID_BYTES), 9 bytes on the wire. */
+/** Random bytes: unique per device without coordination (see CLIENT_MSG_ID_BYTES), 8 bytes on the wire. */
 export function newClientMsgId (): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(CLIENT_MSG_ID_BYTES))
 }

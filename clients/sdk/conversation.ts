@@ -1,5 +1,6 @@
 import { LowbandError } from '../../protocol/errors.js'
 import { isValidId } from '../../protocol/ids.js'
+import { COMMAND, sendTopic } from '../../protocol/topics.js'
 
 /**
  * A conversation: with one user, or in a group. Group ids and user ids are separate namespaces on
@@ -30,4 +31,9 @@ export function conversationWith (peer: string, group: boolean): Conversation {
 /** A Map key; the prefix keeps a user and a group of the same id apart. */
 export function conversationKey (conversation: Conversation): string {
   return 'group' in conversation ? `g:${conversation.group}` : `u:${conversation.user}`
+}
+
+/** Where a send to the conversation is published: `s/<user>` (1:1, as encodeSend encodes it) or `c/s` (a group). */
+export function sendTopicOf (conversation: Conversation): string {
+  return 'group' in conversation ? COMMAND.send : sendTopic(conversation.user)
 }

@@ -1,6 +1,6 @@
 import { BrokerUrls } from './broker-urls.js'
 import { PreKeysLow } from '../../protocol/e2e.js'
-import { ErrorNotice, InboxMessage, PresenceUpdate, Receipt, ResumeRequest, SendRequest, StoredAck, Synced, TypingNotice } from '../../protocol/envelopes.js'
+import { encodeSend, ErrorNotice, InboxMessage, PresenceUpdate, Receipt, ResumeRequest, StoredAck, Synced, TypingNotice, type SendRequest } from '../../protocol/envelopes.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
 import { clientIdOf } from '../../protocol/ids.js'
 import { Response } from '../../protocol/requests.js'
@@ -10,7 +10,7 @@ import { toChatMessage, type ChatMessage } from './chat-message.js'
 import { clientMsgIdKey, newClientMsgId } from './client-msg-id.js'
 import type { CancelTimer } from './clock.js'
 import { Connection } from './connection.js'
-import type { Conversation } from './conversation.js'
+import { sendTopicOf, type Conversation } from './conversation.js'
 import { ClientClosedError, errorFromNotice } from './errors.js'
 import { InboxSequencer, type InboxSlot } from './inbox-sequencer.js'
 import { LinkWatchdog } from './link-watchdog.js'
@@ -141,7 +141,7 @@ export class Session {
   /** Queues a send; it is published now if the window allows, or on the next connection. */
   send (request: Omit<SendRequest, 'clientMsgId'>, conversation: Conversation): Promise<SendResult> {
     const clientMsgId = newClientMsgId()
-    const result = this.#outbox.add(clientMsgIdKey(clientMsgId), clientMsgId, SendRequest.encode({ clientMsgId, ...request }), conversation)
+    const result = this.#outbox.add(clientMsgIdKey(clientMsgId), clientMsgId, encodeSend({ clientMsgId, ...request }).payload, conversation)
     this.#pump()
     return result
   }
@@ -187,7 +187,7 @@ export class Session {
     if (transport === undefined || this.#cancelRatePause !== undefined) return
     for (const entry of this.#outbox.takeReady()) {
       const attempt = entry.attempt
-      this.#watchdog.track(transport.publish(COMMAND.send, entry.payload, 1)).then(() => {
+      this.#watchdog.track(transport.publish(sendTopicOf(entry.conversation), entry.payload, 1)).then(() => {
         this.#outbox.pubacked(entry.key, attempt)
         this.#pump()
       }, () => { /* lost with the connection: the outbox queues it again */ })

@@ -1,5 +1,5 @@
 import type { Client } from 'aedes'
-import { isSystemKind, KIND, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { DirectSend, isSystemKind, KIND, SendRequest, StoredAck, type Body } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import { ackTopic } from '../../protocol/topics.js'
 import type { NewDirectMessage, StoredMessage } from '../../storage/contracts.js'
@@ -74,6 +74,25 @@ async function persistToGroup (state: SendState): Promise<void> {
   measure(state, started)
 }
 
+/**
+ * A resend carries the very message its client message id named: the same recipient, kind and
+ * body. Anything else is a new message whose random id collided with an older one of this device
+ * (dedup keys live as long as their messages; see CLIENT_MSG_ID_BYTES): refused with a coded error
+ * instead of being acknowledged as the old one, so a collision is a visible failure, never a silent
+ * loss. Nothing was stored for it.
+ */
+function checkResend ({ draft, stored }: SendState): void {
+  const { message, duplicate } = stored!
+  if (duplicate && (message.to !== draft!.to || message.kind !== draft!.kind || !sameBody(message.body, draft!.body))) {
+    throw new LowbandError('CLIENT_MSG_ID_REUSED', `stored as cseq ${message.cseq}`)
+  }
+}
+
+function sameBody (a: Body, b: Body): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b)
+}
+
 function measure ({ ctx, stored }: SendState, started: number): void {
   if (stored!.duplicate) ctx.metrics.duplicate()
   else ctx.metrics.stored((performance.now() - started) / 1000)
@@ -106,11 +125,12 @@ function deliver ({ ctx, stored }: SendState): void {
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkBody, checkMedia, stamp, persist, acknowledge, deliver]
-export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia, stamp, persistToGroup, acknowledge, deliver]
+export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkBody, checkMedia, stamp, persist, checkResend, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia, stamp, persistToGroup, checkResend, acknowledge, deliver]
 
-export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload): Promise<void> {
-  const request = SendRequest.fromCbor(payload.item())
+/** A send on `c/s` (SendRequest), or on `s/<to>` (DirectSend; `to` is the topic's, never the payload's). */
+export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload, to?: string): Promise<void> {
+  const request: SendRequest = to === undefined ? SendRequest.fromCbor(payload.item()) : Object.assign(DirectSend.fromCbor(payload.item()), { to })
   const state: SendState = { ctx, client, sender, request }
   for (const step of request.group === undefined ? directSendSteps : groupSendSteps) {
     // Only the steps that wait are awaited: an await of a synchronous step's undefined still costs

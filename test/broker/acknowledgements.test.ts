@@ -58,9 +58,9 @@ describe('a PUBACK always means stored', () => {
 
     const third = await broker.device('alice', 'phone')
     await third.publishAsync('c/s', send('r1', 'bob', 'resent after a refusal'), { qos: 1 })
-    await bob.wait('/m')
+    await bob.wait('inbox')
     expect([refused.attempts(), unexpected.attempts()]).toEqual([2, 2])
-    expect(bob.on('/m').map((r) => InboxMessage.decode(r.payload).body)).toEqual(['resent after a refusal'])
+    expect(bob.on('inbox').map((r) => InboxMessage.decode(r.payload).body)).toEqual(['resent after a refusal'])
   })
 
   it('acknowledges a permanent refusal with its code and keeps the connection', async () => {
@@ -82,10 +82,10 @@ describe('a PUBACK always means stored', () => {
     try {
       const refused = refuseSends(broker.storage.messages, 2, () => new RetriableError('the store is reopening'))
       const result = await dave.send('bob', 'from the SDK, third time lucky')
-      await bob.wait('/m')
+      await bob.wait('inbox')
       expect(refused.attempts()).toBe(3)
       expect(result.cseq).toBe(1)
-      expect(bob.on('/m').map((r) => InboxMessage.decode(r.payload).body)).toEqual(['from the SDK, third time lucky'])
+      expect(bob.on('inbox').map((r) => InboxMessage.decode(r.payload).body)).toEqual(['from the SDK, third time lucky'])
     } finally {
       await dave.close()
     }

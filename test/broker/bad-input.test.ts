@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeCbor } from '../../protocol/cbor.js'
-import { ErrorNotice, SendRequest } from '../../protocol/envelopes.js'
+import { DirectSend, ErrorNotice, SendRequest } from '../../protocol/envelopes.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { sendRaw } from '../helpers/chat.js'
@@ -22,21 +22,32 @@ describe('bad input', () => {
     ['an unknown recipient', () => SendRequest.encode({ clientMsgId: 'c', to: 'nobody-here', body: 'x' }), 'UNKNOWN_RECIPIENT']
   ]
 
-  for (const [name, payload, expected] of cases) {
-    it(`answers ${name} with ${expected}, stores nothing and keeps the connection`, async () => {
+  // The same refusals on the 1:1 send topic, where the recipient is the topic.
+  const direct: Array<[string, string, () => Uint8Array, keyof typeof ERROR_CODES]> = [
+    ['an undecodable payload', 's/bob', () => Buffer.from([0xff, 0x00, 0x13]), 'BAD_ENCODING'],
+    ['a send without a body', 's/bob', () => encodeCbor(['c']), 'BAD_ENVELOPE'],
+    ['a payload over the limit', 's/bob', () => DirectSend.encode({ clientMsgId: 'c', body: 'x'.repeat(2000) }), 'TOO_LARGE'],
+    ['an unknown recipient', 's/nobody-here', () => DirectSend.encode({ clientMsgId: 'c', body: 'x' }), 'UNKNOWN_RECIPIENT'],
+    ['a send topic of more than one level', 's/bob/x', () => DirectSend.encode({ clientMsgId: 'c', body: 'x' }), 'FORBIDDEN_TOPIC'],
+    ['a send topic without a recipient', 's/', () => DirectSend.encode({ clientMsgId: 'c', body: 'x' }), 'FORBIDDEN_TOPIC']
+  ]
+  const all: Array<[string, string, () => Uint8Array, keyof typeof ERROR_CODES]> = [...cases.map(([name, payload, expected]) => [name, 'c/s', payload, expected] as [string, string, () => Uint8Array, keyof typeof ERROR_CODES]), ...direct]
+
+  for (const [name, topic, payload, expected] of all) {
+    it(`answers ${name} on ${topic} with ${expected}, stores nothing and keeps the connection`, async () => {
       const bob = new Inbox(await broker.device('bob', 'phone'))
       const alice = await broker.device('alice', 'phone')
       const inbox = new Inbox(alice)
       const headBefore = await broker.storage.messages.inboxHead('alice')
-      await alice.publishAsync('c/s', Buffer.from(payload()), { qos: 1 })
+      await alice.publishAsync(topic, Buffer.from(payload()), { qos: 1 })
       const [error] = await inbox.wait('/e')
       const notice = ErrorNotice.decode(error!.payload)
       expect(notice.code).toBe(ERROR_CODES[expected].code)
-      expect(notice.topic).toBe('c/s')
+      expect(notice.topic).toBe(topic)
       expect(await broker.storage.messages.inboxHead('alice')).toBe(headBefore)
       // Still connected and working.
       await sendRaw(alice, 'bob', 'still here')
-      await bob.wait('/m')
+      await bob.wait('inbox')
       expect(alice.connected).toBe(true)
       await alice.endAsync()
     })
@@ -77,7 +88,7 @@ describe('bad input', () => {
     const alice = await broker.device('alice', 'pc')
     const bob = new Inbox(await broker.device('bob', 'pc'))
     await sendRaw(alice, 'bob', 'after the flood')
-    await bob.wait('/m')
+    await bob.wait('inbox')
   })
 
 })

@@ -35,7 +35,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('a cluster node while its Redis is unreachabl
     await until(async () => await readyz(cluster, 0) === 503)
     // A 1:1 message depends on the store only: stored, acknowledged, delivered on this node.
     await sendRaw(alice, 'bob', 'still here')
-    await bobs.until(() => bobs.on('/m').some((r) => InboxMessage.decode(r.payload).body === 'still here'))
+    await bobs.until(() => bobs.on('inbox').some((r) => InboxMessage.decode(r.payload).body === 'still here'))
     // A group message needs the group's lease in Redis: not stored, so no PUBACK — the connection
     // is closed and the device resends.
     const closed = new Promise<void>((resolve) => alice.once('close', () => resolve()))
@@ -50,7 +50,7 @@ describe.skipIf(!HAS_REDIS_SERVER)('a cluster node while its Redis is unreachabl
     expect(outages(cluster, 0)).toBe(1)
     const again = await node.device('alice', 'phone', { clean: false })
     await again.publishAsync('c/s', Buffer.from(SendRequest.encode({ clientMsgId: 'g1', group, body: 'in the outage' })), { qos: 1 })
-    await bobs.until(() => bobs.on('/m').some((r) => InboxMessage.decode(r.payload).body === 'in the outage'))
+    await bobs.until(() => bobs.on('inbox').some((r) => InboxMessage.decode(r.payload).body === 'in the outage'))
   })
 })
 

@@ -8,7 +8,7 @@ import { request, sendRaw } from '../helpers/chat.js'
 import { REDIS_URL, startCluster, type TestCluster } from '../helpers/cluster.js'
 import { Inbox } from '../helpers/messages.js'
 
-const bodies = (inbox: Inbox) => inbox.on('/m').map((r) => InboxMessage.decode(r.payload)).filter((m) => m.kind === undefined).map((m) => m.body)
+const bodies = (inbox: Inbox) => inbox.on('inbox').map((r) => InboxMessage.decode(r.payload)).filter((m) => m.kind === undefined).map((m) => m.body)
 
 describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs LOWBAND_TEST_REDIS_URL: npm test starts one)', () => {
   let cluster: TestCluster
@@ -22,7 +22,7 @@ describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs L
     const bobs = new Inbox(bob)
     const alices = new Inbox(alice)
     await sendRaw(alice, 'bob', 'across nodes')
-    await bobs.wait('/m')
+    await bobs.wait('inbox')
     expect(bodies(bobs)).toEqual(['across nodes'])
     expect(StoredAck.decode((await alices.wait('/a'))[0]!.payload).seq).toBeGreaterThan(0)
   })
@@ -33,7 +33,7 @@ describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs L
     const leo = await node(1).device('leo', 'phone', { clean: false })
     const leos = new Inbox(leo)
     await sendRaw(kay, 'leo', 'did you get it?')
-    await leos.wait('/m')
+    await leos.wait('inbox')
     const receipt = Receipt.decode((await kays.wait('/r'))[0]!.payload)
     expect(receipt).toMatchObject({ peer: 'leo', status: 1 })
   })
@@ -66,7 +66,7 @@ describe.skipIf(REDIS_URL === undefined)('cluster of nodes on one Redis (needs L
     const send = (who: keyof typeof members, body: string) =>
       members[who].publishAsync('c/s', Buffer.from(SendRequest.encode({ clientMsgId: body, group, body })), { qos: 1 })
     await Promise.all(Array.from({ length: 10 }, (_, i) => send(i % 2 === 0 ? 'fay' : 'gus', `g${i}`)))
-    const cseqs = (inbox: Inbox) => inbox.on('/m').map((r) => InboxMessage.decode(r.payload)).filter((m) => m.kind === undefined).map((m) => [m.body, m.cseq])
+    const cseqs = (inbox: Inbox) => inbox.on('inbox').map((r) => InboxMessage.decode(r.payload)).filter((m) => m.kind === undefined).map((m) => [m.body, m.cseq])
     await inboxes.hal.until(() => cseqs(inboxes.hal).length === 10)
     // Every member sees each message under the one cseq the group gave it (the senders' own copies
     // come as stored-acks; hal, who sent nothing, sees all ten).

@@ -118,7 +118,7 @@ describe('connection limits', () => {
     expect(await refused(`mqtt://127.0.0.1:${broker.ports.tcp}`, { clientId: 'carol/phone', username: 'carol', password: await broker.token('carol') })).toBe(true)
     expect(await closedTotal(broker, 'max_connections')).toBeGreaterThanOrEqual(before + 2)
     await sendRaw(alice, 'bob', 'still stored and delivered')
-    await bob.wait('/m')
+    await bob.wait('inbox')
     // Room again once some go.
     for (const s of flood.slice(0, 3)) s.socket.destroy()
     await openSockets(broker, 37)

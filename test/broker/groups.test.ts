@@ -10,7 +10,7 @@ import { Inbox } from '../helpers/messages.js'
 let n = 0
 const sendToGroup = (client: MqttClient, group: string, body: string) =>
   client.publishAsync('c/s', Buffer.from(SendRequest.encode({ clientMsgId: `gm${++n}`, group, body })), { qos: 1 })
-const messages = (inbox: Inbox) => inbox.on('/m').map((r) => InboxMessage.decode(r.payload)).sort((a, b) => a.seq - b.seq)
+const messages = (inbox: Inbox) => inbox.on('inbox').map((r) => InboxMessage.decode(r.payload)).sort((a, b) => a.seq - b.seq)
 const texts = (inbox: Inbox) => messages(inbox).filter((m) => m.kind === undefined).map((m) => m.body)
 const events = (inbox: Inbox) => messages(inbox).filter((m) => m.kind === 2).map((m) => SystemEvent.decode(m.body as Uint8Array))
 

@@ -31,7 +31,7 @@ describe('listeners: TCP, WebSocket, TLS and HTTP', () => {
       clientId: 'alice/phone', username: 'alice', password: await broker.token('alice'), rejectUnauthorized: false
     })
     await sendRaw(tlsAlice, 'bob', 'over tls, to a browser')
-    const [m] = await bob.wait('/m')
+    const [m] = await bob.wait('inbox')
     expect(InboxMessage.decode(m!.payload).body).toBe('over tls, to a browser')
     await Promise.all([wsBob.endAsync(), tlsAlice.endAsync()])
   })

@@ -25,7 +25,7 @@ describe('1:1 messaging', () => {
     expect(stored.clientMsgId).toBe('c-1')
 
     for (const inbox of [bobPhone, bobTablet]) {
-      const [m] = await inbox.wait('/m')
+      const [m] = await inbox.wait('inbox')
       expect(InboxMessage.decode(m!.payload)).toMatchObject({ cseq: stored.cseq, from: 'alice', body: 'hello bob' })
     }
     const [copy] = await aliceLaptop.wait('/o/phone')
@@ -57,8 +57,8 @@ describe('1:1 messaging', () => {
     await sendRaw(dave, 'carol', 'once', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))
     await sendRaw(dave, 'carol', 'once', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))
     await sendRaw(dave, 'carol', 'marker', 'after')
-    await carol.wait('/m', 2)
-    expect(carol.on('/m').map((r) => InboxMessage.decode(r.payload).body)).toEqual(['once', 'marker'])
+    await carol.wait('inbox', 2)
+    expect(carol.on('inbox').map((r) => InboxMessage.decode(r.payload).body)).toEqual(['once', 'marker'])
     const acks = daveInbox.on('/a').map((r) => StoredAck.decode(r.payload))
     expect(acks[1]).toEqual(acks[0])
     expect(await broker.storage.messages.inboxHead('carol')).toBe(2)
@@ -75,7 +75,7 @@ describe('1:1 messaging', () => {
     await back.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 20 })), { qos: 1 })
     const [synced] = await inbox.wait('/y')
     expect(Synced.decode(synced!.payload).seq).toBe(150)
-    const replay = inbox.on('/m').map((r) => InboxMessage.decode(r.payload))
+    const replay = inbox.on('inbox').map((r) => InboxMessage.decode(r.payload))
     expect(replay.map((m) => m.seq)).toEqual(Array.from({ length: 130 }, (_, i) => i + 21))
     expect(replay.map((m) => m.body)).toEqual(Array.from({ length: 130 }, (_, i) => `m${i + 21}`))
   })
@@ -88,7 +88,7 @@ describe('1:1 messaging', () => {
     const inbox = new Inbox(other)
     await other.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
     await inbox.wait('/y')
-    const [own] = inbox.on('/m').map((r) => InboxMessage.decode(r.payload))
+    const [own] = inbox.on('inbox').map((r) => InboxMessage.decode(r.payload))
     expect(own).toMatchObject({ from: 'gina', to: 'hank', body: 'mine', clientMsgId: 'g-1', seq: 1 })
   })
 

@@ -44,13 +44,13 @@ describe('packet size limit', () => {
     const alice = await broker.device('alice', 'phone')
     const bob = new Inbox(await broker.device('bob', 'phone'))
     await sendRaw(alice, 'bob', 'still here')
-    await bob.wait('/m')
+    await bob.wait('inbox')
   })
 
   it('still accepts a send close to the payload limit', async () => {
     const alice = await broker.device('alice', 'laptop')
     const bob = new Inbox(await broker.device('bob', 'tablet'))
     await sendRaw(alice, 'bob', new Uint8Array(1000))
-    await bob.wait('/m')
+    await bob.wait('inbox')
   })
 })

@@ -22,7 +22,7 @@ describe('payload cost', () => {
     expect(ErrorNotice.decode(error!.payload)).toMatchObject({ code: ERROR_CODES.BAD_ENVELOPE.code, topic: 'c/s' })
     expect(await broker.storage.messages.inboxHead('alice')).toBe(0)
     await sendRaw(alice, 'bob', 'after it')
-    await bob.wait('/m')
+    await bob.wait('inbox')
   })
 
   it('answers payload bytes over --rate-bytes with RATE_LIMITED for that message, and keeps the connection', async () => {

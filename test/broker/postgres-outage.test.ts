@@ -40,7 +40,7 @@ describe.skipIf(missing !== undefined)(`PostgreSQL unreachable mid-traffic${miss
     const bob = await broker.device('bob', 'phone')
     const inbox = new Inbox(bob)
     await sendRaw(alice, 'bob', 'before', 'c-before')
-    await inbox.wait('/m', 1, 10_000)
+    await inbox.wait('inbox', 1, 10_000)
 
     await postgres.stop()
     // Not stored, so not acknowledged: the connection is closed instead and the client resends.
@@ -73,8 +73,8 @@ describe.skipIf(missing !== undefined)(`PostgreSQL unreachable mid-traffic${miss
     const again = await broker.device('alice', 'phone', { reconnectPeriod: 0 })
     await sendRaw(again, 'bob', 'during', 'c-during')
     await sendRaw(again, 'bob', 'during', 'c-during')
-    await inbox.wait('/m', 2, 10_000)
-    const bodies = inbox.on('/m').map((r) => InboxMessage.decode(r.payload).body)
+    await inbox.wait('inbox', 2, 10_000)
+    const bodies = inbox.on('inbox').map((r) => InboxMessage.decode(r.payload).body)
     expect(bodies).toEqual(['before', 'during'])
     expect(broker.logs.filter((line) => line.includes('store ready: acknowledging again'))).toHaveLength(1)
   })

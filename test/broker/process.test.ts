@@ -51,7 +51,7 @@ describe('the broker process', () => {
     const inbox = new Inbox(back)
     await back.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
     await inbox.wait('/y')
-    expect(inbox.on('/m').map((r) => InboxMessage.decode(r.payload).body)).toEqual(Array.from({ length: sent }, (_, i) => `durable ${i + 1}`))
+    expect(inbox.on('inbox').map((r) => InboxMessage.decode(r.payload).body)).toEqual(Array.from({ length: sent }, (_, i) => `durable ${i + 1}`))
     await back.endAsync()
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
@@ -76,7 +76,7 @@ describe('the broker process', () => {
     await sendRaw(alice.client, 'bob', 'one')
     await alice.inbox.until(() => delivered(alice.inbox).includes(1)) // a quiet conversation: at once
     await sendRaw(alice.client, 'bob', 'two')
-    await bob.inbox.wait('/m', 2)
+    await bob.inbox.wait('inbox', 2)
     // History answers from memory: bob's PUBACK of "two" is recorded, its receipt held in the window.
     for (let tries = 0; (await statuses(alice.client)).join() !== '1,1'; tries++) expect(tries).toBeLessThan(100)
     first.child.kill('SIGKILL')
@@ -88,13 +88,13 @@ describe('the broker process', () => {
     const aliceAgain = await subscribed(second.ports.tcp, 'alice', true)
     expect(await statuses(aliceAgain.client)).toEqual([1, 0])
     const bobAgain = await subscribed(second.ports.tcp, 'bob', false)
-    const cursor = InboxMessage.decode(bob.inbox.on('/m')[1]!.payload).seq
+    const cursor = InboxMessage.decode(bob.inbox.on('inbox')[1]!.payload).seq
     await bobAgain.client.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor })), { qos: 1 })
     await aliceAgain.inbox.until(() => delivered(aliceAgain.inbox).includes(2))
     expect(await statuses(aliceAgain.client)).toEqual([1, 1])
 
     await sendRaw(aliceAgain.client, 'bob', 'three')
-    await bobAgain.inbox.wait('/m')
+    await bobAgain.inbox.wait('inbox')
     for (let tries = 0; (await statuses(aliceAgain.client)).join() !== '1,1,1'; tries++) expect(tries).toBeLessThan(100)
     expect(delivered(aliceAgain.inbox)).toEqual([2])
     second.child.kill('SIGTERM')

@@ -65,7 +65,7 @@ describe('receipts', () => {
       const jane = await coalescing.device('jane', 'phone')
       const janeInbox = new Inbox(jane)
       for (let i = 0; i < 20; i++) await sendRaw(jane, 'ivan', `h${i}`)
-      await ivanInbox.wait('/m', 20)
+      await ivanInbox.wait('inbox', 20)
       // ivan reads everything: the read receipt comes, the held delivered one (up to 20) never
       // does — the window is 10 s, and when it ends the read receipt already covers it.
       await read(ivan, 'jane', 20)
@@ -133,7 +133,7 @@ describe('receipts', () => {
     const [entry] = await broker.storage.messages.readInbox('mia', 0, 1)
     const serverId = Buffer.from(entry!.message!.id)
     const everything = [miaInbox, nedInbox, nedTablet].flatMap((inbox) => inbox.received)
-    expect(everything.map((r) => r.topic)).toEqual(expect.arrayContaining(['u/mia/m', 'u/ned/a', 'u/ned/o/phone', 'u/ned/r', 'u/ned/q', 'u/mia/r', 'u/mia/y']))
+    expect(everything.map((r) => r.topic)).toEqual(expect.arrayContaining(['u/mia', 'u/ned/a', 'u/ned/o/phone', 'u/ned/r', 'u/ned/q', 'u/mia/r', 'u/mia/y']))
     expect(everything.filter((r) => r.payload.includes(serverId)).map((r) => r.topic)).toEqual([])
   })
 
@@ -145,7 +145,7 @@ describe('receipts', () => {
     await sendRaw(hank, 'gina', 'see you')
     const ack = StoredAck.decode(hankInbox.on('/a')[0]!.payload)
     await hank.endAsync()
-    await ginaInbox.wait('/m')
+    await ginaInbox.wait('inbox')
     await read(gina, 'hank', ack.cseq)
 
     const back = await broker.device('hank', 'phone')

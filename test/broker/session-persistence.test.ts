@@ -23,12 +23,12 @@ describe('session persistence', () => {
   it('tracks a chat PUBLISH in flight from its first write, so its PUBACK returns it', async () => {
     const persistence = createSessionPersistence() as unknown as Outgoing
     const limit = Error.stackTraceLimit
-    await persistence.outgoingUpdate(client, packet('u/bob/m', 7))
+    await persistence.outgoingUpdate(client, packet('u/bob', 7))
     // The lookup that misses runs without a stack trace, and the limit is back afterwards.
     expect(Error.stackTraceLimit).toBe(limit)
-    await persistence.outgoingUpdate(client, packet('u/bob/m', 7)) // a resend updates, not duplicates
-    expect(await persistence.outgoingClearMessageId(client, { topic: 'u/bob/m', messageId: 7 })).toMatchObject({ topic: 'u/bob/m', messageId: 7 })
-    expect(await persistence.outgoingClearMessageId(client, { topic: 'u/bob/m', messageId: 7 })).toBeUndefined()
+    await persistence.outgoingUpdate(client, packet('u/bob', 7)) // a resend updates, not duplicates
+    expect(await persistence.outgoingClearMessageId(client, { topic: 'u/bob', messageId: 7 })).toMatchObject({ topic: 'u/bob', messageId: 7 })
+    expect(await persistence.outgoingClearMessageId(client, { topic: 'u/bob', messageId: 7 })).toBeUndefined()
   })
 
   it('still refuses to update a plain MQTT packet it never queued', async () => {

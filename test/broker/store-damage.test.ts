@@ -63,7 +63,7 @@ async function resumeBob (broker: BrokerProcess): Promise<string[]> {
   await bob.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
   await inbox.wait('/y', 1, 10_000)
   await bob.endAsync()
-  return inbox.on('/m').map((r) => InboxMessage.decode(r.payload).body as string)
+  return inbox.on('inbox').map((r) => InboxMessage.decode(r.payload).body as string)
 }
 
 async function stop (broker: BrokerProcess): Promise<void> {

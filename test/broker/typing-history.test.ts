@@ -39,7 +39,7 @@ describe('typing', () => {
     await back.publishAsync('c/r', Buffer.from([0xa1, 0x01, 0x00]), { qos: 1 })
     await backSeen.wait('/y')
     expect([...seen.received, ...backSeen.received].filter((r) => r.topic.endsWith('/t'))).toEqual([])
-    expect(backSeen.on('/m')).toHaveLength(1)
+    expect(backSeen.on('inbox')).toHaveLength(1)
   })
 })
 

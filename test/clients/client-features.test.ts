@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PresenceUpdate, ReadWatermark, Receipt, SendRequest } from '../../protocol/envelopes.js'
+import { PresenceUpdate, ReadWatermark, Receipt, DirectSend } from '../../protocol/envelopes.js'
 import { GroupInfo, HistoryItem, HistoryPage, OP, Request, Response } from '../../protocol/requests.js'
 import { LowbandError, RequestTimeoutError, type MessageStatusChange, type Presence, type UnreadChange } from '../../clients/sdk/index.js'
 import { fakeClient, inboxMessage, open, statusAfter, storedAck } from './helpers/fake-client.js'
@@ -86,10 +86,10 @@ describe('statuses, read watermarks and presence (fake transport)', () => {
     const changes: MessageStatusChange[] = []
     client.onMessageStatus((c) => changes.push(c))
     const sending = client.send('bob', 'hello')
-    await transport.until(() => transport.published('c/s').length === 1)
-    const { clientMsgId } = SendRequest.decode(transport.published('c/s')[0]!.payload)
+    await transport.until(() => transport.published('s/bob').length === 1)
+    const { clientMsgId } = DirectSend.decode(transport.published('s/bob')[0]!.payload)
     transport.deliver('u/alice/a', storedAck(clientMsgId as Uint8Array, 1))
-    transport.published('c/s')[0]!.resolve()
+    transport.published('s/bob')[0]!.resolve()
     const sent = await sending
     expect(client.messageStatus(sent.id)).toBe('sent')
     transport.deliver('u/alice/r', receipt(2, 2, 1))
@@ -97,7 +97,7 @@ describe('statuses, read watermarks and presence (fake transport)', () => {
     expect(changes.map((c) => c.status)).toEqual(['sent', 'read'])
     expect(client.messageStatus(sent.id)).toBe('read')
     // A message of mine from another device, below the read watermark, is read at once.
-    transport.deliver('u/alice/m', inboxMessage(4, { from: 'alice', to: 'bob', cseq: 1 }))
+    transport.deliver('u/alice', inboxMessage(4, { from: 'alice', to: 'bob', cseq: 1 }))
     expect(client.messageStatus('u:alice:bob:1')).toBe('read')
     expect(client.messageStatus('never-seen')).toBeUndefined()
   })
@@ -107,14 +107,14 @@ describe('statuses, read watermarks and presence (fake transport)', () => {
     const changes: MessageStatusChange[] = []
     client.onMessageStatus((c) => changes.push(c))
     // Three of mine, from another device: cseqs 1, 2 and 4 (3 is bob's).
-    for (const [seq, cseq] of [[1, 1], [2, 2], [3, 4]] as const) transport.deliver('u/alice/m', inboxMessage(seq, { from: 'alice', to: 'bob', cseq }))
+    for (const [seq, cseq] of [[1, 1], [2, 2], [3, 4]] as const) transport.deliver('u/alice', inboxMessage(seq, { from: 'alice', to: 'bob', cseq }))
     transport.deliver('u/alice/r', receipt(4, 1, 2))
     expect([1, 2, 4].map((cseq) => client.messageStatus(`u:alice:bob:${cseq}`))).toEqual(['delivered', 'delivered', 'sent'])
     transport.deliver('u/alice/r', receipt(5, 1, 1)) // an older watermark changes nothing
     transport.deliver('u/alice/r', receipt(6, 1, 4))
     expect(changes.map((c) => `${c.cseq}:${c.status}`)).toEqual(['1:sent', '2:sent', '4:sent', '1:delivered', '2:delivered', '4:delivered'])
     // One of mine learnt after the receipt, below its watermark, starts delivered.
-    transport.deliver('u/alice/m', inboxMessage(7, { from: 'alice', to: 'bob', cseq: 3 }))
+    transport.deliver('u/alice', inboxMessage(7, { from: 'alice', to: 'bob', cseq: 3 }))
     expect(changes.at(-1)).toMatchObject({ cseq: 3, status: 'delivered' })
   })
 
@@ -187,6 +187,6 @@ describe('statuses, read watermarks and presence (fake transport)', () => {
 
 /** Bob's messages at cseq 6 (unread after the watermark at 5) and 4 (read already). */
 function bobWrites (transport: FakeTransport): void {
-  transport.deliver('u/alice/m', inboxMessage(1, { from: 'bob', cseq: 6 }))
-  transport.deliver('u/alice/m', inboxMessage(2, { from: 'bob', cseq: 4 }))
+  transport.deliver('u/alice', inboxMessage(1, { from: 'bob', cseq: 6 }))
+  transport.deliver('u/alice', inboxMessage(2, { from: 'bob', cseq: 4 }))
 }

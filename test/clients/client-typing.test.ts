@@ -86,7 +86,7 @@ describe('typing (fake transport, fake clock)', () => {
     transport.deliver('u/alice/t', TypingNotice.encode({ from: 'bob', state: 1 }))
     expect(client.typingIn({ group: 'g1' })).toEqual(['carol'])
     transport.deliver('u/alice/t', TypingNotice.encode({ from: 'carol', state: 0, group: 'g1' }))
-    transport.deliver('u/alice/m', inboxMessage(1, { from: 'bob' }))
+    transport.deliver('u/alice', inboxMessage(1, { from: 'bob' }))
     expect(changes.map((c) => [c.conversation, c.from, c.typing])).toEqual([
       [{ group: 'g1' }, 'carol', true], [{ user: 'bob' }, 'bob', true], [{ group: 'g1' }, 'carol', false], [{ user: 'bob' }, 'bob', false]
     ])

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SendRequest } from '../../protocol/envelopes.js'
+import { DirectSend } from '../../protocol/envelopes.js'
 import { mqttTransportFactory, type ChatMessage, type Status } from '../../clients/sdk/index.js'
 import { TestBroker } from './helpers/broker.js'
 import { collect, next } from './helpers/events.js'
@@ -56,7 +56,7 @@ describe('SDK recovery over a real broker', () => {
     await bobGotAfter
 
     // Published twice with the same client id (before and after the drop), stored once.
-    const ids = lossy.sends.map((payload) => Buffer.from(SendRequest.decode(payload).clientMsgId as Uint8Array).toString('hex'))
+    const ids = lossy.sends.map((payload) => Buffer.from(DirectSend.decode(payload).clientMsgId as Uint8Array).toString('hex'))
     expect(ids).toEqual([Buffer.from(result.clientMsgId).toString('hex'), ids[0], expect.not.stringMatching(ids[0]!)])
     expect(bobGot.map((m) => m.text)).toEqual(['exactly once', 'and then this'])
     expect(bobGot[0]!.id).toBe(result.id)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { RttEstimator } from '../../clients/sdk/rtt.js'
-import { ResumeRequest, SendRequest } from '../../protocol/envelopes.js'
+import { ResumeRequest, DirectSend } from '../../protocol/envelopes.js'
 import { fakeClient, inboxMessage, open, statusAfter, storedAck } from './helpers/fake-client.js'
 import type { FakeTransport } from './helpers/fake-transport.js'
 
@@ -19,8 +19,8 @@ async function connectedClient (options: Parameters<typeof fakeClient>[0] = {}):
 
 /** Stores and acknowledges the send at `index` on `transport` (stored-ack, then PUBACK). */
 async function acknowledge (transport: FakeTransport, index: number, seq: number): Promise<void> {
-  const publish = transport.published('c/s')[index]!
-  transport.deliver('u/alice/a', storedAck(SendRequest.decode(publish.payload).clientMsgId as Uint8Array, seq))
+  const publish = transport.published('s/bob')[index]!
+  transport.deliver('u/alice/a', storedAck(DirectSend.decode(publish.payload).clientMsgId as Uint8Array, seq))
   publish.resolve()
   await settle()
 }
@@ -34,7 +34,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
     expect(ResumeRequest.decode(first.options.pipelined!.payload).cursor).toBe(4)
     await open(first)
     await connected
-    first.deliver('u/alice/m', inboxMessage(5))
+    first.deliver('u/alice', inboxMessage(5))
     await statusAfter(client, 'reconnecting', () => first.drop())
     clock.advance(clock.pending[0]!)
     const second = await transports.waitFor(2)
@@ -72,13 +72,13 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
   it('probes an overdue acknowledgement with PINGREQ and, unanswered, reconnects at once and sends again', async () => {
     const { client, clock, transports, first } = await connectedClient()
     const stored = client.send('bob', 'one')
-    await first.until(() => first.published('c/s').length === 1)
+    await first.until(() => first.published('s/bob').length === 1)
     clock.advance(400)
     await acknowledge(first, 0, 1)
     await stored
     // SRTT 400 ms: overdue after max(1200, 1000) ms.
     void client.send('bob', 'two').catch(() => {})
-    await first.until(() => first.published('c/s').length === 2)
+    await first.until(() => first.published('s/bob').length === 2)
     clock.advance(1199)
     expect(first.pings).toHaveLength(0)
     clock.advance(1)
@@ -91,15 +91,15 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
     // No backoff delay: the next connection is asked for at once, and the send goes again on it.
     const second = await transports.waitFor(2)
     await open(second)
-    await second.until(() => second.published('c/s').length === 1)
-    expect(SendRequest.decode(second.published('c/s')[0]!.payload).body).toBe('two')
+    await second.until(() => second.published('s/bob').length === 1)
+    expect(DirectSend.decode(second.published('s/bob')[0]!.payload).body).toBe('two')
     await client.close()
   })
 
   it('keeps the connection when the probe is answered, and waits a full overdue time again', async () => {
     const { client, clock, first } = await connectedClient()
     void client.send('bob', 'slow').catch(() => {})
-    await first.until(() => first.published('c/s').length === 1)
+    await first.until(() => first.published('s/bob').length === 1)
     // No sample yet: the initial 1 s round trip makes it overdue after 3 s.
     clock.advance(3000)
     expect(first.pings).toHaveLength(1)

@@ -16,10 +16,11 @@ const cbor = new Decoder({ mapsAsObjects: false })
 
 /**
  * Positional envelopes (PROTOCOL.md, Envelopes): the broker sends these as arrays in a fixed order.
- * Each position's key in the keyed form, by topic suffix, so the rest of the client reads one form.
+ * Each position's key in the keyed form, by topic suffix ('' for the inbox, `u/<user>` itself), so
+ * the rest of the client reads one form.
  */
 const POSITIONS: Record<string, readonly number[]> = {
-  m: [2, 4, 6, 7, 9, 5, 10, 11, 3, 8], // InboxMessage: from, body, seq, ts, cseq, kind, group, device, to, clientMsgId
+  '': [2, 4, 6, 7, 9, 5, 10, 11, 3, 8], // InboxMessage: from, body, seq, ts, cseq, kind, group, device, to, clientMsgId
   o: [2, 4, 6, 7, 9, 5, 10, 11, 3, 8],
   a: [1, 3, 5], // StoredAck: clientMsgId, seq, cseq
   r: [1, 2, 4, 5, 3, 6], // Receipt: seq, peer, cseq, ts, status (absent: 1 delivered), group

@@ -62,8 +62,9 @@ describe('a client written from PROTOCOL.md alone', () => {
     expect(await bob.next('u/bob/t', (t) => t.get(2) === 1)).toEqual(m([1, 'alice'], [2, 1]))
 
     // Send: the StoredAck (✓) comes before the PUBACK.
-    const id = randomBytes(8)
-    const packetId = await alice.publish('c/s', m([1, id], [2, 'bob'], [3, 'hello bob']))
+    // A 1:1 message goes to s/<recipient>: the topic names bob, the payload only the id and body.
+    const id = randomBytes(7)
+    const packetId = await alice.publish('s/bob', m([1, id], [3, 'hello bob']))
     const ack = await alice.next('u/alice/a')
     expect(Buffer.from(ack.get(1) as Uint8Array)).toEqual(id)
     const ackAt = alice.indexOf((entry) => isPublish(entry) && entry.topic === 'u/alice/a')
@@ -74,7 +75,7 @@ describe('a client written from PROTOCOL.md alone', () => {
     expect(cseq).toBe(1)
 
     // Delivery to bob (his client PUBACKs it), then ✓✓: a delivered receipt (status 1) to alice.
-    const delivered = await bob.next('u/bob/m', (msg) => msg.get(4) === 'hello bob')
+    const delivered = await bob.next('u/bob', (msg) => msg.get(4) === 'hello bob')
     expect(delivered.get(2)).toBe('alice')
     expect(delivered.get(9)).toBe(cseq)
     expect(typeof delivered.get(6)).toBe('number')
@@ -91,15 +92,15 @@ describe('a client written from PROTOCOL.md alone', () => {
     bob.drop()
     const offline = await alice.next('u/alice/p/bob', (p) => p.get(1) === false)
     expect(typeof offline.get(2)).toBe('number')
-    await alice.publish('c/s', m([1, randomBytes(8)], [2, 'bob'], [3, 'while you were away']))
+    await alice.publish('s/bob', m([1, randomBytes(7)], [3, 'while you were away']))
 
     // Resume: bob's cursor is the highest seq he handled; the replay sends what is after it, then Synced.
     // (Receipts take seqs too: key 1 of a Receipt, key 6 of an InboxMessage.)
-    const cursor = Math.max(...bob.received('u/bob/m').map((msg) => msg.get(6) as number), ...bob.received('u/bob/r').map((r) => r.get(1) as number))
+    const cursor = Math.max(...bob.received('u/bob').map((msg) => msg.get(6) as number), ...bob.received('u/bob/r').map((r) => r.get(1) as number))
     const bobAgain = await online('bob', 'phone', cursor)
-    const missed = await bobAgain.next('u/bob/m', (msg) => msg.get(4) === 'while you were away')
+    const missed = await bobAgain.next('u/bob', (msg) => msg.get(4) === 'while you were away')
     expect(missed.get(6) as number).toBeGreaterThan(cursor)
-    expect(bobAgain.received('u/bob/m').map((msg) => msg.get(4))).not.toContain('hello bob')
+    expect(bobAgain.received('u/bob').map((msg) => msg.get(4))).not.toContain('hello bob')
 
     // History: a request on c/q, its Response on u/bob/q with the same rid.
     await bobAgain.publish('c/q', m([1, 7], [2, 1], [3, m([1, 'alice'])]))
@@ -118,7 +119,7 @@ describe('a client written from PROTOCOL.md alone', () => {
     expect(await bobAgain.next('u/bob/t', (t) => t.get(3) === group)).toEqual(m([1, 'alice'], [2, 1], [3, group]))
     await alice.publish('c/s', m([1, 'hikers-1'], [3, 'hi hikers'], [5, group]))
     const groupCseq = (await alice.next('u/alice/a', (a) => a.get(1) === 'hikers-1')).get(5) as number
-    const groupMessage = await bobAgain.next('u/bob/m', (msg) => msg.get(4) === 'hi hikers')
+    const groupMessage = await bobAgain.next('u/bob', (msg) => msg.get(4) === 'hi hikers')
     expect([groupMessage.get(2), groupMessage.get(10), groupMessage.get(9)]).toEqual(['alice', group, groupCseq])
     // Delivered to and read by every member: receipts with group (key 6) true and peer = the group.
     expect((await alice.next('u/alice/r', (r) => r.get(6) === true && r.get(3) === 1)).get(2)).toBe(group)
@@ -129,23 +130,27 @@ describe('a client written from PROTOCOL.md alone', () => {
   it('gets stored-acks, errors, responses and Synced without a subscription; refused outside its subtree', async () => {
     await online('carol', 'phone')
     const sender = await connect('dave', 'sensor', true)
-    await sender.publish('c/s', m([1, 1], [2, 'carol'], [3, 'from a device that subscribes to nothing']))
+    await sender.publish('s/carol', m([1, 1], [3, 'from a device that subscribes to nothing']))
     expect((await sender.next('u/dave/a')).get(1)).toBe(1)
+    // The older form, a SendRequest with `to` on c/s, is still taken.
+    await sender.publish('c/s', m([1, 3], [2, 'carol'], [3, 'the older way']))
+    expect((await sender.next('u/dave/a', (a) => a.get(1) === 3)).get(1)).toBe(3)
 
     // Permanent refusals are PUBACKed, with an ErrorNotice: not CBOR (1), no such recipient (4).
-    await sender.publish('c/s', Buffer.from('not cbor'))
-    expect((await sender.next('u/dave/e', (e) => e.get(1) === 1)).get(4)).toBe('c/s')
-    await sender.publish('c/s', m([1, 2], [2, 'nobody'], [3, 'hi']))
+    await sender.publish('s/carol', Buffer.from('not cbor'))
+    expect((await sender.next('u/dave/e', (e) => e.get(1) === 1)).get(4)).toBe('s/carol')
+    await sender.publish('s/nobody', m([1, 2], [3, 'hi']))
     expect((await sender.next('u/dave/e', (e) => e.get(1) === 4)).get(2)).toBe(2)
     await sender.publish('c/q', m([1, 9], [2, 18]))
     expect((await sender.next('u/dave/q', (r) => r.get(1) === 9)).get(2)).toEqual([])
     // A resume replays its inbox (its own message is in it too) and ends with Synced.
     await sender.publish('c/r', m([1, 0]))
-    expect((await sender.next('u/dave/m')).get(4)).toBe('from a device that subscribes to nothing')
+    expect((await sender.next('u/dave')).get(4)).toBe('from a device that subscribes to nothing')
     await sender.next('u/dave/y')
 
     // Anything else in the chat namespace is refused at subscribe time.
     expect(await sender.subscribe('u/carol/#', 1)).toEqual([0x80])
+    expect(await sender.subscribe('s/#', 1)).toEqual([0x80])
     expect(sender.closed).toBe(false)
   })
 })

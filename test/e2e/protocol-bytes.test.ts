@@ -5,7 +5,8 @@ import { bundleOf, newDeviceKeys, responderKeys } from '../../clients/sdk/crypto
 import { encodeInner } from '../../clients/sdk/crypto/inner-message.js'
 import { confirmAnnounced, decryptFrom, encryptFor, startSession, type SessionRecord } from '../../clients/sdk/crypto/session-cipher.js'
 import { encodeEncryptedBody } from '../../protocol/e2e.js'
-import { InboxMessage, KIND, SendRequest } from '../../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, encodeSend, InboxMessage, KIND } from '../../protocol/envelopes.js'
+import { inboxTopic } from '../../protocol/topics.js'
 
 const doc = await readFile(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8')
 
@@ -31,7 +32,7 @@ describe('docs/PROTOCOL.md: an encrypted 20-byte text', () => {
       if (announcement !== undefined) confirmAnnounced(from, announcement)
       return bytes
     }
-    const delivery = (body: Uint8Array): number => publishBytes('u/bob/m', InboxMessage.encode({ from: 'alice', body, kind: KIND.encrypted, seq: 1, cseq: 1, ts, device: 'phone' }))
+    const delivery = (body: Uint8Array): number => publishBytes(inboxTopic('bob'), InboxMessage.encode({ from: 'alice', body, kind: KIND.encrypted, seq: 1, cseq: 1, ts, device: 'phone' }))
     const first = copy(aliceSession)
     bobSession = decryptFrom(undefined, first, responderKeys(bob)).session
     const steady = copy(aliceSession)
@@ -40,8 +41,8 @@ describe('docs/PROTOCOL.md: an encrypted 20-byte text', () => {
     const afterReply = decryptFrom(aliceSession, copy(bobSession), responderKeys(alice)).session
     const turn = copy(afterReply)
 
-    const send = SendRequest.encode({ clientMsgId: new Uint8Array(8), to: 'bob', kind: KIND.encrypted, body: encodeEncryptedBody({ copies: new Map([['bob', new Map([['phone', steady]])]]) }) })
-    expect(row(13)).toBe(publishBytes('c/s', send))
+    const send = encodeSend({ clientMsgId: new Uint8Array(CLIENT_MSG_ID_BYTES), to: 'bob', kind: KIND.encrypted, body: encodeEncryptedBody({ copies: new Map([['bob', new Map([['phone', steady]])]]) }) })
+    expect(row(13)).toBe(publishBytes(send.topic, send.payload))
     expect(row(14)).toBe(delivery(steady))
     expect(row(15)).toBe(delivery(turn))
     expect(row(16)).toBe(delivery(first))

@@ -1,12 +1,13 @@
 import type { MqttClient } from 'mqtt'
-import { SendRequest } from '../../protocol/envelopes.js'
+import { encodeSend } from '../../protocol/envelopes.js'
 import { Request, Response } from '../../protocol/requests.js'
 
 let counter = 0
 
-/** Publishes a send request as a raw device would; resolves on PUBACK. */
+/** Publishes a 1:1 send (a DirectSend on `s/<to>`) as a raw device would; resolves on PUBACK. */
 export async function sendRaw (client: MqttClient, to: string, body: string | Uint8Array, clientMsgId: Uint8Array | string | number = `m${++counter}`): Promise<void> {
-  await client.publishAsync('c/s', Buffer.from(SendRequest.encode({ clientMsgId, to, body })), { qos: 1 })
+  const { topic, payload } = encodeSend({ clientMsgId, to, body })
+  await client.publishAsync(topic, Buffer.from(payload), { qos: 1 })
 }
 
 let rid = 0

@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt'
+import { classifyUserTopic } from '../../protocol/topics.js'
 
 export interface Received { topic: string, payload: Buffer }
 
@@ -14,11 +15,13 @@ export class Inbox {
     })
   }
 
+  /** What arrived on topics ending in `suffix` ('/r', '/o/phone'), or on the inbox topic `u/<user>` for 'inbox'. */
   on (suffix: string): Received[] {
+    if (suffix === 'inbox') return this.received.filter((r) => classifyUserTopic(r.topic)?.kind === 'inbox')
     return this.received.filter((r) => r.topic.endsWith(suffix))
   }
 
-  /** Resolves when `count` messages on topics ending in `suffix` have arrived. */
+  /** Resolves when `count` messages on topics ending in `suffix` (or 'inbox', see on) have arrived. */
   async wait (suffix: string, count = 1, timeoutMs = 5000): Promise<Received[]> {
     await this.until(() => this.on(suffix).length >= count, timeoutMs, () => `${count} on *${suffix}; got ${this.on(suffix).length}`)
     return this.on(suffix)

@@ -24,12 +24,12 @@ const seqs = { alice: 1, bob: 1 }
 
 describe('fanOut', () => {
   it('publishes to the recipient and, when the sender has another device connected, the echo', async () => {
-    expect(await fanOutWith(['alice/phone', 'alice/laptop', 'bob/phone'], message, seqs)).toEqual(['u/alice/o/phone', 'u/bob/m'])
+    expect(await fanOutWith(['alice/phone', 'alice/laptop', 'bob/phone'], message, seqs)).toEqual(['u/alice/o/phone', 'u/bob'])
   })
 
   it('publishes nothing that no connected device would receive', async () => {
     // Only the sending device: no echo. The recipient offline: no delivery (it resumes from the store).
-    expect(await fanOutWith(['alice/phone', 'bob/phone'], message, seqs)).toEqual(['u/bob/m'])
+    expect(await fanOutWith(['alice/phone', 'bob/phone'], message, seqs)).toEqual(['u/bob'])
     expect(await fanOutWith(['alice/phone'], message, seqs)).toEqual([])
     // The sending device already gone, the laptop still there: the laptop gets its echo.
     expect(await fanOutWith(['alice/laptop'], message, seqs)).toEqual(['u/alice/o/phone'])

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import mqttPacket from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
-import { InboxMessage, KIND, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, encodeSend, InboxMessage, KIND, StoredAck } from '../../protocol/envelopes.js'
+import { inboxTopic } from '../../protocol/topics.js'
 import { MediaDownloadArgs, MediaRef, MediaUploadArgs } from '../../protocol/media.js'
 import { Request } from '../../protocol/requests.js'
 
@@ -20,13 +21,14 @@ const row = (label: string): number => {
 describe('docs/PROTOCOL.md: media', () => {
   const photo = { id: new Uint8Array(12), sha256: new Uint8Array(32), size: 102_400, mime: 'image/jpeg', width: 1600, height: 1200 }
   const ts = Math.floor(Date.now() / 1000)
-  const clientMsgId = new Uint8Array(8)
-  const inbox = (ref: MediaRef): number => publishBytes('u/bob/m', 1, InboxMessage.encode({ from: 'alice', body: MediaRef.encode(ref), kind: KIND.media, seq: 1, cseq: 1, ts }))
+  const clientMsgId = new Uint8Array(CLIENT_MSG_ID_BYTES)
+  const inbox = (ref: MediaRef): number => publishBytes(inboxTopic('bob'), 1, InboxMessage.encode({ from: 'alice', body: MediaRef.encode(ref), kind: KIND.media, seq: 1, cseq: 1, ts }))
 
   it('states the exact bytes of a media message, within 120 on the recipient link', () => {
     const body = MediaRef.encode(photo)
     expect(doc).toContain(`a ${body.length}-byte MediaRef as body`)
-    expect(row('m1')).toBe(publishBytes('c/s', 1, SendRequest.encode({ clientMsgId, to: 'bob', body, kind: KIND.media })))
+    const send = encodeSend({ clientMsgId, to: 'bob', body, kind: KIND.media })
+    expect(row('m1')).toBe(publishBytes(send.topic, 1, send.payload))
     expect(row('m2')).toBe(publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, seq: 1, cseq: 1 })) + PUBACK)
     expect(row('m3')).toBe(inbox(photo))
     expect(row('m4')).toBe(PUBACK)

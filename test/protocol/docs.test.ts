@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import mqttPacket from 'mqtt-packet'
 import { describe, expect, it } from 'vitest'
-import { InboxMessage, PresenceUpdate, ReadWatermark, Receipt, SendRequest, StoredAck, TypingNotice, TypingSignal } from '../../protocol/envelopes.js'
+import { CLIENT_MSG_ID_BYTES, encodeSend, InboxMessage, PresenceUpdate, ReadWatermark, Receipt, StoredAck, TypingNotice, TypingSignal } from '../../protocol/envelopes.js'
+import { inboxTopic } from '../../protocol/topics.js'
 import { ERROR_CODES, type ErrorName } from '../../protocol/errors.js'
 
 const doc = await readFile(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8')
@@ -24,12 +25,14 @@ describe('docs/PROTOCOL.md', () => {
 
   it('states the exact bytes of every packet of a 20-byte text message', () => {
     const text = 'x'.repeat(20)
-    const clientMsgId = new Uint8Array(8)
+    const clientMsgId = new Uint8Array(CLIENT_MSG_ID_BYTES)
     const ts = Math.floor(Date.now() / 1000)
-    expect(row(1)).toBe(publishBytes('c/s', 1, SendRequest.encode({ clientMsgId, to: 'bob', body: text })))
+    const send = encodeSend({ clientMsgId, to: 'bob', body: text })
+    expect(send.topic).toBe('s/bob')
+    expect(row(1)).toBe(publishBytes(send.topic, 1, send.payload))
     expect(row(2)).toBe(publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, seq: 1, cseq: 1 })))
     expect(row(3)).toBe(mqttPacket.generate({ cmd: 'puback', messageId: 1 }).length)
-    expect(row(4)).toBe(publishBytes('u/bob/m', 1, InboxMessage.encode({ from: 'alice', body: text, seq: 1, cseq: 1, ts })))
+    expect(row(4)).toBe(publishBytes(inboxTopic('bob'), 1, InboxMessage.encode({ from: 'alice', body: text, seq: 1, cseq: 1, ts })))
     expect(row(5)).toBe(4)
   })
 
@@ -37,12 +40,14 @@ describe('docs/PROTOCOL.md', () => {
     const text = 'x'.repeat(20)
     const ts = Math.floor(Date.now() / 1000)
     const rows = [...doc.matchAll(/^\| (\d+) random bytes[^|]*\| (\d+) \| (\d+) \| (\d+) \|/gm)]
-    expect(rows.map((r) => Number(r[1]))).toEqual([8, 6, 4])
+    expect(rows.map((r) => Number(r[1]))).toEqual([8, 7, 6, 4])
+    expect(doc).toMatch(new RegExp(`^\\| ${CLIENT_MSG_ID_BYTES} random bytes \\(the SDK's\\)`, 'm'))
     for (const [, length, send, ack, total] of rows) {
       const clientMsgId = new Uint8Array(Number(length))
-      const sendBytes = publishBytes('c/s', 1, SendRequest.encode({ clientMsgId, to: 'bob', body: text }))
+      const direct = encodeSend({ clientMsgId, to: 'bob', body: text })
+      const sendBytes = publishBytes(direct.topic, 1, direct.payload)
       const ackBytes = publishBytes('u/alice/a', 0, StoredAck.encode({ clientMsgId, seq: 1, cseq: 1 }))
-      const rest = 4 + publishBytes('u/bob/m', 1, InboxMessage.encode({ from: 'alice', body: text, seq: 1, cseq: 1, ts })) + 4 +
+      const rest = 4 + publishBytes(inboxTopic('bob'), 1, InboxMessage.encode({ from: 'alice', body: text, seq: 1, cseq: 1, ts })) + 4 +
         publishBytes('u/alice/r', 0, Receipt.encode({ seq: 2, peer: 'bob', status: 1, cseq: 1, ts }))
       expect([Number(send), Number(ack), Number(total)], `${length} bytes`).toEqual([sendBytes, ackBytes, sendBytes + ackBytes + rest])
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeCbor, encodeCbor } from '../../protocol/cbor.js'
-import { InboxMessage, Receipt, RECEIPT, SendRequest, StoredAck } from '../../protocol/envelopes.js'
-import { classifyUserTopic, isChatTopic } from '../../protocol/topics.js'
+import { DirectSend, encodeSend, InboxMessage, Receipt, RECEIPT, SendRequest, StoredAck } from '../../protocol/envelopes.js'
+import { classifyUserTopic, inboxTopic, isChatTopic, recipientOfSendTopic, sendTopic } from '../../protocol/topics.js'
 import { parseClientId } from '../../protocol/ids.js'
 
 /** What `work` throws; fails the test when it returns instead. */
@@ -65,6 +65,22 @@ describe('envelopes', () => {
     }
   })
 
+  it('send a 1:1 message on s/<to> without the recipient in the payload, and a group message on c/s', () => {
+    const direct = encodeSend({ clientMsgId: new Uint8Array([1, 2]), to: 'bob', body: 'hi' })
+    expect(direct.topic).toBe('s/bob')
+    expect(Buffer.from(direct.payload).toString('hex')).toBe('82' + '420102' + '626869')
+    expect(DirectSend.decode(direct.payload)).toEqual({ clientMsgId: Buffer.from([1, 2]), body: 'hi' })
+    expect(decodeCbor(encodeSend({ clientMsgId: 1, to: 'bob', body: 'x', kind: 1 }).payload)).toEqual([1, 'x', 1])
+    const group = encodeSend({ clientMsgId: 7, group: 'g', body: 'hi' })
+    expect(group.topic).toBe('c/s')
+    expect(decodeCbor(group.payload)).toEqual([7, null, 'hi', null, 'g'])
+    // The map form keeps SendRequest's keys; a `to` key (2) is not DirectSend's and is ignored.
+    expect(DirectSend.decode(encodeCbor(new Map<number, unknown>([[1, 9], [2, 'mallory'], [3, 'hi']])))).toEqual({ clientMsgId: 9, body: 'hi' })
+    for (const [item, message] of [[[new Uint8Array(17), 'hi'], /clientMsgId/], [[1, 42], /body/], [[1, 'hi', 256], /kind/], [['hi'], /body/]] as Array<[unknown[], RegExp]>) {
+      expect(thrownBy(() => DirectSend.fromCbor(item)), JSON.stringify(item)).toMatchObject({ errorName: 'BAD_ENVELOPE', message: expect.stringMatching(message) })
+    }
+  })
+
   it('ignore unknown keys and reject wrong types with BAD_ENVELOPE', () => {
     const withExtra = encodeCbor(new Map<number, unknown>([[1, 'i'], [2, 'a'], [4, 'b'], [6, 1], [7, 2], [9, 3], [99, 'new field']]))
     // Key 1 (the server id of earlier drafts) is unknown now, and ignored like key 99.
@@ -77,11 +93,23 @@ describe('envelopes', () => {
 
 describe('topics and ids', () => {
   it('classify user topics', () => {
-    expect(classifyUserTopic('u/bob/m')).toEqual({ userId: 'bob', kind: 'inbox' })
+    expect(inboxTopic('bob')).toBe('u/bob')
+    expect(classifyUserTopic('u/bob')).toEqual({ userId: 'bob', kind: 'inbox' })
+    expect(classifyUserTopic('u/')).toBeUndefined()
+    expect(classifyUserTopic('u/bob/m')).toEqual({ userId: 'bob', kind: 'unknown' })
     expect(classifyUserTopic('u/bob/o/phone')).toEqual({ userId: 'bob', kind: 'echo', device: 'phone' })
     expect(classifyUserTopic('x/bob/m')).toBeUndefined()
     expect(isChatTopic('c/s')).toBe(true)
+    expect(isChatTopic('s/bob')).toBe(true)
+    expect(isChatTopic('s')).toBe(true)
     expect(isChatTopic('cs')).toBe(false)
+    expect(isChatTopic('sensors/temp')).toBe(false)
+  })
+
+  it('name the recipient of a send topic only when it is one valid user id', () => {
+    expect(sendTopic('bob')).toBe('s/bob')
+    expect(recipientOfSendTopic('s/bob')).toBe('bob')
+    for (const topic of ['s/', 's/bob/m', 's/a b', 's', 'c/s', 'u/bob', 'x/bob']) expect(recipientOfSendTopic(topic), topic).toBeUndefined()
   })
 
   it('parse client ids strictly', () => {

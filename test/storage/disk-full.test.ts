@@ -119,7 +119,7 @@ describe.skipIf(unavailable !== undefined)(`disk full (${unavailable ?? 'an 8 Mi
     await bob.subscribeAsync('u/bob/#', { qos: 1 })
     await bob.publishAsync('c/r', Buffer.from(ResumeRequest.encode({ cursor: 0 })), { qos: 1 })
     await inbox.wait('/y', 1, 20_000)
-    const stored = new Set(inbox.on('/m').map((r) => InboxMessage.decode(r.payload).body as string))
+    const stored = new Set(inbox.on('inbox').map((r) => InboxMessage.decode(r.payload).body as string))
     expect(acknowledged.filter((body) => !stored.has(body))).toEqual([])
     await bob.endAsync()
   }

@@ -1,9 +1,10 @@
+import { isSendTopic } from '../../../protocol/topics.js'
 import type { Transport, TransportFactory } from '../../../clients/sdk/index.js'
 
 /**
  * Wraps the first transport a factory makes so that its first send is stored by the broker but
  * the device never hears so: the stored-acks are hidden, and when the PUBACK comes the connection
- * is closed instead of reporting it. Later transports only record what is sent on `c/s`.
+ * is closed instead of reporting it. Later transports only record the 1:1 sends (`s/<to>`).
  */
 export function loseFirstConfirmation (inner: TransportFactory): { factory: TransportFactory, lost: Promise<void>, sends: Uint8Array[] } {
   let made = 0
@@ -43,9 +44,9 @@ class LossyTransport implements Transport {
   }
 
   async publish (topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
-    if (topic === 'c/s') this.#sends.push(payload)
+    if (isSendTopic(topic)) this.#sends.push(payload)
     const acked = this.#inner.publish(topic, payload, qos)
-    if (topic !== 'c/s' || !this.#armed) return acked
+    if (!isSendTopic(topic) || !this.#armed) return acked
     this.#armed = false
     await acked
     // Stored and acknowledged, but the device never sees it: the link dies first.
