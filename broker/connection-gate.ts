@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Aedes, Client } from 'aedes'
 
-export type RefusalReason = 'max_connections' | 'pending_per_ip' | 'connect_timeout' | 'accept_queue'
+export type RefusalReason = 'max_connections' | 'pending_per_ip' | 'connect_timeout'
 
 export interface GateOptions {
   /** Open connections, every listener together. */
@@ -97,11 +97,6 @@ export class ConnectionGate {
     this.#pending.set(socket, { address, since: this.#now() })
     socket.on('close', this.#onClose)
     return true
-  }
-
-  /** A listener closed a connection past its queue of accepted ones, before making a socket for it (broker/accept-pacing.ts). */
-  overflowed (): void {
-    this.#options.closed('accept_queue')
   }
 
   /** The socket's client authenticated: it no longer counts against its address or a timeout. */

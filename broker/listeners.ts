@@ -7,7 +7,6 @@ import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
-import { paceAccepts } from './accept-pacing.js'
 import type { ConnectionGate } from './connection-gate.js'
 
 /**
@@ -46,15 +45,13 @@ export function listen (server: Server | HttpServer, host: string, port: number,
 /**
  * The MQTT listeners: TCP always, WebSocket on /mqtt, TLS when a certificate and key are given.
  * Every accepted socket passes the gate first (the TCP under TLS and WebSocket too), so a flood
- * is turned away before it costs a TLS handshake, an HTTP parser or an Aedes client; a burst of
- * them is made into sockets a slice per turn, between the established connections' I/O.
+ * is turned away before it costs a TLS handshake, an HTTP parser or an Aedes client.
  */
 export async function startMqttListeners (broker: Aedes, config: Config, gate: ConnectionGate): Promise<Listener[]> {
   const listeners: Listener[] = []
   const handOver = gate.handOver(broker)
   const add = async (name: Listener['name'], server: Server | HttpServer, port: number, option: string): Promise<void> => {
     await listen(server, config.host, port, option)
-    paceAccepts(server, { dropped: () => gate.overflowed() })
     listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
   }
   // No Nagle: small replies (a receipt, a delivery) must not wait for the peer's delayed ACK
