@@ -18,15 +18,16 @@ export interface StepMeasure {
   /** Of the messages sent, the share delivered before the step's grace period ended. */
   deliveredShare: number
   latency: LatencySummary
-  /** CPU of the broker process while messages were offered, % of one core (LevelDB's threads count too). */
+  /** CPU of the broker process (a cluster: its nodes together) while messages were offered, % of one core (LevelDB's threads count too). */
   brokerCpuPct: number
   /** CPU of the busiest generator process while offering, % of one core: near 100 means it, not the broker, limits. */
   generatorCpuPct: number
   /** All cores of the machine busy while offering, % (near 100: the machine is saturated, whoever uses it). */
   machineCpuPct: number
   /**
-   * A cluster's parts (nodes, PostgreSQL, Redis): CPU µs each spent per message sent while offering,
-   * from /proc/<pid>/stat utime + stime; 1 000 000 ÷ this is the messages/s one core of that part carries.
+   * CPU µs per message sent while offering, by part — `nodes` (the broker process, or a cluster's
+   * nodes together), and a cluster's `postgres` and `redis` — from /proc/<pid>/stat utime + stime;
+   * 1 000 000 ÷ this is the messages/s one core of that part carries.
    */
   cpuUsPerMessage?: Record<string, number>
 }
@@ -67,9 +68,9 @@ export class ChatLoad {
     const share = rate / this.#workers.length
     // CPU is sampled over the offering window only, not the grace period after it. The broker is
     // a cluster's nodes together; PostgreSQL's backends are listed at the start (its pool is open by then).
-    const parts = this.#broker.parts?.()
-    const brokerPids = parts?.nodes ?? [this.#broker.pid]
-    const partsBefore = parts === undefined ? undefined : Object.entries(parts).map(([name, pids]) => ({ name, pids, ms: cpuMsOf(pids) }))
+    const parts = this.#broker.parts?.() ?? { nodes: [this.#broker.pid] }
+    const brokerPids = parts.nodes ?? [this.#broker.pid]
+    const partsBefore = Object.entries(parts).map(([name, pids]) => ({ name, pids, ms: cpuMsOf(pids) }))
     const before = { broker: cpuMsOf(brokerPids), machine: machineTicks(), at: performance.now() }
     let during = { brokerPct: 0, machinePct: 0, partsMs: [] as number[] }
     const sampler = setTimeout(() => {
@@ -77,7 +78,7 @@ export class ChatLoad {
       during = {
         brokerPct: (cpuMsOf(brokerPids) - before.broker) / (performance.now() - before.at) * 100,
         machinePct: (machine.busy - before.machine.busy) / Math.max(1, machine.total - before.machine.total) * 100,
-        partsMs: partsBefore?.map((part) => cpuMsOf(part.pids) - part.ms) ?? []
+        partsMs: partsBefore.map((part) => cpuMsOf(part.pids) - part.ms)
       }
     }, durationMs)
     const results = await Promise.all(this.#workers.map((worker) =>
@@ -98,7 +99,7 @@ export class ChatLoad {
       brokerCpuPct: Math.round(during.brokerPct),
       generatorCpuPct: Math.round(Math.max(...results.map((r) => r.cpuMs / durationMs * 100))),
       machineCpuPct: Math.round(during.machinePct),
-      ...(partsBefore === undefined || sent === 0
+      ...(sent === 0
         ? {}
         : { cpuUsPerMessage: Object.fromEntries(partsBefore.map((part, i) => [part.name, Math.round((during.partsMs[i] ?? 0) * 1000 / sent)])) })
     }
