@@ -23,9 +23,11 @@ export interface BenchArgs {
   encrypted: boolean
   /** Throughput: also measure lowband with its messages in this store (a private server started for the run). */
   store?: 'postgres'
+  /** Throughput: also lowband as one and two cluster nodes on PostgreSQL + Redis, and cross-node latency. */
+  cluster: boolean
 }
 
-const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR] [--store postgres] [--nodes N] [--connections C]
+const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.join(',')}] [--without aedes,mosquitto] [--with aedes-durable,aedes-protocol] [--profile-out FILE] [--render FILE] [--save DIR] [--store postgres] [--cluster] [--nodes N] [--connections C]
   --json      print one JSON object instead of the table (progress goes to stderr either way)
   --quick     a short smoke run: fewer and shorter steps, 1k/3k idle connections, 50 fan-out messages, a 9 s soak,
               100 sleeping phones × 10 messages in 2 s for push
@@ -42,6 +44,11 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
   --store     throughput: also measure lowband with messages in PostgreSQL (a private
               server, fsync on, initialised and started for each broker run as the postgres user; needs root
               and Debian's postgresql), beside lowband on the embedded store
+  --cluster   throughput: also lowband on PostgreSQL + Redis (private servers, started for each broker run)
+              as one cluster node, and as two nodes with the senders on one and the recipients on the
+              other (every delivery crosses nodes), each beside the embedded single node; then the same
+              light load (200 msg/s) same-node vs cross-node for the latency crossing adds; CPU per
+              message of each part (nodes, PostgreSQL, Redis) from /proc at half the maximum
   --nodes     memory: N cluster nodes (lowband start --redis --postgres; services from scripts/services.sh)
               hold the connections together, e.g. --only memory --nodes 6 for 100 000 (the default with --nodes)
   --connections  memory: this many idle connections, one level (e.g. 3000 for a short check)
@@ -51,7 +58,7 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
 
 /** Parses the arguments after `npm run bench --`; an unknown one prints the usage and exits 2. */
 export function parseArgs (argv: readonly string[]): BenchArgs {
-  const args: { -readonly [K in keyof BenchArgs]: BenchArgs[K] } = { json: false, quick: false, only: [...SECTIONS], brokers: ['aedes', 'mosquitto'], encrypted: false }
+  const args: { -readonly [K in keyof BenchArgs]: BenchArgs[K] } = { json: false, quick: false, only: [...SECTIONS], brokers: ['aedes', 'mosquitto'], encrypted: false, cluster: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const value = (): string => {
@@ -62,6 +69,7 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
     if (arg === '--json') args.json = true
     else if (arg === '--quick') args.quick = true
     else if (arg === '--encrypted') args.encrypted = true
+    else if (arg === '--cluster') args.cluster = true
     else if (arg === '--help' || arg === '-h') { process.stdout.write(`${USAGE}\n`); process.exit(0) } else if (arg.startsWith('--only')) {
       const names = value().split(',').map((s) => s.trim()).filter((s) => s !== '')
       const unknown = names.find((name) => !(SECTIONS as readonly string[]).includes(name))

@@ -25,6 +25,10 @@ export interface BrokerHandle {
   readonly port: number
   /** lowband's /metrics, /healthz and /readyz on 127.0.0.1. */
   readonly httpPort?: number
+  /** Where recipients connect, when not `port` (a cluster: another node). */
+  readonly recipientPort?: number
+  /** The processes whose CPU the broker's work costs, by part (a cluster: its nodes, PostgreSQL, Redis); default the broker's own pid. */
+  parts? (): Record<string, number[]>
   /** Asks a Node broker for a full GC (memory section); a no-op for mosquitto. */
   collectGarbage (): void
   /** process.memoryUsage() as the broker reported it after its last requested GC. */
@@ -62,7 +66,7 @@ export async function startBroker (kind: BrokerKind, options: BrokerOptions = {}
  * and the per-connection rate limits and the connection cap raised far above any bench load so it
  * measures the broker, not the limiters (the abuse section sets its own).
  */
-async function startLowband (flags: string[], options: readonly string[]): Promise<BrokerHandle> {
+export async function startLowband (flags: string[], options: readonly string[]): Promise<BrokerHandle> {
   const dataDir = removeOnExit(await mkdtemp(join(tmpdir(), 'lowband-bench-')))
   const spawned = spawnLimited(process.execPath, [...flags, LOWBAND_CLI, 'start',
     '--host', '127.0.0.1', '--port', '0', '--ws-port', '0', '--http-port', '0',

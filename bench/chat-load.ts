@@ -3,7 +3,7 @@ import { makePair, type Pair } from './chat-traffic.js'
 import { ask } from './ipc.js'
 import { mergeHistograms, summarize, type LatencySummary } from './latency.js'
 import type { SetupMessage, StepDone, StepMessage } from './load-generator.js'
-import { cpuMs, machineTicks } from './proc.js'
+import { cpuMsOf, machineTicks } from './proc.js'
 import { mintTokens } from './tokens.js'
 import { startWorker, stopWorker } from './workers.js'
 
@@ -18,12 +18,18 @@ export interface StepMeasure {
   /** Of the messages sent, the share delivered before the step's grace period ended. */
   deliveredShare: number
   latency: LatencySummary
-  /** CPU of the broker process while messages were offered, % of one core (LevelDB's threads count too). */
+  /** CPU of the broker process (a cluster: its nodes together) while messages were offered, % of one core (LevelDB's threads count too). */
   brokerCpuPct: number
   /** CPU of the busiest generator process while offering, % of one core: near 100 means it, not the broker, limits. */
   generatorCpuPct: number
   /** All cores of the machine busy while offering, % (near 100: the machine is saturated, whoever uses it). */
   machineCpuPct: number
+  /**
+   * CPU µs per message sent while offering, by part — `nodes` (the broker process, or a cluster's
+   * nodes together), and a cluster's `postgres` and `redis` — from /proc/<pid>/stat utime + stime;
+   * 1 000 000 ÷ this is the messages/s one core of that part carries.
+   */
+  cpuUsPerMessage?: Record<string, number>
 }
 
 /**
@@ -48,7 +54,7 @@ export class ChatLoad {
     const load = new ChatLoad(broker, workers)
     try {
       await Promise.all(workers.map((worker, w) => ask(worker.child, {
-        type: 'setup', kind: broker.kind, port: broker.port, encrypted, pairs: all.filter((_, i) => i % processes === w)
+        type: 'setup', kind: broker.kind, port: broker.port, recipientPort: broker.recipientPort ?? broker.port, encrypted, pairs: all.filter((_, i) => i % processes === w)
       } satisfies SetupMessage, 'ready', 120_000)))
     } catch (error) {
       await load.close()
@@ -60,14 +66,19 @@ export class ChatLoad {
   /** Offers `rate` messages/s in total for `durationMs`, then waits up to `graceMs` for stragglers. */
   async step (rate: number, durationMs: number, graceMs: number): Promise<StepMeasure> {
     const share = rate / this.#workers.length
-    // CPU is sampled over the offering window only, not the grace period after it.
-    const before = { broker: cpuMs(this.#broker.pid), machine: machineTicks(), at: performance.now() }
-    let during = { brokerPct: 0, machinePct: 0 }
+    // CPU is sampled over the offering window only, not the grace period after it. The broker is
+    // a cluster's nodes together; PostgreSQL's backends are listed at the start (its pool is open by then).
+    const parts = this.#broker.parts?.() ?? { nodes: [this.#broker.pid] }
+    const brokerPids = parts.nodes ?? [this.#broker.pid]
+    const partsBefore = Object.entries(parts).map(([name, pids]) => ({ name, pids, ms: cpuMsOf(pids) }))
+    const before = { broker: cpuMsOf(brokerPids), machine: machineTicks(), at: performance.now() }
+    let during = { brokerPct: 0, machinePct: 0, partsMs: [] as number[] }
     const sampler = setTimeout(() => {
       const machine = machineTicks()
       during = {
-        brokerPct: (cpuMs(this.#broker.pid) - before.broker) / (performance.now() - before.at) * 100,
-        machinePct: (machine.busy - before.machine.busy) / Math.max(1, machine.total - before.machine.total) * 100
+        brokerPct: (cpuMsOf(brokerPids) - before.broker) / (performance.now() - before.at) * 100,
+        machinePct: (machine.busy - before.machine.busy) / Math.max(1, machine.total - before.machine.total) * 100,
+        partsMs: partsBefore.map((part) => cpuMsOf(part.pids) - part.ms)
       }
     }, durationMs)
     const results = await Promise.all(this.#workers.map((worker) =>
@@ -87,7 +98,10 @@ export class ChatLoad {
       latency,
       brokerCpuPct: Math.round(during.brokerPct),
       generatorCpuPct: Math.round(Math.max(...results.map((r) => r.cpuMs / durationMs * 100))),
-      machineCpuPct: Math.round(during.machinePct)
+      machineCpuPct: Math.round(during.machinePct),
+      ...(sent === 0
+        ? {}
+        : { cpuUsPerMessage: Object.fromEntries(partsBefore.map((part, i) => [part.name, Math.round((during.partsMs[i] ?? 0) * 1000 / sent)])) })
     }
   }
 

@@ -13,7 +13,8 @@ import { RawClient } from './raw-client.js'
  * process, so both timestamps come from one clock.
  */
 
-export interface SetupMessage extends WorkerMessage { type: 'setup', kind: BrokerKind, port: number, pairs: Pair[], encrypted?: boolean }
+/** `recipientPort`: where the recipients connect (a cluster's other node); the senders use `port`. */
+export interface SetupMessage extends WorkerMessage { type: 'setup', kind: BrokerKind, port: number, recipientPort?: number, pairs: Pair[], encrypted?: boolean }
 export interface StepMessage extends WorkerMessage { type: 'step', rate: number, durationMs: number, graceMs: number }
 export interface StepDone extends WorkerMessage {
   type: 'stepDone'
@@ -47,15 +48,15 @@ async function setup (message: SetupMessage): Promise<WorkerMessage> {
   kind = message.kind
   encrypted = message.encrypted === true
   const publishKeys = encrypted && kind === 'lowband'
-  const connect = async (account: Pair['sender']): Promise<RawClient> => {
-    const client = await RawClient.connect({ port: message.port, clientId: account.clientId, username: account.username, password: account.password, clean: false, keepalive: 60 })
+  const connect = async (account: Pair['sender'], port = message.port): Promise<RawClient> => {
+    const client = await RawClient.connect({ port, clientId: account.clientId, username: account.username, password: account.password, clean: false, keepalive: 60 })
     if (publishKeys) await publishBenchKeys(client, account.userId)
     return client
   }
   // Recipients first: lowband refuses a send to a user that has never connected. They stay open
   // through their sockets until this process exits.
   await connectAll(message.pairs, 20, async (pair) => {
-    const client = await connect(pair.recipient)
+    const client = await connect(pair.recipient, message.recipientPort)
     client.onMessage = (topic, payload) => received(topic, payload, pair.recipient.userId)
     await client.subscribe(pair.recipientFilter, 1)
     return client

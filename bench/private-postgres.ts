@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { withChildren } from './proc.js'
 
 const run = promisify(execFile)
 const PG_ROOT = '/usr/lib/postgresql'
@@ -58,6 +59,11 @@ export class PrivatePostgres {
   /** Stops at once, as a crash or a cut would: connections are dropped without a goodbye. */
   async stop (): Promise<void> {
     await asPostgres('pg_ctl', ['-D', join(this.#dir, 'data'), '-m', 'immediate', '-w', 'stop'])
+  }
+
+  /** The server's processes now: the postmaster (first line of postmaster.pid) and its backends. */
+  pids (): number[] {
+    return withChildren(Number(readFileSync(join(this.#dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]))
   }
 
   async destroy (): Promise<void> {

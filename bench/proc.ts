@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 
 /**
@@ -98,6 +98,30 @@ export function cpuMs (pid: number, mainThread = false): number {
   // The command name (field 2) may contain spaces; fields are counted after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) * 1000 / TICKS_PER_SECOND
+}
+
+/** CPU time of a group of processes together, ms; one that ended since the pids were listed counts 0. */
+export function cpuMsOf (pids: readonly number[]): number {
+  let total = 0
+  for (const pid of pids) {
+    try {
+      total += cpuMs(pid)
+    } catch { /* gone: its time left with it */ }
+  }
+  return total
+}
+
+/** A process and its children (one level: PostgreSQL's postmaster and its backends). */
+export function withChildren (pid: number): number[] {
+  const children = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).filter((name) => {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid
+    } catch {
+      return false
+    }
+  })
+  return [pid, ...children.map(Number)]
 }
 
 /** Busy and total CPU time of the whole machine so far, in clock ticks (first line of /proc/stat). */

@@ -6,7 +6,7 @@ import type { CostLine } from './cpu-profile.js'
 import { BUSY_LOAD_AVERAGE } from './machine.js'
 import { describePacket, type WirePacket } from './packet-labels.js'
 import type { BenchReport } from './report.js'
-import type { StepOutcome } from './throughput.js'
+import { throughputLabel, type StepOutcome } from './throughput.js'
 import { renderTable } from './table.js'
 
 /** The human-readable report: one heading and table per section, then the goals. */
@@ -41,13 +41,13 @@ function throughput (report: BenchReport): string[] {
     t.results.map((r) => {
       const max = r.steps.filter((s) => s.sustained).at(-1)
       const maxText = max?.firstTry === undefined ? r.maxSustained : `${r.maxSustained} (2nd try)`
-      return [r.store === undefined ? r.kind : `${r.kind} (${r.store})`, maxText, times(r.maxSustained, base?.maxSustained), r.limitedBy,
+      return [throughputLabel(r), maxText, times(r.maxSustained, base?.maxSustained), r.limitedBy,
         r.atHalf.latency.p50Ms, times(r.atHalf.latency.p50Ms, base?.atHalf.latency.p50Ms),
         r.atHalf.latency.p99Ms, times(r.atHalf.latency.p99Ms, base?.atHalf.latency.p99Ms), max === undefined ? '–' : `${max.brokerCpuPct} %`]
     }))
   const steps = renderTable(
     ['broker', 'offered/s', 'delivered/s', 'delivered %', 'p50 ms', 'p99 ms', 'CPU broker %', 'generator %', 'machine %', 'step'],
-    t.results.flatMap((r) => r.steps.map((s) => [r.store === undefined ? r.kind : `${r.kind} (${r.store})`, s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
+    t.results.flatMap((r) => r.steps.map((s) => [throughputLabel(r), s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
       s.latency.p50Ms, s.latency.p99Ms, s.brokerCpuPct, s.generatorCpuPct, s.machineCpuPct, stepVerdict(s)])))
   return [
     `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes${t.settings.encrypted === true ? '; end-to-end encrypted bodies' : ''})`,
@@ -55,8 +55,31 @@ function throughput (report: BenchReport): string[] {
     '',
     `Load steps (${t.settings.stepMs} ms each; sustained = offered rate sent, ≥ 99 % delivered within ${t.settings.graceMs} ms after the step, p99 ≤ ${t.p99LimitMs} ms;`,
     'CPU over the offering window: broker and busiest generator in % of one core, machine in % of all cores):',
-    steps
+    steps,
+    ...cluster(report)
   ]
+}
+
+/** `--cluster`: each setup beside the embedded single node, CPU per message of each part, and what crossing nodes adds. */
+function cluster (report: BenchReport): string[] {
+  const t = report.throughput!
+  const embedded = t.results.find((r) => r.kind === 'lowband' && r.store === undefined && r.cluster === undefined)
+  const nodes = t.results.filter((r) => r.cluster !== undefined)
+  if (nodes.length === 0 && t.crossNode === undefined) return []
+  const perCore = (us: number | undefined): string => us === undefined || us === 0 ? '–' : `${us} µs (${Math.round(1_000_000 / us)}/s)`
+  const rows = [...(embedded === undefined ? [] : [embedded]), ...nodes].map((r) => {
+    const cpu = r.atHalf.cpuUsPerMessage
+    return [throughputLabel(r), r.maxSustained, embedded === undefined || embedded.maxSustained === 0 ? '–' : `${(r.maxSustained / embedded.maxSustained).toFixed(2)}×`,
+      r.atHalf.latency.p50Ms, r.atHalf.latency.p99Ms, perCore(cpu?.nodes), perCore(cpu?.postgres), perCore(cpu?.redis)]
+  })
+  const out = ['', 'Cluster (PostgreSQL fsync on and Redis, private servers per run; "cross-node": senders on node 1, recipients on node 2, so every delivery crosses nodes).',
+    'CPU per message at half the maximum, from /proc/<pid>/stat (utime + stime) ÷ messages sent: in µs, and the msg/s one core of that part carries:',
+    renderTable(['lowband', 'max msg/s', 'vs embedded', 'p50 ms @50%', 'p99 ms @50%', 'CPU/msg nodes', 'CPU/msg PostgreSQL', 'CPU/msg Redis'], rows)]
+  const c = t.crossNode
+  if (c !== undefined) {
+    out.push('', `Cross-node delivery, 2 nodes, ${c.rate} msg/s: p50 ${c.sameNode.p50Ms} ms same-node, ${c.crossNode.p50Ms} ms cross-node (+${c.addedP50Ms} ms); p99 ${c.sameNode.p99Ms} vs ${c.crossNode.p99Ms} ms`)
+  }
+  return out
 }
 
 /** A load step's outcome as the table shows it, saying when it took a second try. */

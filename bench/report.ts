@@ -1,6 +1,7 @@
 import type { AbuseReport } from './abuse.js'
 import { BYTES_GOALS, type BytesReport } from './bytes.js'
 import { E2E_GOALS, recipientOverhead } from './bytes-e2e.js'
+import { CROSS_NODE_GOAL_MS, type CrossNodeLatency } from './cross-node.js'
 import type { FanoutReport } from './fanout.js'
 import type { Machine } from './machine.js'
 import type { MemoryReport } from './memory.js'
@@ -16,7 +17,12 @@ export interface ThroughputReport {
   p99LimitMs: number
   settings: ThroughputSettings
   results: BrokerThroughput[]
+  /** `--cluster`: one light load same-node vs cross-node. */
+  crossNode?: CrossNodeLatency
 }
+
+/** The issue's goal for `--cluster`: two nodes on PostgreSQL carry at least this share of the embedded single node. */
+export const CLUSTER_GOAL_RATIO = 0.8
 
 /** Everything one run measured: the JSON of `--json`, and what the table is drawn from. */
 export interface BenchReport {
@@ -56,6 +62,16 @@ export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
   if (lowband !== undefined && aedes !== undefined && aedes.maxSustained > 0) {
     const ratio = lowband.maxSustained / aedes.maxSustained
     goals.push({ name: 'durable 1:1 throughput vs plain Aedes', target: '≥ 0.6×', value: `${ratio.toFixed(2)}× (${lowband.maxSustained} vs ${aedes.maxSustained} msg/s)`, met: ratio >= 0.6 })
+  }
+  const embedded = throughput?.find((r) => r.kind === 'lowband' && r.store === undefined && r.cluster === undefined)
+  const twoNodes = throughput?.find((r) => r.cluster?.nodes === 2)
+  if (embedded !== undefined && twoNodes !== undefined && embedded.maxSustained > 0) {
+    const ratio = twoNodes.maxSustained / embedded.maxSustained
+    goals.push({ name: `durable 1:1 throughput, 2 nodes on PostgreSQL + Redis (${twoNodes.cluster!.placement}) vs the embedded single node`, target: `≥ ${CLUSTER_GOAL_RATIO}×`, value: `${ratio.toFixed(2)}× (${twoNodes.maxSustained} vs ${embedded.maxSustained} msg/s)`, met: ratio >= CLUSTER_GOAL_RATIO })
+  }
+  const crossNode = report.throughput?.crossNode
+  if (crossNode !== undefined) {
+    goals.push({ name: `cross-node delivery: added p50 at ${crossNode.rate} msg/s`, target: `≤ ${CROSS_NODE_GOAL_MS} ms`, value: `${crossNode.addedP50Ms} ms (${crossNode.crossNode.p50Ms} vs ${crossNode.sameNode.p50Ms} ms)`, met: crossNode.addedP50Ms <= CROSS_NODE_GOAL_MS })
   }
   // The worst of the issue's counts (10 000 and up) measured: a smaller count carries more of the
   // broker's fixed growth. A quick run measures only smaller ones: its largest stands in.

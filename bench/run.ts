@@ -6,6 +6,7 @@ import { isStoredBaseline } from './baseline-hooks.js'
 import type { BrokerKind } from './brokers.js'
 import { measureBytes } from './bytes.js'
 import { measureClusterMemory } from './cluster-memory.js'
+import { measureCrossNode } from './cross-node.js'
 import { measureFanout } from './fanout.js'
 import { FULL_PUSH, measurePush, QUICK_PUSH } from './push.js'
 import { describeMachine } from './machine.js'
@@ -67,8 +68,13 @@ await section('throughput', async () => {
   for (const kind of args.encrypted ? ['lowband' as const] : kinds) {
     results.push(await measureThroughput(kind, settings, log))
     if (kind === 'lowband' && args.store !== undefined) results.push(await measureThroughput(kind, settings, log, args.store))
+    if (kind === 'lowband' && args.cluster) {
+      results.push(await measureThroughput(kind, settings, log, 'postgres', { nodes: 1, placement: 'same-node' }))
+      results.push(await measureThroughput(kind, settings, log, 'postgres', { nodes: 2, placement: 'cross-node' }))
+    }
   }
-  report.throughput = { pairs: PAIRS, clients: PAIRS * 2, generatorProcesses: 2, p99LimitMs: P99_LIMIT_MS, settings, results }
+  const crossNode = args.cluster ? await measureCrossNode(settings, log) : undefined
+  report.throughput = { pairs: PAIRS, clients: PAIRS * 2, generatorProcesses: 2, p99LimitMs: P99_LIMIT_MS, settings, results, ...(crossNode === undefined ? {} : { crossNode }) }
 })
 await section('profile', async () => {
   // Busy but sustainable: 70 % of the maximum measured in this run, or a fixed rate without one.

@@ -1,5 +1,6 @@
 import { startBroker, type BrokerHandle, type BrokerKind, type LowbandStore } from './brokers.js'
 import { ChatLoad, type StepMeasure } from './chat-load.js'
+import { startLowbandCluster, type Placement } from './cluster-brokers.js'
 import { sleep } from './proc.js'
 
 /** 100 sender → recipient pairs: 200 clients, all online. */
@@ -37,10 +38,18 @@ export interface StepOutcome extends StepMeasure {
   failure?: string
 }
 
+/** lowband as a cluster on PostgreSQL and Redis (`--cluster`). */
+export interface ClusterSetup {
+  nodes: number
+  placement: Placement
+}
+
 export interface BrokerThroughput {
   kind: BrokerKind
   /** lowband's message store, when not the embedded default (`--store postgres`). */
   store?: LowbandStore
+  /** lowband as cluster nodes on PostgreSQL + Redis (`--cluster`). */
+  cluster?: ClusterSetup
   steps: StepOutcome[]
   /** Delivered messages/s of the highest sustained step. */
   maxSustained: number
@@ -53,8 +62,14 @@ export interface BrokerThroughput {
 /** A broker and its load generators, started together and replaced together. */
 interface Rig { broker: BrokerHandle, load: ChatLoad }
 
-async function openRig (kind: BrokerKind, settings: ThroughputSettings, store: LowbandStore | undefined): Promise<Rig> {
-  const broker = await startBroker(kind, store === undefined ? {} : { store })
+/** What a result row is called: the broker, and lowband's store or cluster. */
+export function throughputLabel (r: Pick<BrokerThroughput, 'kind' | 'store' | 'cluster'>): string {
+  if (r.cluster !== undefined) return `${r.kind} (postgres + redis, ${r.cluster.nodes} node${r.cluster.nodes === 1 ? '' : 's'}${r.cluster.nodes > 1 ? `, ${r.cluster.placement}` : ''})`
+  return r.store === undefined ? r.kind : `${r.kind} (${r.store})`
+}
+
+async function openRig (kind: BrokerKind, settings: ThroughputSettings, store: LowbandStore | undefined, cluster?: ClusterSetup): Promise<Rig> {
+  const broker = cluster !== undefined ? await startLowbandCluster(cluster.nodes, cluster.placement) : await startBroker(kind, store === undefined ? {} : { store })
   const load = await ChatLoad.open(broker, PAIRS, GENERATORS, settings.encrypted === true).catch(async (error: unknown) => { await broker.kill(); throw error })
   await load.step(START_RATE / 2, settings.warmupMs, settings.graceMs)
   return { broker, load }
@@ -66,20 +81,21 @@ async function closeRig (rig: Rig): Promise<void> {
   await rig.broker.kill()
 }
 
-export async function measureThroughput (kind: BrokerKind, settings: ThroughputSettings, log: (line: string) => void, store?: LowbandStore): Promise<BrokerThroughput> {
-  let rig = await openRig(kind, settings, store)
+export async function measureThroughput (kind: BrokerKind, settings: ThroughputSettings, log: (line: string) => void, store?: LowbandStore, cluster?: ClusterSetup): Promise<BrokerThroughput> {
+  const label = throughputLabel({ kind, store, cluster })
+  let rig = await openRig(kind, settings, store, cluster)
   try {
     const steps: StepOutcome[] = []
     const once = async (rate: number): Promise<StepOutcome> => {
       const outcome = judge(await rig.load.step(Math.round(rate), settings.stepMs, settings.graceMs))
-      log(`${kind} ${Math.round(rate)}/s → ${Math.round(outcome.deliveredRate)}/s delivered, p99 ${outcome.latency.p99Ms} ms, cpu broker ${outcome.brokerCpuPct} % generator ${outcome.generatorCpuPct} % machine ${outcome.machineCpuPct} %${outcome.sustained ? '' : ` ✗ ${outcome.failure}`}`)
+      log(`${label} ${Math.round(rate)}/s → ${Math.round(outcome.deliveredRate)}/s delivered, p99 ${outcome.latency.p99Ms} ms, cpu broker ${outcome.brokerCpuPct} % generator ${outcome.generatorCpuPct} % machine ${outcome.machineCpuPct} %${outcome.sustained ? '' : ` ✗ ${outcome.failure}`}`)
       if (outcome.sustained) {
         await sleep(500)
       } else {
         // An overloaded broker keeps its backlog (queued and in-flight messages) into the next step,
         // which would then fail for the previous one's sake: every step after a failure starts fresh.
         await closeRig(rig)
-        rig = await openRig(kind, settings, store)
+        rig = await openRig(kind, settings, store, cluster)
       }
       return outcome
     }
@@ -112,13 +128,13 @@ export async function measureThroughput (kind: BrokerKind, settings: ThroughputS
     const max = best?.deliveredRate ?? 0
     // Latency is taken on a fresh broker for every broker alike, after a warm-up at the same rate.
     await closeRig(rig)
-    rig = await openRig(kind, settings, store)
+    rig = await openRig(kind, settings, store, cluster)
     const half = Math.max(1, max / 2)
     await rig.load.step(half, settings.warmupMs, settings.graceMs)
     const atHalf = await rig.load.step(half, settings.halfMs, settings.graceMs)
-    log(`${kind} at half (${Math.round(max / 2)}/s): p50 ${atHalf.latency.p50Ms} ms, p99 ${atHalf.latency.p99Ms} ms`)
+    log(`${label} at half (${Math.round(max / 2)}/s): p50 ${atHalf.latency.p50Ms} ms, p99 ${atHalf.latency.p99Ms} ms`)
     steps.sort((a, b) => a.offeredRate - b.offeredRate)
-    return { kind, ...(store === undefined ? {} : { store }), steps, maxSustained: Math.round(max), limitedBy: failed?.failure ?? `not reached below ${MAX_RATE}/s`, atHalf }
+    return { kind, ...(store === undefined ? {} : { store }), ...(cluster === undefined ? {} : { cluster }), steps, maxSustained: Math.round(max), limitedBy: failed?.failure ?? `not reached below ${MAX_RATE}/s`, atHalf }
   } finally {
     await closeRig(rig)
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { renderReport, stepVerdict } from '../../bench/render.js'
-import type { BenchReport } from '../../bench/report.js'
-import type { StepOutcome } from '../../bench/throughput.js'
+import { checkGoals, type BenchReport } from '../../bench/report.js'
+import type { BrokerThroughput, StepOutcome } from '../../bench/throughput.js'
 
 const step = (sustained: boolean, failure?: string, firstTry?: StepOutcome): StepOutcome => ({
   offeredRate: 1000, sentRate: 1000, deliveredRate: 1000, deliveredShare: 1, blocked: 0,
@@ -29,5 +29,46 @@ describe('bench report header', () => {
     expect(quiet).toContain('load average at start: 0.2 ·')
     expect(quiet).toContain('commit abc1234')
     expect(renderReport(report(0.8)).split('\n')[2]).toContain('load average at start: 0.8 — busy machine')
+  })
+})
+
+describe('the --cluster throughput figures', () => {
+  const latency = (p50Ms: number) => ({ count: 1, p50Ms, p99Ms: p50Ms * 2, p999Ms: 1, maxMs: 1 })
+  const result = (maxSustained: number, more: Partial<BrokerThroughput> = {}): BrokerThroughput => ({
+    kind: 'lowband', steps: [step(true)], maxSustained, limitedBy: 'latency', atHalf: { ...step(true), latency: latency(3) }, ...more
+  })
+  const report = (twoNodes: number, crossP50: number): BenchReport => {
+    const base: Omit<BenchReport, 'goals'> = {
+      command: 'npm run bench -- --only throughput --cluster', quick: true, durationSeconds: 1, errors: [],
+      machine: { cpuModel: 'cpu', cores: 2, memoryGiB: 24, freeMemoryGiB: 20, kernel: '6', node: 'v20', aedes: '1.2.0', mosquitto: 'not used', loadAverage1m: 0.1, date: '2026-11-30T00:00:00Z', commit: 'abc1234' },
+      throughput: {
+        pairs: 100, clients: 200, generatorProcesses: 2, p99LimitMs: 200, settings: { warmupMs: 1, stepMs: 1, graceMs: 1, halfMs: 1, growth: 2, bisections: 1 },
+        results: [
+          result(4000),
+          { ...result(1000), kind: 'aedes' },
+          result(3000, { store: 'postgres', cluster: { nodes: 1, placement: 'same-node' } }),
+          result(twoNodes, { store: 'postgres', cluster: { nodes: 2, placement: 'cross-node' }, atHalf: { ...step(true), latency: latency(4), cpuUsPerMessage: { nodes: 250, postgres: 125, redis: 20 } } })
+        ],
+        crossNode: { rate: 200, sameNode: latency(2), crossNode: latency(crossP50), addedP50Ms: crossP50 - 2 }
+      }
+    }
+    return { ...base, goals: checkGoals(base) }
+  }
+  const goal = (r: BenchReport, name: string) => r.goals.find((g) => g.name.includes(name))
+
+  it('judges two nodes against the embedded single node (≥ 0.8×) and cross-node p50 (≤ 2 ms added)', () => {
+    const met = report(3200, 3.5)
+    expect(goal(met, '2 nodes on PostgreSQL')).toMatchObject({ value: '0.80× (3200 vs 4000 msg/s)', met: true })
+    expect(goal(met, 'cross-node delivery')).toMatchObject({ value: '1.5 ms (3.5 vs 2 ms)', met: true })
+    const missed = report(3000, 4.5)
+    expect(goal(missed, '2 nodes on PostgreSQL')?.met).toBe(false)
+    expect(goal(missed, 'cross-node delivery')?.met).toBe(false)
+  })
+
+  it('renders each setup with its ratio to the embedded node and to plain Aedes, the CPU per message of each part, and the cross-node latency', () => {
+    const text = renderReport(report(3200, 3.5))
+    expect(text).toMatch(/\| lowband \(postgres \+ redis, 2 nodes, cross-node\) +\| +3200 \| +3\.20× \|/)
+    expect(text).toMatch(/\| lowband \(postgres \+ redis, 2 nodes, cross-node\) +\| +3200 \| +0\.80× \| +4 \| +8 \| 250 µs \(4000\/s\) +\| 125 µs \(8000\/s\) +\| 20 µs \(50000\/s\) +\|/)
+    expect(text).toContain('p50 2 ms same-node, 3.5 ms cross-node (+1.5 ms)')
   })
 })
