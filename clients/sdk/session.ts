@@ -94,6 +94,7 @@ export class Session {
         clean: o.sendOnly,
         keepaliveSeconds: o.keepaliveSeconds,
         connectTimeoutMs: o.connectTimeoutMs,
+        noDelay: o.noDelay,
         will: OFFLINE_WILL,
         // The resume goes right behind the CONNECT: for when this device holds more than the
         // broker's record of it, whose own replay follows the CONNACK unasked (PROTOCOL.md).
