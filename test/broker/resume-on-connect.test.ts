@@ -93,6 +93,21 @@ describe('resume with no request round trip', () => {
     await client.endAsync()
   })
 
+  it('writes the replay in one go: its packets reach the device in one read, not one segment each', async () => {
+    broker = await startTestBroker()
+    await bobAway(broker, 1, 30)
+    const reads: number[] = []
+    const { client, seen } = await connectBob(broker)
+    client.stream.on('data', (chunk: Buffer) => reads.push(chunk.length))
+    await until(() => seen.synced.length === 1)
+    expect(seen.inbox).toHaveLength(30)
+    // A new connection's first flight is ~10 segments (TCP's initial window): one segment per
+    // replayed message would hold the rest of a 30-message backlog back by a round trip. The
+    // replay leaves in one socket write, the Synced behind it in at most one more.
+    expect(reads.length).toBeLessThanOrEqual(2)
+    await client.endAsync()
+  })
+
   it('keeps the cursor across a broker restart (written at close)', async () => {
     broker = await startTestBroker({}, undefined, {})
     await bobAway(broker, 2, 1)
