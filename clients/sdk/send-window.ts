@@ -64,6 +64,8 @@ export class SendWindow {
   #rate: { perMs: number, round: number } | undefined
   /** The best rate the window (not the app) limited in the current round. */
   #roundBest: number | undefined
+  /** Whether any rate was measured while the window held sends back. */
+  #linkMeasured = false
   #minRttMs: number | undefined
   #minRttStale = false
 
@@ -74,9 +76,12 @@ export class SendWindow {
 
   /** Sends that may await their PUBACK at once now. */
   get size (): number {
-    if (this.#rate === undefined || this.#minRttMs === undefined) return Math.min(INITIAL_WINDOW, this.#ceiling)
-    const bdp = this.#rate.perMs * this.#minRttMs
-    return Math.max(Math.min(MIN_WINDOW, this.#ceiling), Math.min(this.#ceiling, Math.ceil(GAIN * bdp)))
+    const initial = Math.min(INITIAL_WINDOW, this.#ceiling)
+    if (this.#rate === undefined || this.#minRttMs === undefined) return initial
+    const sized = Math.max(Math.min(MIN_WINDOW, this.#ceiling), Math.min(this.#ceiling, Math.ceil(GAIN * this.#rate.perMs * this.#minRttMs)))
+    // Until the window itself has held sends back, the acknowledgements measured how fast the app
+    // sent, not what the link holds: no reason to go below the start.
+    return this.#linkMeasured ? sized : Math.max(sized, initial)
   }
 
   /** The least round trip seen (ms), undefined before the first acknowledgement. */
@@ -124,7 +129,10 @@ export class SendWindow {
   }
 
   #rateSample (perMs: number, appLimited: boolean): void {
-    if (!appLimited) this.#roundBest = Math.max(this.#roundBest ?? 0, perMs)
+    if (!appLimited) {
+      this.#roundBest = Math.max(this.#roundBest ?? 0, perMs)
+      this.#linkMeasured = true
+    }
     if (this.#rate === undefined || perMs >= this.#rate.perMs) this.#rate = { perMs, round: this.#round }
   }
 }

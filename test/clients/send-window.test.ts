@@ -51,6 +51,17 @@ describe('SendWindow: sends in flight sized to the bandwidth-delay product (fake
     expect(SENDS_IN_FLIGHT).toBe(100)
   })
 
+  it('keeps its start through a chat sent one message at a time: those acknowledgements measure the app, not the link', () => {
+    const clock = new FakeClock()
+    const window = new SendWindow(clock, 100)
+    for (let i = 0; i < 20; i++) {
+      single(clock, window, 200)
+      clock.advance(2_000)
+    }
+    // 2 × (1 / 200 ms) × 200 ms would be 2 sends: a burst after the chat would crawl up from the floor.
+    expect(window.size).toBe(64)
+  })
+
   it('settles at twice the BDP on a 3G-like link: 5 ms a send, 200 ms round trip', () => {
     const clock = new FakeClock()
     const window = new SendWindow(clock, 100)
