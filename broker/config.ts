@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs'
 import { z } from 'zod'
+import { PUBLISH_BURST } from '../protocol/flow-control.js'
 import { DEFAULT_RECEIPT_WINDOW_MS } from '../hooks/receipt-windows.js'
 import { CONSISTENCY_LEVELS } from '../storage/cassandra/cql-client.js'
 import { ConfigError } from './config-error.js'
@@ -46,7 +47,7 @@ const schema = z.object({
   allowAnonymous: flag.default(false),
   maxPayload: byteSize.pipe(z.number().min(256).max(16 * 1024 * 1024)).default(64 * 1024), // bytes
   rateLimit: z.coerce.number().positive().max(100_000).default(50), // publishes per second
-  rateBurst: z.coerce.number().int().min(1).max(100_000).default(200), // publishes
+  rateBurst: z.coerce.number().int().min(1).max(100_000).default(PUBLISH_BURST), // publishes (200; the SDK's window stays under it)
   rateBytes: byteSize.pipe(z.number().min(1024).max(2 ** 30)).default(64 * 1024), // payload bytes per second
   rateBytesBurst: byteSize.pipe(z.number().min(1024).max(2 ** 30)).optional(), // payload bytes; default max(1 MiB, maxPayload)
   maxQueuedBytes: byteSize.pipe(z.number().min(64 * 1024).max(2 ** 30)).default(2 ** 20), // bytes

@@ -34,6 +34,7 @@ export class MqttTransport implements Transport {
   #open = false
   #lastError: Error | undefined
   readonly #pipelined: TransportPublish | undefined
+  readonly #noDelay: boolean
   /** Settled by hand on close: mqtt.js keeps QoS 1 callbacks waiting for a reconnect that never comes. */
   readonly #pending = new Set<(error: Error) => void>()
 
@@ -42,6 +43,7 @@ export class MqttTransport implements Transport {
     // lowband serves MQTT over WebSocket at /mqtt; mqtt.js would ask for / when no path is given.
     this.#url = /^wss?:\/\/[^/?#]+$/i.test(options.url) ? `${options.url}/mqtt` : options.url
     this.#pipelined = options.pipelined
+    this.#noDelay = options.noDelay ?? false
     this.#options = {
       clientId: options.clientId,
       username: options.username,
@@ -74,6 +76,8 @@ export class MqttTransport implements Transport {
     return new Promise((resolve, reject) => {
       const client = mqtt.connect(this.#url, this.#options)
       this.#client = client
+      // A net or TLS socket (Node) has setNoDelay; a WebSocket stream does not, and is left as it is.
+      if (this.#noDelay) (client.stream as { setNoDelay?: (noDelay: boolean) => unknown }).setNoDelay?.(true)
       // mqtt.js holds every publish until the CONNACK; this one goes on the stream right behind the
       // CONNECT it has just written there (a stream still opening buffers both, in order).
       if (this.#pipelined !== undefined) client.stream.write(qos0Publish(this.#pipelined))

@@ -43,19 +43,18 @@ const MAX_UNCONFIRMED = 3
 /**
  * Sends until the broker confirms them. Invariant 1 makes a resend safe: the broker deduplicates by
  * (sender, device, clientMsgId), so an entry is simply published again, with the same id, after
- * every reconnect until a stored-ack arrives. At most `maxInFlight` publishes await their PUBACK at
- * once: a backlog queued offline then drains at the link's pace instead of in one burst.
+ * every reconnect until a stored-ack arrives. At most a window of publishes await their PUBACK at
+ * once (send-window.ts sizes it to the link): a backlog queued offline then drains at the link's
+ * pace instead of in one burst.
  */
 export class Outbox {
   readonly #entries = new Map<string, OutboxEntry>()
   readonly #self: string
-  readonly #maxInFlight: number
   readonly #onStored: (conversation: Conversation, result: SendResult) => void
 
   /** `self`: the sending user. `onStored`: once per send, as soon as it is known to be stored (its ✓, before the send settles). */
-  constructor (self: string, maxInFlight: number, onStored: (conversation: Conversation, result: SendResult) => void = () => {}) {
+  constructor (self: string, onStored: (conversation: Conversation, result: SendResult) => void = () => {}) {
     this.#self = self
-    this.#maxInFlight = maxInFlight
     this.#onStored = onStored
   }
 
@@ -73,13 +72,19 @@ export class Outbox {
     return this.#entries.has(key)
   }
 
-  /** The queued entries that fit in the window, oldest first, now marked published. */
-  takeReady (): OutboxEntry[] {
+  /** Whether a send is queued (for room in the window, or for a connection). */
+  get waiting (): boolean {
+    for (const entry of this.#entries.values()) if (entry.state === 'queued') return true
+    return false
+  }
+
+  /** The queued entries that fit in a window of `window` publishes, oldest first, now marked published. */
+  takeReady (window: number): OutboxEntry[] {
     let inFlight = 0
     for (const entry of this.#entries.values()) if (entry.state === 'published') inFlight++
     const ready: OutboxEntry[] = []
     for (const entry of this.#entries.values()) {
-      if (inFlight + ready.length >= this.#maxInFlight) break
+      if (inFlight + ready.length >= window) break
       if (entry.state !== 'queued') continue
       entry.state = 'published'
       entry.attempt++

@@ -18,6 +18,7 @@ import type { ResolvedOptions } from './options.js'
 import { Outbox, type SendResult } from './outbox.js'
 import { RecentIds } from './recent-ids.js'
 import { RttEstimator } from './rtt.js'
+import { SendWindow } from './send-window.js'
 import type { StatusStream } from './status.js'
 import type { Transport } from './transport.js'
 
@@ -63,6 +64,7 @@ export class Session {
   readonly #recentIds: RecentIds
   readonly #connection: Connection
   readonly #rtt = new RttEstimator()
+  readonly #window: SendWindow
   readonly #watchdog: LinkWatchdog
   #cancelRatePause: CancelTimer | undefined
 
@@ -70,7 +72,8 @@ export class Session {
     this.#options = options
     this.#events = events
     const o = options
-    this.#outbox = new Outbox(o.userId, o.maxInFlight, (conversation, result) => events.stored(conversation, result))
+    this.#outbox = new Outbox(o.userId, (conversation, result) => events.stored(conversation, result))
+    this.#window = new SendWindow(o.clock, o.maxInFlight)
     this.#recentIds = new RecentIds(o.recentIds)
     this.#sequencer = new InboxSequencer(o.cursor, o.clock, o.gapTimeoutMs, {
       deliver: (slot) => this.#deliver(slot),
@@ -91,6 +94,7 @@ export class Session {
         clean: o.sendOnly,
         keepaliveSeconds: o.keepaliveSeconds,
         connectTimeoutMs: o.connectTimeoutMs,
+        noDelay: o.noDelay,
         will: OFFLINE_WILL,
         // The resume goes right behind the CONNECT: for when this device holds more than the
         // broker's record of it, whose own replay follows the CONNACK unasked (PROTOCOL.md).
@@ -100,6 +104,7 @@ export class Session {
       opened: (transport) => this.#opened(transport),
       lost: () => {
         this.#watchdog.reset()
+        this.#window.connectionLost()
         this.#outbox.connectionLost()
         this.#sequencer.pause()
       }
@@ -185,9 +190,13 @@ export class Session {
   #pump (): void {
     const transport = this.#connection.transport
     if (transport === undefined || this.#cancelRatePause !== undefined) return
-    for (const entry of this.#outbox.takeReady()) {
+    const ready = this.#outbox.takeReady(this.#window.size)
+    const backlogged = this.#outbox.waiting
+    for (const entry of ready) {
       const attempt = entry.attempt
+      const ticket = this.#window.sent(backlogged)
       this.#watchdog.track(transport.publish(sendTopicOf(entry.conversation), entry.payload, 1)).then(() => {
+        this.#window.acked(ticket)
         this.#outbox.pubacked(entry.key, attempt)
         this.#pump()
       }, () => { /* lost with the connection: the outbox queues it again */ })

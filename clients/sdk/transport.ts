@@ -50,6 +50,12 @@ export interface TransportOptions {
   readonly keepaliveSeconds: number
   /** How long to wait for the CONNACK, ms. */
   readonly connectTimeoutMs: number
+  /**
+   * TCP_NODELAY on the socket, where the transport has one (TCP and TLS; a browser's WebSocket
+   * decides for itself): each packet leaves at once instead of waiting behind an unacknowledged
+   * small segment (Nagle's algorithm, RFC 896).
+   */
+  readonly noDelay?: boolean
   /** The MQTT will: what the broker publishes for this device when its connection is lost. */
   readonly will?: TransportWill
   /**

@@ -9,6 +9,8 @@ import { encodeReceipt } from '../receipts.js'
 import type { DevicePayload } from './payload.js'
 
 const PAGE = 100
+/** Payload bytes of replayed entries handed to the socket at once: a TCP socket's default high-water mark. */
+const BATCH_BYTES = 16 * 1024
 
 /** What one replay sends: the entries after `after` (up to `upTo`, when set), skipping those `state` says the device holds. */
 interface ReplayRange {
@@ -54,7 +56,7 @@ export async function runResume (ctx: HookContext, client: Client, identity: Ide
   ctx.storage.messages.advanceDeviceCursor(identity.userId, identity.deviceId, cursor)
   const auto = ctx.replays.get(client)
   if (auto === undefined || auto.reconciled) return replay(ctx, client, identity, { after: cursor })
-  // Set before anything awaits: the broker's replay checks it before each entry it sends.
+  // Set before anything awaits: the broker's replay checks it before each entry it hands to the socket.
   auto.reconciled = true
   auto.skipTo = Math.max(auto.skipTo, cursor)
   const start = await auto.start
@@ -66,17 +68,37 @@ export async function runResume (ctx: HookContext, client: Client, identity: Ide
  * Replays the inbox range to this device only; after a replay to the head, `synced` with the head.
  * Live messages may interleave with it: the SDK orders by seq. A page is read only after the
  * previous one was written, so a long absence does not load the whole inbox into memory.
+ *
+ * Entries are handed to Aedes a batch at a time, not each after the previous one's write: Aedes
+ * writes a QoS 1 delivery a turn of the event loop later and calls back a turn after that, so
+ * awaiting each put every entry in a socket write — and a TCP segment — of its own, and a
+ * reconnecting device's first flight (TCP's initial window, about 10 segments) carried 10
+ * messages: the rest of a backlog waited a round trip. A batch is written in one turn and leaves
+ * in one write (broker/write-batching.ts), in order (Aedes delivers first in, first out). It is
+ * bounded by payload bytes, about the socket's high-water mark, so the batches still wait for a
+ * slow device to read and never run up the outgoing backlog the slow-consumer limit closes at.
  */
 async function replay (ctx: HookContext, client: Client, identity: Identity, range: ReplayRange): Promise<void> {
   let cursor = range.after
+  let batch: Array<Promise<void>> = []
+  let batchBytes = 0
+  const flush = async (): Promise<void> => {
+    await Promise.all(batch)
+    batch = []
+    batchBytes = 0
+  }
   for (;;) {
     const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)
     for (const entry of page) {
-      if (range.upTo !== undefined && entry.seq > range.upTo) return
+      if (range.upTo !== undefined && entry.seq > range.upTo) return flush()
       cursor = entry.seq
       if (range.state !== undefined && entry.seq <= range.state.skipTo) continue
-      await publishTo(ctx, client, packetOf(identity, entry))
+      const packet = packetOf(identity, entry)
+      if (batch.length > 0 && batchBytes + packet.payload.length > BATCH_BYTES) await flush()
+      batch.push(publishTo(ctx, client, packet))
+      batchBytes += packet.payload.length
     }
+    await flush()
     if (page.length < PAGE || client.closed) break
   }
   if (range.upTo !== undefined) return

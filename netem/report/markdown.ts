@@ -1,6 +1,7 @@
 import { getProfile } from '../profiles/index.js'
 import type { RunRecord } from '../run/matrix.js'
 import { mediaTable } from './media.js'
+import { reconnectToSyncedMs, summaryTable } from './summary.js'
 
 export interface ReportMeta {
   command: string
@@ -82,7 +83,7 @@ function resumeTable(records: readonly RunRecord[]): string[] {
     const reconnect = marks.reconnect
     const last = Math.max(...(r.timeline ?? []).filter((t) => t.sentMs >= (marks.offline ?? Infinity)).flatMap((t) => t.deliveredMs.filter((d): d is number => d !== null)))
     lines.push(
-      `| \`${r.profile}\` | ${ms(reconnect !== undefined && marks.offline !== undefined ? reconnect - marks.offline : null)} | ${ms(reconnect !== undefined && marks.synced !== undefined ? marks.synced - reconnect : null)} | ${ms(reconnect !== undefined ? last - reconnect : null)} | ${ms(r.metrics?.phases.live?.p50Ms)} | ${ms(r.metrics?.phases.offline?.p50Ms)} |`
+      `| \`${r.profile}\` | ${ms(reconnect !== undefined && marks.offline !== undefined ? reconnect - marks.offline : null)} | ${ms(reconnectToSyncedMs(r))} | ${ms(reconnect !== undefined ? last - reconnect : null)} | ${ms(r.metrics?.phases.live?.p50Ms)} | ${ms(r.metrics?.phases.offline?.p50Ms)} |`
     )
   }
   return lines
@@ -109,6 +110,19 @@ function flapTable(records: readonly RunRecord[]): string[] {
   return lines
 }
 
+function summarySection(records: readonly RunRecord[]): string[] {
+  const table = summaryTable(records)
+  if (table.length === 0) return []
+  return [
+    '## Summary',
+    '',
+    'How far each weak-link flow is from the physical floor (columns as in [All runs](#all-runs); 1.00 is the floor). Goals (issue 17): a burst\'s last message ≤ 1.3× its drain floor; after a reconnect the last queued message ≤ drain floor + 1 round trip; messages sent through an outage delivered within 1.5 round trips + drain after the link returns.',
+    '',
+    ...table,
+    ''
+  ]
+}
+
 /** The report: what ran, the matrix table, per-scenario detail, and the plots. */
 export function renderReport(records: readonly RunRecord[], meta: ReportMeta, plots: PlotFiles): string {
   const profiles = [...new Set(records.map((r) => r.profile))]
@@ -121,6 +135,7 @@ export function renderReport(records: readonly RunRecord[], meta: ReportMeta, pl
     '',
     `**${records.length - failed.length} of ${records.length} runs delivered every message once, in order.**${failed.length ? ` Not ok: ${failed.map((r) => `${r.profile} × ${r.scenario}`).join(', ')}.` : ''}`,
     '',
+    ...summarySection(records),
     '## Profiles',
     '',
     '| profile | down/up rate, down/up delay, loss |',

@@ -33,7 +33,7 @@ const until = async (ready: () => boolean): Promise<void> => {
 }
 
 /** Bob's phone receives (and so PUBACKs) `live` messages, goes away, and `away` more are sent. */
-async function bobAway (b: TestBroker, live: number, away: number): Promise<void> {
+async function bobAway (b: TestBroker, live: number, away: number, body = (i: number): string => `away ${i}`): Promise<void> {
   const alice = await b.device('alice', 'phone')
   const bob = await connectBob(b)
   await bob.client.subscribeAsync('u/bob/#', { qos: 1 })
@@ -42,7 +42,7 @@ async function bobAway (b: TestBroker, live: number, away: number): Promise<void
   // Its PUBACKs reach the broker before the DISCONNECT does.
   await new Promise((resolve) => setTimeout(resolve, 50))
   await bob.client.endAsync()
-  for (let i = 0; i < away; i++) await sendRaw(alice, 'bob', `away ${i}`)
+  for (let i = 0; i < away; i++) await sendRaw(alice, 'bob', body(i))
 }
 
 describe('resume with no request round trip', () => {
@@ -90,6 +90,32 @@ describe('resume with no request round trip', () => {
     await client.publishAsync(COMMAND.resume, Buffer.from(ResumeRequest.encode({ cursor: 1 })), { qos: 1 })
     await until(() => seen.synced.length === 2)
     expect(seen).toEqual({ inbox: [1, 2, 2], synced: [2, 2] })
+    await client.endAsync()
+  })
+
+  it('writes the replay in one go: its packets reach the device in one read, not one segment each', async () => {
+    broker = await startTestBroker()
+    await bobAway(broker, 1, 30)
+    const reads: number[] = []
+    const { client, seen } = await connectBob(broker)
+    client.stream.on('data', (chunk: Buffer) => reads.push(chunk.length))
+    await until(() => seen.synced.length === 1)
+    expect(seen.inbox).toHaveLength(30)
+    // A new connection's first flight is ~10 segments (TCP's initial window): one segment per
+    // replayed message would hold the rest of a 30-message backlog back by a round trip. The
+    // replay leaves in one socket write, the Synced behind it in at most one more.
+    expect(reads.length).toBeLessThanOrEqual(2)
+    await client.endAsync()
+  })
+
+  it('hands a replay of large messages to the socket in batches, never past the slow-consumer limit', async () => {
+    broker = await startTestBroker({ maxQueuedBytes: '64KiB', rateLimit: 10_000, rateBurst: 10_000, rateBytes: '1GiB' })
+    // 40 × 4 kB: 160 kB, more than twice the limit, were it all handed over at once.
+    await bobAway(broker, 1, 40, (i) => `${i} `.padEnd(4000, 'x'))
+    const { client, seen } = await connectBob(broker)
+    await until(() => seen.synced.length === 1)
+    expect(seen.inbox).toEqual(Array.from({ length: 40 }, (_, i) => i + 2))
+    expect(broker.logs.join('')).not.toMatch(/over the limit|outgoing backlog/)
     await client.endAsync()
   })
 

@@ -72,6 +72,21 @@ describe('LowbandClient outbox and inbox order (fake transport)', () => {
     await expect(sends[0]).resolves.toMatchObject({ seq: 1 })
   })
 
+  it('lets 64 sends of a backlog out before the link is measured, then the window that its PUBACKs measure', async () => {
+    const { client, clock, transport } = await connectedFake()
+    const sends = Array.from({ length: 70 }, (_, i) => client.send('bob', `m${i}`))
+    await transport.until(() => transport.published('s/bob').length === 64)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(transport.published('s/bob')).toHaveLength(64)
+    // All 64 acknowledged 200 ms later, at once: 64 sends per 200 ms, the window 2 × 64 = 128, capped at 100.
+    clock.advance(200)
+    const requests = sendRequests(transport.published('s/bob'))
+    requests.forEach((r, i) => transport.deliver('u/alice/a', storedAck(r.clientMsgId as Uint8Array, i + 1)))
+    transport.published('s/bob').forEach((p) => p.resolve())
+    await transport.until(() => transport.published('s/bob').length === 70)
+    await expect(Promise.all(sends.slice(0, 64))).resolves.toHaveLength(64)
+  })
+
   it('rejects a send with the LowbandError of a matching ErrorNotice; others go to onError', async () => {
     const { client, transport } = await connectedFake()
     const errors: Error[] = []

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mqttTransportFactory, type ChatMessage } from '../../clients/sdk/index.js'
@@ -46,6 +47,33 @@ describe('the mqtt.js transport over every kind of link', () => {
     const received = next<ChatMessage>((h) => bob.onMessage(h))
     const sent = await alice.send('bob', `over ${kind}`)
     expect(await received).toMatchObject({ id: sent.id, text: `over ${kind}` })
+  })
+
+  it.each(['TCP', 'TLS'])('turns Nagle off (TCP_NODELAY) over %s only when asked', async (kind) => {
+    const url = urls().find(([name]) => name === kind)![1]
+    const port = Number(new URL(url).port)
+    const calls: Array<{ socket: Socket, noDelay: boolean | undefined }> = []
+    const original = Socket.prototype.setNoDelay
+    Socket.prototype.setNoDelay = function (this: Socket, noDelay?: boolean) {
+      calls.push({ socket: this, noDelay })
+      return original.call(this, noDelay)
+    }
+    try {
+      for (const noDelay of [undefined, false, true]) {
+        const transport = mqttTransportFactory({ ca })({
+          url, clientId: `bob/nodelay-${kind}-${String(noDelay)}`, username: 'bob', password: await broker.token('bob'), clean: true, keepaliveSeconds: 60, connectTimeoutMs: 5000,
+          ...(noDelay === undefined ? {} : { noDelay })
+        })
+        calls.length = 0
+        await transport.connect()
+        // The client's own socket (the in-process broker sets its side too).
+        const own = calls.filter((c) => c.socket.remotePort === port).map((c) => c.noDelay)
+        expect(own).toEqual(noDelay === true ? [true] : [])
+        await transport.close()
+      }
+    } finally {
+      Socket.prototype.setNoDelay = original
+    }
   })
 
   it('refuses a TLS server it cannot verify', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { getProfile } from '../../netem/profiles/index.js'
+import { summaryTable } from '../../netem/report/summary.js'
 import { writeReport } from '../../netem/report/write.js'
 import type { RunRecord } from '../../netem/run/matrix.js'
 import type { ScenarioMetrics } from '../../netem/run/metrics.js'
@@ -104,6 +105,49 @@ describe('netem report', () => {
     expect(svg.match(/<circle[^>]*fill="#0072B2"/g)).toHaveLength(3)
     const cdf = await readFile(join(dir, 'latency-cdf-3g-good.svg'), 'utf8')
     expect(cdf).toContain('flap: p50 300 ms, floor 196 ms')
+  })
+})
+
+describe('netem report summary', () => {
+  function run(profile: string, scenario: 'burst' | 'resume' | 'flap', m: Partial<ScenarioMetrics>, marks: Record<string, number> = {}): RunRecord {
+    return { profile, scenario, plan: planFor(getProfile(profile), scenario), seed: 1, durationMs: 1, metrics: metrics(m), marks }
+  }
+  const latency = (p50Ms: number, p99Ms: number) => ({ count: 50, minMs: p50Ms, p50Ms, p90Ms: p99Ms, p99Ms, maxMs: p99Ms })
+
+  it('has one row per profile: burst, resume and flap p50 ÷ floor, burst p99 ÷ drain floor, reconnect → synced in round trips', () => {
+    const records: RunRecord[] = [
+      run('3g-good', 'burst', { latency: latency(390, 440), floorMs: 195, drainFloorMs: 343 }),
+      // 3g-good's round trip is 90 + 100 ms: 475 ms from reconnect to synced is 2.5 of them.
+      run('3g-good', 'resume', { latency: latency(300, 500), floorMs: 200 }, { offline: 1000, reconnect: 5000, synced: 5475 }),
+      run('3g-good', 'flap', { latency: latency(250, 6000), floorMs: 200 }),
+      run('edge-lossy', 'burst', { latency: latency(1700, 2500), floorMs: 850, drainFloorMs: 1250 }),
+      { profile: 'edge-lossy', scenario: 'resume', plan: planFor(getProfile('edge-lossy'), 'resume'), seed: 1, durationMs: 1, error: 'broker exited' },
+      { ...flapRecord(), profile: '2g-rural', scenario: 'typing', plan: planFor(getProfile('2g-rural'), 'typing') }
+    ]
+    expect(summaryTable(records)).toEqual([
+      '| profile | burst p50 ÷ floor | burst p99 ÷ drain floor | resume p50 ÷ floor | flap p50 ÷ floor | reconnect → synced, round trips |',
+      '|---|---:|---:|---:|---:|---:|',
+      '| `3g-good` | 2.00 | 1.28 | 1.50 | 1.25 | 2.5 |',
+      '| `edge-lossy` | 2.00 | 2.00 | – | – | – |'
+    ])
+  })
+
+  it('stands at the top of report.md, before the profiles', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lowband-report-test-'))
+    try {
+      await writeReport(dir, [run('3g-good', 'burst', { latency: latency(390, 440), floorMs: 195, drainFloorMs: 343 })], { command: 'x', startedAt: new Date(), durationMs: 1, seed: 1, machine: 'test' })
+      const report = await readFile(join(dir, 'report.md'), 'utf8')
+      const summary = report.indexOf('## Summary')
+      expect(summary).toBeGreaterThan(0)
+      expect(summary).toBeLessThan(report.indexOf('## Profiles'))
+      expect(report).toContain('| `3g-good` | 2.00 | 1.28 | – | – | – |')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('is left out when no burst, resume or flap ran', () => {
+    expect(summaryTable([{ ...flapRecord(), scenario: 'typing' }])).toEqual([])
   })
 })
 

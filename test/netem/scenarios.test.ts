@@ -25,7 +25,11 @@ function runDirs(): string[] {
   return readdirSync(tmpdir()).filter((name) => name.startsWith('lowband-netem-'))
 }
 
-/** Processes whose command line mentions `text`. */
+/**
+ * How much longer than its profile the emulated link's round trip measures on 3g-good
+ * (docs/netem/CALIBRATION.md: 190 → 191.4 ms, the probe's own serialisation included).
+ */
+const LINK_CALIBRATION_MS = 2
 
 const CASES: Array<[string, ScenarioName, number]> = [
   ['3g-good', 'burst', 30_000],
@@ -71,6 +75,19 @@ describe.skipIf(skipReason !== null)(`chat scenarios over emulated links${skipRe
       expect(run.report.sent.some((s) => s.sentMs > (down?.atMs ?? Infinity) && s.sentMs < (up?.atMs ?? -Infinity))).toBe(flap)
     }, timeout)
   }
+
+  it('3g-good × resume: a reconnecting phone has its backlog within the drain floor + 1 round trip', async () => {
+    const profile = getProfile('3g-good')
+    const run = await runScenario(profile, planFor(profile, 'resume'), { seed: 7 })
+    const m = summarize(run)
+    expect(m.ok).toBe(true)
+    const backlog = m.phases.offline
+    // Counted from the reconnect: the TCP handshake and the CONNECT are one round trip each way,
+    // the replay follows the CONNACK unasked (no request round trip), and leaves in one write.
+    const roundTripMs = profile.up.delayMs + profile.down.delayMs
+    expect(backlog?.count).toBe(run.plan.messages - Math.floor(run.plan.messages / 2))
+    expect(backlog!.maxMs).toBeLessThanOrEqual(m.drainFloorMs! + roundTripMs + 2 * LINK_CALIBRATION_MS)
+  }, 40_000)
 
   it('tears the link, the broker and its data down when the scenario fails', async () => {
     const profile = getProfile('3g-good')
