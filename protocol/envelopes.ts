@@ -12,8 +12,8 @@ const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
  * two sends of one device with the same id collide: with n sends over a device's life the chance
  * of one is about n² / 2^(8·bytes+1) — at 7 bytes 7·10⁻⁸ over 10⁵ sends, 7·10⁻⁶ over 10⁶. A
  * collision is not a silent loss: the broker compares a resend with the message its id names and
- * refuses one that differs (CLIENT_MSG_ID_REUSED), so the send fails visibly and can be sent again
- * under a new id (docs/PROTOCOL.md, "Client message ids"). 7 bytes, not 8, brings the four core
+ * refuses one that differs (CLIENT_MSG_ID_REUSED), and the SDK sends it again under a new id
+ * (docs/PROTOCOL.md, "Client message ids"). 7 bytes, not 8, brings the four core
  * packets of a message under 1.4× the MQTT floor (issue 18).
  */
 export const CLIENT_MSG_ID_BYTES = 7

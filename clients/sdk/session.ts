@@ -1,7 +1,7 @@
 import { BrokerUrls } from './broker-urls.js'
 import { PreKeysLow } from '../../protocol/e2e.js'
 import { encodeSend, ErrorNotice, InboxMessage, PresenceUpdate, Receipt, ResumeRequest, StoredAck, Synced, TypingNotice, type SendRequest } from '../../protocol/envelopes.js'
-import { ERROR_CODES } from '../../protocol/errors.js'
+import { ERROR_CODES, LowbandError } from '../../protocol/errors.js'
 import { clientIdOf } from '../../protocol/ids.js'
 import { Response } from '../../protocol/requests.js'
 import { ackTopic, classifyUserTopic, COMMAND, errorTopic, responseTopic, userSubtree } from '../../protocol/topics.js'
@@ -48,6 +48,8 @@ export interface SessionEvents {
 }
 
 /** The will lowband devices set: the broker marks this device offline when the link dies without a DISCONNECT. */
+/** Fresh client message ids one send tries before it fails: one collision is rare (PROTOCOL.md, "Client message ids"), three in a row mean a broken broker. */
+const ID_TRIES = 3
 const OFFLINE_WILL = Object.freeze({ topic: COMMAND.offline, payload: new Uint8Array(0), qos: 0 as const })
 
 /**
@@ -144,11 +146,16 @@ export class Session {
   }
 
   /** Queues a send; it is published now if the window allows, or on the next connection. */
-  send (request: Omit<SendRequest, 'clientMsgId'>, conversation: Conversation): Promise<SendResult> {
+  send (request: Omit<SendRequest, 'clientMsgId'>, conversation: Conversation, tries = ID_TRIES): Promise<SendResult> {
     const clientMsgId = newClientMsgId()
     const result = this.#outbox.add(clientMsgIdKey(clientMsgId), clientMsgId, encodeSend({ clientMsgId, ...request }).payload, conversation)
     this.#pump()
-    return result
+    return result.catch((error: unknown) => {
+      // A different message of this device already holds the random id (PROTOCOL.md, "Client
+      // message ids"): nothing was stored, so the same message goes again under a fresh id.
+      if (tries > 1 && error instanceof LowbandError && error.code === ERROR_CODES.CLIENT_MSG_ID_REUSED.code) return this.send(request, conversation, tries - 1)
+      throw error
+    })
   }
 
   /**

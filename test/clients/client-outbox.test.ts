@@ -87,6 +87,22 @@ describe('LowbandClient outbox and inbox order (fake transport)', () => {
     await expect(Promise.all(sends.slice(0, 64))).resolves.toHaveLength(64)
   })
 
+  it('sends again under a fresh id when the broker says a different message holds the first (CLIENT_MSG_ID_REUSED)', async () => {
+    const { client, transport } = await connectedFake()
+    const sending = client.send('bob', 'hello')
+    await transport.until(() => transport.published('s/bob').length === 1)
+    const [first] = sendRequests(transport.published('s/bob'))
+    transport.published('s/bob')[0]!.resolve()
+    transport.deliver('u/alice/e', ErrorNotice.encode({ code: ERROR_CODES.CLIENT_MSG_ID_REUSED.code, clientMsgId: first!.clientMsgId, topic: 's/bob' }))
+    await transport.until(() => transport.published('s/bob').length === 2)
+    const [, second] = sendRequests(transport.published('s/bob'))
+    expect(second!.body).toBe('hello')
+    expect(second!.clientMsgId).not.toEqual(first!.clientMsgId)
+    transport.deliver('u/alice/a', storedAck(second!.clientMsgId as Uint8Array, 1))
+    transport.published('s/bob')[1]!.resolve()
+    await expect(sending).resolves.toMatchObject({ seq: 1 })
+  })
+
   it('rejects a send with the LowbandError of a matching ErrorNotice; others go to onError', async () => {
     const { client, transport } = await connectedFake()
     const errors: Error[] = []
