@@ -1,9 +1,17 @@
+import { getPriority, setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import type { PushMessage, PushProvider } from './contracts.js'
-import type { ProviderSpec, WorkerReply } from './worker-provider.js'
+import { PUSH_WORKER_NICENESS, type ProviderSpec, type WorkerReply } from './worker-provider.js'
 
 /** The worker side of worker-provider.ts: makes the provider the spec names, then sends what it is given. */
 const spec = workerData as ProviderSpec
+
+// Below the event loop that writes PUBACKs (see PUSH_WORKER_NICENESS); where that is refused, as it is.
+try {
+  setPriority(Math.min(19, getPriority() + PUSH_WORKER_NICENESS))
+} catch {
+  // Not permitted or not supported here: sending works the same, only without the lower priority.
+}
 const port = parentPort!
 const reply = (message: WorkerReply): void => port.postMessage(message)
 

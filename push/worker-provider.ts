@@ -11,6 +11,16 @@ export interface ProviderSpec {
   options: unknown
 }
 
+/**
+ * How much nicer than the broker the worker thread runs. A burst of pushes (a thousand sleeping
+ * phones woken at once) costs the worker about a second of CPU in firebase-admin, HTTP and TLS; on
+ * a machine whose cores are busy, at the broker's own priority it takes that second from the event
+ * loop that writes PUBACKs. Pushes are hints that may wait a little; PUBACKs may not. On Linux a
+ * nice value is per thread, so this lowers only the worker, and the kernel still gives it whatever
+ * CPU is idle (at 10 it gets about a tenth of a core it shares with the event loop).
+ */
+export const PUSH_WORKER_NICENESS = 10
+
 /** What the worker says back: ready (or why not), and each send's outcome. */
 export type WorkerReply =
   | { ready: string }

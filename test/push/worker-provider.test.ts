@@ -1,12 +1,27 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { getPriority } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FCM_ANSWERS, FcmEndpoint, hasOpenssl, makeTestCa, type TestCa } from '../../bench/fcm-endpoint.js'
 import type { PushMessage } from '../../push/contracts.js'
-import { createWorkerProvider } from '../../push/worker-provider.js'
+import { createWorkerProvider, PUSH_WORKER_NICENESS } from '../../push/worker-provider.js'
 
 // A worker runs compiled JavaScript: these use dist/ (npm test builds it first).
 const dist = (path: string): URL => new URL(`../../dist/${path}`, import.meta.url)
 const WORKER = dist('push/provider-worker.js')
 const PROJECT = 'lowband-test'
+/** The nice value of each thread of this process (Linux: a nice value is per thread), from /proc. */
+function threadNiceValues (): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      // Fields after the command name's closing parenthesis start at the state (field 3); nice is field 19.
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])]
+    } catch {
+      return [] // the thread ended meanwhile
+    }
+  })
+}
+
 const push: PushMessage = { token: 'tok', platform: 'android', data: { c: 'alice', q: '1', n: '1' }, collapseKey: 'u:alice', priority: 'high', ttlSeconds: 60 }
 
 describe.skipIf(!hasOpenssl())('FCM in a worker thread (needs openssl for the test CA)', () => {
@@ -28,6 +43,18 @@ describe.skipIf(!hasOpenssl())('FCM in a worker thread (needs openssl for the te
       fcm.answer = () => FCM_ANSWERS.quota(3)
       expect(await provider.send(push)).toMatchObject({ kind: 'retry', retryAfterMs: 3000 })
       expect(fcm.requests.map((r) => r.body.message.token)).toEqual(['tok', 'tok'])
+    } finally {
+      await provider.close()
+    }
+  })
+
+  it.skipIf(!existsSync('/proc/self/task'))('runs the worker thread nicer than the broker, so a burst of pushes yields the CPU to PUBACKs (needs Linux /proc)', async () => {
+    const nicer = Math.min(19, getPriority() + PUSH_WORKER_NICENESS)
+    expect(threadNiceValues()).not.toContain(nicer)
+    const provider = await createWorkerProvider(spec(), WORKER)
+    try {
+      expect(threadNiceValues()).toContain(nicer)
+      expect(threadNiceValues()).toContain(getPriority()) // this thread, the broker's event loop, is left as it was
     } finally {
       await provider.close()
     }
