@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { getPriority } from 'node:os'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Worker } from 'node:worker_threads'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { FCM_ANSWERS, FcmEndpoint, hasOpenssl, makeTestCa, type TestCa } from '../../bench/fcm-endpoint.js'
 import type { PushMessage } from '../../push/contracts.js'
 import { createWorkerProvider, PUSH_WORKER_NICENESS } from '../../push/worker-provider.js'
@@ -56,6 +57,21 @@ describe.skipIf(!hasOpenssl())('FCM in a worker thread (needs openssl for the te
       expect(threadNiceValues()).toContain(nicer)
       expect(threadNiceValues()).toContain(getPriority()) // this thread, the broker's event loop, is left as it was
     } finally {
+      await provider.close()
+    }
+  })
+
+  it('posts the sends of one turn to the worker in one message, and brings each outcome back to its own send', async () => {
+    fcm.answer = (request) => request.body.message.token.startsWith('dead') ? FCM_ANSWERS.unregistered() : FCM_ANSWERS.ok(PROJECT)
+    const provider = await createWorkerProvider(spec(), WORKER)
+    const posted = vi.spyOn(Worker.prototype, 'postMessage')
+    try {
+      const tokens = Array.from({ length: 40 }, (_, i) => i % 3 === 0 ? `dead-${i}` : `live-${i}`)
+      const outcomes = await Promise.all(tokens.map((token) => provider.send({ ...push, token })))
+      expect(posted).toHaveBeenCalledTimes(1)
+      expect(outcomes.map((o) => o.kind)).toEqual(tokens.map((t) => t.startsWith('dead') ? 'unregistered' : 'sent'))
+    } finally {
+      posted.mockRestore()
       await provider.close()
     }
   })
