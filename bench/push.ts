@@ -7,10 +7,13 @@ import { OP, Request, Response } from '../protocol/requests.js'
 import { COMMAND, responseTopic, userSubtree } from '../protocol/topics.js'
 import { connectAll } from './connect-all.js'
 import { FcmEndpoint, makeTestCa } from './fcm-endpoint.js'
+import type { StandInRequest } from './fcm-stand-in.js'
+import { ask } from './ipc.js'
 import { latencyHistogram, summarize, type LatencySummary } from './latency.js'
 import { removeOnExit, sleep, spawnLimited, waitForLine } from './proc.js'
 import { RawClient } from './raw-client.js'
 import { mintTokens } from './tokens.js'
+import { startWorker, stopWorker } from './workers.js'
 
 const PROJECT = 'lowband-bench'
 const PUSH_BROKER = fileURLToPath(new URL('./push-broker.js', import.meta.url))
@@ -46,8 +49,9 @@ export interface PushReport {
 
 /**
  * The push section: lowband in its own process with firebase-admin's connections taken to a local
- * FCM HTTP v1 endpoint in this one (so push arrivals and PUBACKs are timed on one clock), over
- * TLS with a test CA. Two measurements: how soon a push follows a message to a sleeping phone, and
+ * FCM HTTP v1 endpoint over TLS with a test CA: in this process for the send → push run (push
+ * arrivals and PUBACKs timed on one clock), in a process of its own for the load runs (a thousand
+ * sends a second must not hold up the event loop that times the PUBACKs). Two measurements: how soon a push follows a message to a sleeping phone, and
  * what pushing costs the senders' PUBACKs under load (beside the same run with push off, and with
  * FCM taking every request and never answering).
  */
@@ -56,23 +60,26 @@ export async function measurePush (settings: PushSettings, log: (line: string) =
   const caFile = removeOnExit(join(await mkdtemp(join(tmpdir(), 'lowband-bench-ca-')), 'ca.pem'))
   await writeFile(caFile, ca.ca)
   const endpoint = await FcmEndpoint.start(ca, PROJECT)
+  const standIn = startWorker('fcm-stand-in')
   try {
-    const sendToPush = await withBroker({ endpoint, caFile }, (port) => latencyRun(port, endpoint, settings.latencyMessages, log))
+    const sendToPush = await withBroker({ port: endpoint.port, caFile }, (port) => latencyRun(port, endpoint, settings.latencyMessages, log))
     log(`push: send → push p50 ${sendToPush.p50Ms} ms, p99 ${sendToPush.p99Ms} ms over ${sendToPush.count} messages`)
-    endpoint.requests.length = 0
-    const withPush = await withBroker({ endpoint, caFile }, async (port) => {
+    // The load runs push to the stand-in in its own process (fcm-stand-in.ts), away from the event loop that times the PUBACKs.
+    const { port: fcmPort } = await ask<{ type: 'started', port: number }, StandInRequest>(standIn.child, { type: 'start', ca, projectId: PROJECT }, 'started')
+    const requests = async (reset = false): Promise<number> =>
+      (await ask<{ type: 'counted', requests: number }, StandInRequest>(standIn.child, { type: 'count', reset }, 'counted')).requests
+    const withPush = await withBroker({ port: fcmPort, caFile }, async (port) => {
       const puback = await loadRun(port, settings, log)
-      await settled(() => endpoint.requests.length)
+      await settled(requests)
       return puback
     })
-    const pushes = endpoint.requests.length
+    const pushes = await requests(true)
     log(`push: load with push: ${pushes} pushes for ${settings.recipients} recipients, PUBACK p99 ${withPush.p99Ms} ms`)
     const withoutPush = await withBroker({}, (port) => loadRun(port, settings, log))
     log(`push: load without push: PUBACK p99 ${withoutPush.p99Ms} ms`)
-    endpoint.answer = () => 'hang'
-    endpoint.requests.length = 0
-    const fcmSilent = await withBroker({ endpoint, caFile }, (port) => loadRun(port, settings, log))
-    log(`push: load with FCM never answering (${endpoint.requests.length} push requests, none answered): PUBACK p99 ${fcmSilent.p99Ms} ms`)
+    await ask<{ type: 'answered' }, StandInRequest>(standIn.child, { type: 'answer', hang: true }, 'answered')
+    const fcmSilent = await withBroker({ port: fcmPort, caFile }, (port) => loadRun(port, settings, log))
+    log(`push: load with FCM never answering (${await requests()} push requests, none answered): PUBACK p99 ${fcmSilent.p99Ms} ms`)
     return {
       settings,
       sendToPush,
@@ -85,15 +92,16 @@ export async function measurePush (settings: PushSettings, log: (line: string) =
       }
     }
   } finally {
+    await stopWorker(standIn)
     await endpoint.close()
     await rm(caFile, { force: true })
   }
 }
 
-/** Runs `work` against a fresh broker process: pushing to the endpoint, or with push off. */
-async function withBroker<T> (fcm: { endpoint?: FcmEndpoint, caFile?: string }, work: (port: number) => Promise<T>): Promise<T> {
+/** Runs `work` against a fresh broker process: pushing to the FCM endpoint on `port`, or with push off. */
+async function withBroker<T> (fcm: { port?: number, caFile?: string }, work: (port: number) => Promise<T>): Promise<T> {
   const dataDir = removeOnExit(await mkdtemp(join(tmpdir(), 'lowband-bench-push-')))
-  const mode = fcm.endpoint === undefined ? ['off'] : [String(fcm.endpoint.port), PROJECT, fcm.caFile!]
+  const mode = fcm.port === undefined ? ['off'] : [String(fcm.port), PROJECT, fcm.caFile!]
   const spawned = spawnLimited(process.execPath, [PUSH_BROKER, dataDir, ...mode])
   try {
     const port = await waitForLine(spawned, (line) => line.includes('"lowband ready"') ? (JSON.parse(line) as { tcp: number }).tcp : undefined)
@@ -186,10 +194,10 @@ async function loadRun (port: number, s: PushSettings, log: (line: string) => vo
 }
 
 /** Resolves once `count` has not grown for a second (pushes still in flight after the run). */
-async function settled (count: () => number): Promise<void> {
+async function settled (count: () => Promise<number>): Promise<void> {
   let last = -1
-  while (count() !== last) {
-    last = count()
+  for (let now = await count(); now !== last; now = await count()) {
+    last = now
     await sleep(1000)
   }
 }

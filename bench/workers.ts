@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { spawnLimited, type Spawned } from './proc.js'
 
-/** Starts one of the bench's worker scripts (load generator, idle clients, abuse attacker) as a child with an IPC channel. */
-export function startWorker (script: 'load-generator' | 'idle-clients' | 'abuse-attacker', nodeFlags: readonly string[] = []): Spawned {
+/** Starts one of the bench's worker scripts (load generator, idle clients, abuse attacker, FCM stand-in) as a child with an IPC channel. */
+export function startWorker (script: 'load-generator' | 'idle-clients' | 'abuse-attacker' | 'fcm-stand-in', nodeFlags: readonly string[] = []): Spawned {
   const file = fileURLToPath(new URL(`./${script}.js`, import.meta.url))
   return spawnLimited(process.execPath, [...nodeFlags, file], { ipc: true })
 }

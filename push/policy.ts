@@ -5,6 +5,7 @@ import type { PushToken } from '../storage/contracts.js'
 import type { PushClock } from './clock.js'
 import type { PushFallback, PushMessage, PushMetrics, PushPriority, StoredFor, TokenStore } from './contracts.js'
 import { collapseKeyOf, pushData } from './payload.js'
+import { TokenReads } from './token-reads.js'
 import { UnreadCounts } from './unread.js'
 
 export interface PolicyOptions {
@@ -27,6 +28,8 @@ interface UserTokens {
   tokens: PushToken[] | undefined
   readonly ready: Promise<PushToken[]>
   readonly acked: Map<DeviceId, number>
+  /** Messages stored while the tokens were being read: scheduled together once they are. */
+  readonly early: Array<[StoredFor, (device: DeviceId) => boolean]>
 }
 
 /** One device and one conversation: what is stored for it and not acknowledged, and its window. */
@@ -74,10 +77,12 @@ export class PushPolicy implements PushFallback {
   /** user → device → conversation key → what waits */
   readonly #pending = new Map<UserId, Map<DeviceId, Map<string, Pending>>>()
   readonly #unread = new UnreadCounts()
+  readonly #reads: TokenReads
 
   constructor (options: PolicyOptions, tokenStore: TokenStore, sink: PushSink, clock: PushClock, log: Logger, metrics: PushMetrics) {
     this.#o = options
     this.#tokenStore = tokenStore
+    this.#reads = new TokenReads((user) => tokenStore.tokensOf(user))
     this.#sink = sink
     this.#clock = clock
     this.#log = log
@@ -88,7 +93,7 @@ export class PushPolicy implements PushFallback {
     const entry = this.#tokensOf(message.user)
     // Most holders' tokens are cached: no promise, no turn of the event loop on the way.
     if (entry.tokens !== undefined) this.#schedule(message, connected, entry, entry.tokens)
-    else entry.ready.then((tokens) => this.#schedule(message, connected, entry, tokens), () => undefined)
+    else entry.early.push([message, connected])
   }
 
   acknowledged (user: UserId, device: DeviceId, seq: number): void {
@@ -126,6 +131,7 @@ export class PushPolicy implements PushFallback {
   }
 
   async close (): Promise<void> {
+    this.#reads.close()
     for (const devices of this.#pending.values()) {
       for (const conversations of devices.values()) for (const pending of conversations.values()) pending.cancelTimer?.()
     }
@@ -135,17 +141,26 @@ export class PushPolicy implements PushFallback {
   #tokensOf (user: UserId): UserTokens {
     const entry = this.#tokens.get(user)
     if (entry !== undefined) return entry
-    const ready = this.#tokenStore.tokensOf(user)
-    const loading: UserTokens = { tokens: undefined, ready, acked: new Map() }
+    // Read after this turn, a few at a time (token-reads.ts): never inside the publish that asked.
+    const ready = this.#reads.read(user)
+    const loading: UserTokens = { tokens: undefined, ready, acked: new Map(), early: [] }
     this.#tokens.set(user, loading)
-    ready.then((tokens) => { loading.tokens = tokens }, (error: unknown) => {
+    ready.then((tokens) => {
+      loading.tokens = tokens
+      // All of them before any push goes, so a push carries the newest cseq and unread count.
+      const touched = new Set<Pending>()
+      for (const [message, connected] of loading.early.splice(0)) this.#schedule(message, connected, loading, tokens, touched)
+      for (const pending of touched) this.#arm(pending)
+    }, (error: unknown) => {
+      loading.early.length = 0
       if (this.#tokens.get(user) === loading) this.#tokens.delete(user)
       this.#log.warn({ err: error, user }, 'could not read push tokens: no push for this message')
     })
     return loading
   }
 
-  #schedule (message: StoredFor, connected: (device: DeviceId) => boolean, entry: UserTokens, tokens: PushToken[]): void {
+  /** Notes a stored message on its devices' entries and arms their timers, or leaves the arming to the caller that collects `touched`. */
+  #schedule (message: StoredFor, connected: (device: DeviceId) => boolean, entry: UserTokens, tokens: PushToken[], touched?: Set<Pending>): void {
     if (tokens.length === 0) return
     const key = conversationKey(message.conversation, message.group)
     this.#unread.add(message.user, key, message.cseq)
@@ -159,7 +174,8 @@ export class PushPolicy implements PushFallback {
       if (pending.dueAt !== undefined || this.#inWindow(pending, now)) this.#metrics.coalesced()
       const due = connected(deviceId) ? now + this.#o.graceMs : now
       pending.dueAt = Math.min(pending.dueAt ?? due, due)
-      this.#arm(pending)
+      if (touched === undefined) this.#arm(pending)
+      else touched.add(pending)
     }
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PushMessage, StoredFor } from '../../push/contracts.js'
 import { PushPolicy } from '../../push/policy.js'
+import { TOKEN_READS_AT_ONCE } from '../../push/token-reads.js'
 import type { PushToken } from '../../storage/contracts.js'
 import { FakeClock } from '../clients/helpers/fake-clock.js'
 import { capturingLog, countingMetrics, settle } from './helpers.js'
@@ -105,6 +106,33 @@ describe('push policy: when a push is sent', () => {
   })
 })
 
+describe('push policy: token reads', () => {
+  it('reads tokens after the turn that stored the messages, a few at a time, and still pushes every sleeping user', async () => {
+    const clock = new FakeClock()
+    const pushes: PushMessage[] = []
+    let started = 0
+    let inFlight = 0
+    let mostAtOnce = 0
+    const tokensOf = async (user: string): Promise<PushToken[]> => {
+      started++
+      mostAtOnce = Math.max(mostAtOnce, ++inFlight)
+      await settle()
+      inFlight--
+      return [{ deviceId: 'phone', token: `tok-${user}`, platform: 'android' }]
+    }
+    const policy = new PushPolicy({ graceMs: GRACE, windowMs: WINDOW, ttlSeconds: 60, priority: { direct: 'high', group: 'normal' } },
+      { tokensOf, remove: () => Promise.resolve(undefined) }, { enqueue: (_key, message) => pushes.push(message) }, clock, capturingLog().log, countingMetrics())
+    const users = Array.from({ length: 20 }, (_, i) => `sleeper${i}`)
+    for (const user of users) for (let cseq = 1; cseq <= 3; cseq++) policy.stored({ user, conversation: 'alice', group: false, cseq, seq: cseq }, () => false)
+    expect(started).toBe(0) // nothing read inside the publishes
+    for (let turn = 0; turn < 100 && pushes.length < users.length; turn++) await settle()
+    expect(started).toBe(users.length) // once per user, not per message
+    expect(mostAtOnce).toBe(TOKEN_READS_AT_ONCE)
+    expect(pushes.map((p) => [p.token, p.data.q, p.data.n])).toEqual(users.map((user) => [`tok-${user}`, '3', '3']))
+    await policy.close()
+  })
+})
+
 describe('push policy: coalescing', () => {
   it('gives one push for 100 messages in 10 s to a sleeping device, then one more after the window with the newest cseq', async () => {
     const { clock, pushes, metrics, store } = setup({ bob: [phone] })
@@ -114,6 +142,7 @@ describe('push policy: coalescing', () => {
     }
     expect(pushes.map((p) => p.message.data.q)).toEqual(['1'])
     expect(metrics.counts.coalesced).toBe(99)
+    expect(clock.pending).toEqual([WINDOW - 10_000]) // one timer for the entry, not one per message
     clock.advance(WINDOW - 10_000 - 1)
     expect(pushes).toHaveLength(1)
     clock.advance(1)
