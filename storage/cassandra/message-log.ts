@@ -1,3 +1,4 @@
+import type { HeldMessage } from '../shared-appends.js'
 import { conversationOf, groupConversationOf, type InboxEntry, type NewDirectMessage, type StoredMessage } from '../contracts.js'
 import { KeyedLock } from '../keyed-lock.js'
 import { dedupKey } from '../message-id.js'
@@ -10,12 +11,8 @@ import { Sequences } from './sequences.js'
 /** A dedup claim older than this (ms) whose message was never stored was left by a writer that died: a resend takes it over. */
 export const CLAIM_TIMEOUT_MS = 30_000
 
-export interface LoggedMessage {
-  message: StoredMessage
-  /** Each holder's inbox seq. */
-  seqs: Record<string, number>
-  duplicate: boolean
-}
+/** A logged message and each holder's inbox seq. */
+export type LoggedMessage = HeldMessage
 
 const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMNS}, holders, holder_seqs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 const INSERT_HISTORY = `INSERT INTO conversation_messages (${MESSAGE_COLUMNS}, holders, bucket) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

@@ -2,11 +2,11 @@ import {
   conversationOf, groupConversationOf, type AppendResult, type GroupAppendResult, type HistoryPage, type InboxEntry,
   type MessageStatus, type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
 } from '../contracts.js'
-import { dedupKey } from '../message-id.js'
 import { refOf } from '../message-ref.js'
 import { ConversationState } from './conversation-state.js'
 import type { CqlClient, CqlOptions } from './cql-client.js'
 import { DeviceCursors } from '../device-cursors.js'
+import { SharedAppends } from '../shared-appends.js'
 import { SharedDeliveries } from '../shared-deliveries.js'
 import { CassandraDeliveryRecords } from './deliveries.js'
 import { CassandraCursorRecords } from './device-cursor-records.js'
@@ -27,8 +27,7 @@ export class CassandraMessageStore implements MessageStore {
   readonly #deliveries: SharedDeliveries
   readonly #reads: CassandraReads
   readonly #cursors: DeviceCursors
-  /** Appends under way per dedup key, so a resend racing its original on this broker waits for it. */
-  readonly #inFlight = new Map<string, Promise<LoggedMessage>>()
+  readonly #appends = new SharedAppends((draft, holders, group) => this.#store(draft, holders, group))
 
   constructor (client: CqlClient, options: CqlOptions, newId: () => string) {
     const sequences = new Sequences(client, options)
@@ -53,27 +52,19 @@ export class CassandraMessageStore implements MessageStore {
     return this.#cursors.flush()
   }
 
-  async appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
-    const stored = await this.#append(draft, [draft.from, draft.to], false)
-    return { message: stored.message, senderSeq: stored.seqs[draft.from]!, recipientSeq: stored.seqs[draft.to]!, duplicate: stored.duplicate }
+  appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
+    return this.#appends.direct(draft)
   }
 
-  async appendGroup (draft: NewGroupMessage, members: string[]): Promise<GroupAppendResult> {
-    const stored = await this.#append(draft, members, true)
-    return { message: stored.message, seqs: stored.seqs, duplicate: stored.duplicate }
+  appendGroup (draft: NewGroupMessage, members: string[]): Promise<GroupAppendResult> {
+    return this.#appends.group(draft, members)
   }
 
-  #append (draft: NewDirectMessage, holders: string[], group: boolean): Promise<LoggedMessage> {
-    const key = dedupKey(draft.from, draft.fromDevice, draft.clientMsgId)
-    const running = this.#inFlight.get(key)
-    if (running !== undefined) return running.then((stored) => ({ ...stored, duplicate: true }))
-    const work = this.#log.append(draft, holders, group).then((stored) => {
-      const users = Object.keys(stored.seqs)
-      this.#refs.remember(refOf(stored.message, users), users, users.map((user) => stored.seqs[user]!))
-      return stored
-    }).finally(() => this.#inFlight.delete(key))
-    this.#inFlight.set(key, work)
-    return work
+  async #store (draft: NewDirectMessage, holders: string[], group: boolean): Promise<LoggedMessage> {
+    const stored = await this.#log.append(draft, holders, group)
+    const users = Object.keys(stored.seqs)
+    this.#refs.remember(refOf(stored.message, users), users, users.map((user) => stored.seqs[user]!))
+    return stored
   }
 
   readInbox (userId: string, afterSeq: number, limit: number): Promise<InboxEntry[]> {

@@ -6,9 +6,9 @@ import {
   type MessageStatus, type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
 } from '../contracts.js'
 import { encodeRecord } from '../embedded/record-codec.js'
-import { dedupKey } from '../message-id.js'
 import type { PostgresCommitter } from './committer.js'
 import { DeviceCursors } from '../device-cursors.js'
+import { SharedAppends, type HeldMessage } from '../shared-appends.js'
 import { SharedDeliveries } from '../shared-deliveries.js'
 import { PostgresDeliveryRecords } from './deliveries.js'
 import { refOf } from '../message-ref.js'
@@ -16,7 +16,6 @@ import { MESSAGE_COLUMNS, toInboxEntry, toMessage, type InboxRow, type MessageRo
 import { MessageRefs } from './message-refs.js'
 import { PostgresReads } from './reads.js'
 
-interface Stored { message: StoredMessage, seqs: Record<string, number>, duplicate: boolean }
 
 interface AppendRow { status: 'stored' | 'duplicate' | 'not_member', message_id: string | null, cseq: string | null, holders: string[] | null, seqs: string[] | null }
 
@@ -33,8 +32,7 @@ export class PostgresMessageStore implements MessageStore {
   readonly #deliveries: SharedDeliveries
   readonly #reads: PostgresReads
   readonly #cursors: DeviceCursors
-  /** Appends under way per dedup key, so a resend racing its original on this broker waits for it. */
-  readonly #inFlight = new Map<string, Promise<Stored>>()
+  readonly #appends = new SharedAppends((draft, holders, group, key) => this.#store(draft, holders, group, key))
 
   constructor (pool: pg.Pool, committer: PostgresCommitter, newId: () => string) {
     this.#pool = pool
@@ -71,26 +69,15 @@ export class PostgresMessageStore implements MessageStore {
     return this.#cursors.flush()
   }
 
-  async appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
-    const stored = await this.#append(draft, [draft.from, draft.to], false)
-    return { message: stored.message, senderSeq: stored.seqs[draft.from]!, recipientSeq: stored.seqs[draft.to]!, duplicate: stored.duplicate }
+  appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
+    return this.#appends.direct(draft)
   }
 
-  async appendGroup (draft: NewGroupMessage, members: string[]): Promise<GroupAppendResult> {
-    const stored = await this.#append(draft, members, true)
-    return { message: stored.message, seqs: stored.seqs, duplicate: stored.duplicate }
+  appendGroup (draft: NewGroupMessage, members: string[]): Promise<GroupAppendResult> {
+    return this.#appends.group(draft, members)
   }
 
-  #append (draft: NewDirectMessage, holders: string[], group: boolean): Promise<Stored> {
-    const key = dedupKey(draft.from, draft.fromDevice, draft.clientMsgId)
-    const running = this.#inFlight.get(key)
-    if (running !== undefined) return running.then((stored) => ({ ...stored, duplicate: true }))
-    const work = this.#store(draft, holders, group, key).finally(() => this.#inFlight.delete(key))
-    this.#inFlight.set(key, work)
-    return work
-  }
-
-  async #store (draft: NewDirectMessage, holders: string[], group: boolean, key: string): Promise<Stored> {
+  async #store (draft: NewDirectMessage, holders: string[], group: boolean, key: string): Promise<HeldMessage> {
     const conversation = group ? groupConversationOf(draft.to) : conversationOf(draft.from, draft.to)
     const id = this.#newId()
     const row = await this.#committer.run({ conversations: [conversation], users: holders }, async (client) => {
