@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { retryDelayMs, type RetryPolicy } from './backoff.js'
 import type { PushClock } from './clock.js'
 import type { PushMessage, PushMetrics, PushOutcome, PushProvider } from './contracts.js'
+import { RUN_NOW, type LoopCalm } from './loop-calm.js'
 
 export interface DispatcherOptions {
   provider: PushProvider
@@ -17,6 +18,8 @@ export interface DispatcherOptions {
   onUnregistered: (message: PushMessage) => void
   /** In [0, 1), like Math.random; injectable so tests get exact delays. */
   random?: () => number
+  /** Holds sends back while the event loop is busy (loop-calm.ts); by default they start at once. */
+  calm?: Pick<LoopCalm, 'run'>
 }
 
 interface Job {
@@ -38,6 +41,7 @@ interface Job {
 export class PushDispatcher {
   readonly #o: DispatcherOptions
   readonly #random: () => number
+  readonly #calm: Pick<LoopCalm, 'run'>
   /** Ready to send, oldest first (a Map keeps insertion order). */
   readonly #queue = new Map<string, Job>()
   /** Backing off before a retry. */
@@ -48,10 +52,13 @@ export class PushDispatcher {
   #outage: { since: number, failures: number } | undefined
   #overflowing = false
   #closed = false
+  /** Sends wait for a calm event loop; one wait at a time. */
+  #deferred = false
 
   constructor (options: DispatcherOptions) {
     this.#o = options
     this.#random = options.random ?? Math.random
+    this.#calm = options.calm ?? RUN_NOW
   }
 
   /** Pushes queued or backing off. */
@@ -107,7 +114,7 @@ export class PushDispatcher {
   }
 
   #pump (): void {
-    if (this.#closed) return
+    if (this.#closed || this.#deferred) return
     const now = this.#o.clock.now()
     if (now < this.#pausedUntil) {
       this.#cancelPause ??= this.#o.clock.setTimer(this.#pausedUntil - now, () => {
@@ -116,6 +123,15 @@ export class PushDispatcher {
       })
       return
     }
+    this.#deferred = true
+    this.#calm.run(() => {
+      this.#deferred = false
+      this.#start()
+    })
+  }
+
+  #start (): void {
+    if (this.#closed) return
     while (this.#inFlight < this.#o.concurrency) {
       const [job] = this.#queue.values()
       if (job === undefined) break

@@ -3,6 +3,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from './backoff.js'
 import { systemPushClock, type PushClock } from './clock.js'
 import type { PushFallback, PushMetrics, PushProvider, TokenStore } from './contracts.js'
 import { PushDispatcher } from './dispatcher.js'
+import { DEFAULT_CALM, LoopCalm, type CalmOptions } from './loop-calm.js'
 import { PushPolicy, type PolicyOptions } from './policy.js'
 
 export type { PushFallback, PushMessage, PushMetrics, PushOutcome, PushPriority, PushProvider, StoredFor, TokenStore } from './contracts.js'
@@ -18,6 +19,8 @@ export interface PushOptions extends PolicyOptions {
   /** Sends in flight at once. */
   concurrency: number
   retry?: RetryPolicy
+  /** When push work waits for the event loop (loop-calm.ts). */
+  calm?: CalmOptions
 }
 
 export interface PushDeps {
@@ -32,6 +35,7 @@ export interface PushDeps {
 /** The push fallback: the policy of when to push, feeding the dispatcher that sends through `provider`. */
 export function createPushFallback (options: PushOptions, deps: PushDeps): PushFallback {
   const clock = deps.clock ?? systemPushClock
+  const calm = new LoopCalm(options.calm ?? DEFAULT_CALM, clock)
   let policy: PushPolicy | undefined
   const dispatcher = new PushDispatcher({
     provider: deps.provider,
@@ -42,9 +46,10 @@ export function createPushFallback (options: PushOptions, deps: PushDeps): PushF
     maxQueue: options.maxQueue,
     concurrency: options.concurrency,
     onUnregistered: (message) => { void policy?.prune(message) },
+    calm,
     ...(deps.random === undefined ? {} : { random: deps.random })
   })
-  const rules = policy = new PushPolicy(options, deps.tokens, dispatcher, clock, deps.log, deps.metrics)
+  const rules = policy = new PushPolicy(options, deps.tokens, dispatcher, clock, deps.log, deps.metrics, calm)
   return {
     stored: (message, connected) => rules.stored(message, connected),
     acknowledged: (user, device, seq) => rules.acknowledged(user, device, seq),
@@ -53,6 +58,7 @@ export function createPushFallback (options: PushOptions, deps: PushDeps): PushF
     async close () {
       await rules.close()
       dispatcher.close()
+      calm.close()
       await deps.provider.close()
     }
   }

@@ -4,6 +4,7 @@ import type { DeviceId, UserId } from '../protocol/ids.js'
 import type { PushToken } from '../storage/contracts.js'
 import type { PushClock } from './clock.js'
 import type { PushFallback, PushMessage, PushMetrics, PushPriority, StoredFor, TokenStore } from './contracts.js'
+import { RUN_NOW, type LoopCalm } from './loop-calm.js'
 import { collapseKeyOf, pushData } from './payload.js'
 import { TokenReads } from './token-reads.js'
 import { UnreadCounts } from './unread.js'
@@ -28,6 +29,8 @@ interface UserTokens {
   tokens: PushToken[] | undefined
   readonly ready: Promise<PushToken[]>
   readonly acked: Map<DeviceId, number>
+  /** Read watermarks (conversation key → cseq) that arrived while the tokens were being read: they beat the read too. */
+  readonly readEarly: Map<string, number>
   /** Messages stored while the tokens were being read: scheduled together once they are. */
   readonly early: Array<[StoredFor, (device: DeviceId) => boolean]>
 }
@@ -79,10 +82,11 @@ export class PushPolicy implements PushFallback {
   readonly #unread = new UnreadCounts()
   readonly #reads: TokenReads
 
-  constructor (options: PolicyOptions, tokenStore: TokenStore, sink: PushSink, clock: PushClock, log: Logger, metrics: PushMetrics) {
+  /** `calm` holds token reads back while the event loop is busy (loop-calm.ts); by default they go at once. */
+  constructor (options: PolicyOptions, tokenStore: TokenStore, sink: PushSink, clock: PushClock, log: Logger, metrics: PushMetrics, calm: Pick<LoopCalm, 'run'> = RUN_NOW) {
     this.#o = options
     this.#tokenStore = tokenStore
-    this.#reads = new TokenReads((user) => tokenStore.tokensOf(user))
+    this.#reads = new TokenReads((user) => tokenStore.tokensOf(user), calm)
     this.#sink = sink
     this.#clock = clock
     this.#log = log
@@ -107,6 +111,8 @@ export class PushPolicy implements PushFallback {
   read (user: UserId, conversation: string, group: boolean, cseq: number): void {
     const key = conversationKey(conversation, group)
     this.#unread.read(user, key, cseq)
+    const entry = this.#tokens.get(user)
+    if (entry !== undefined && entry.tokens === undefined) entry.readEarly.set(key, Math.max(cseq, entry.readEarly.get(key) ?? 0))
     for (const conversations of this.#pending.get(user)?.values() ?? []) {
       const pending = conversations.get(key)
       if (pending !== undefined && pending.newestCseq <= cseq) this.#settle(pending)
@@ -143,7 +149,7 @@ export class PushPolicy implements PushFallback {
     if (entry !== undefined) return entry
     // Read after this turn, a few at a time (token-reads.ts): never inside the publish that asked.
     const ready = this.#reads.read(user)
-    const loading: UserTokens = { tokens: undefined, ready, acked: new Map(), early: [] }
+    const loading: UserTokens = { tokens: undefined, ready, acked: new Map(), readEarly: new Map(), early: [] }
     this.#tokens.set(user, loading)
     ready.then((tokens) => {
       loading.tokens = tokens
@@ -151,6 +157,7 @@ export class PushPolicy implements PushFallback {
       const touched = new Set<Pending>()
       for (const [message, connected] of loading.early.splice(0)) this.#schedule(message, connected, loading, tokens, touched)
       for (const pending of touched) this.#arm(pending)
+      loading.readEarly.clear()
     }, (error: unknown) => {
       loading.early.length = 0
       if (this.#tokens.get(user) === loading) this.#tokens.delete(user)
@@ -163,6 +170,8 @@ export class PushPolicy implements PushFallback {
   #schedule (message: StoredFor, connected: (device: DeviceId) => boolean, entry: UserTokens, tokens: PushToken[], touched?: Set<Pending>): void {
     if (tokens.length === 0) return
     const key = conversationKey(message.conversation, message.group)
+    // Read already (a watermark can overtake a token read): neither unread nor worth a push.
+    if ((entry.readEarly.get(key) ?? 0) >= message.cseq) return
     this.#unread.add(message.user, key, message.cseq)
     const now = this.#clock.now()
     for (const { deviceId } of tokens) {

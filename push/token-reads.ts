@@ -1,5 +1,6 @@
 import type { UserId } from '../protocol/ids.js'
 import type { PushToken } from '../storage/contracts.js'
+import { RUN_NOW, type LoopCalm } from './loop-calm.js'
 
 /** Token reads in flight at once: the store's thread pool (4 threads) also runs the writes PUBACKs wait for. */
 export const TOKEN_READS_AT_ONCE = 2
@@ -21,14 +22,17 @@ interface Waiting {
  */
 export class TokenReads {
   readonly #read: (user: UserId) => Promise<PushToken[]>
+  readonly #calm: Pick<LoopCalm, 'run'>
   readonly #waiting: Waiting[] = []
   #next = 0
   #inFlight = 0
   #scheduled = false
   #closed = false
 
-  constructor (read: (user: UserId) => Promise<PushToken[]>) {
+  /** `calm` holds the reads back while the event loop is busy (loop-calm.ts). */
+  constructor (read: (user: UserId) => Promise<PushToken[]>, calm: Pick<LoopCalm, 'run'> = RUN_NOW) {
     this.#read = read
+    this.#calm = calm
   }
 
   read (user: UserId): Promise<PushToken[]> {
@@ -49,10 +53,10 @@ export class TokenReads {
   #schedule (): void {
     if (this.#scheduled || this.#inFlight >= TOKEN_READS_AT_ONCE || this.#next >= this.#waiting.length) return
     this.#scheduled = true
-    setImmediate(() => {
+    setImmediate(() => this.#calm.run(() => {
       this.#scheduled = false
       this.#start()
-    })
+    }))
   }
 
   #start (): void {

@@ -47,7 +47,9 @@ export class EmbeddedPushTokens {
 
   async of (userId: string): Promise<PushToken[]> {
     const tokens: PushToken[] = []
-    for await (const [key, value] of this.#db.iterator(keys.pushTokenRange(userId))) {
+    // all(): one trip through the store's thread pool for the range (a for-await loop makes two: the
+    // first entry, then the rest) — it reads a user's few devices, behind the writes PUBACKs wait for.
+    for (const [key, value] of await this.#db.iterator(keys.pushTokenRange(userId)).all()) {
       const { token, platform } = decodeRecord<TokenRecord>(value)
       tokens.push({ deviceId: lastPartOfKey(key), token, platform })
     }

@@ -97,6 +97,8 @@ describe.skipIf(!hasOpenssl())('push fallback through a broker, firebase-admin a
     expect(created.code).toBeUndefined()
     await dora.publishAsync('c/t', Buffer.from(TypingSignal.encode({ to: 'cid', state: 1 })), { qos: 0 })
     await sendRaw(dora, 'cid', 'hello cid')
+    // Pushed before cid reads it: a read that overtakes the push cancels it.
+    await until(() => pushesTo('tok-cid').length === 1)
     // cid reads it on another device: dora gets a read receipt, which must not wake her phone.
     const cid = await broker.device('cid', 'laptop')
     await cid.publishAsync('c/d', Buffer.from(ReadWatermark.encode({ peer: 'dora', cseq: 1 })), { qos: 1 })

@@ -17,7 +17,7 @@ function scriptedProvider () {
   return { provider, calls }
 }
 
-function setup (options: { concurrency?: number, maxQueue?: number, maxAttempts?: number } = {}) {
+function setup (options: { concurrency?: number, maxQueue?: number, maxAttempts?: number, calm?: { run: (work: () => void) => void } } = {}) {
   const clock = new FakeClock()
   const { provider, calls } = scriptedProvider()
   const metrics = countingMetrics()
@@ -30,7 +30,8 @@ function setup (options: { concurrency?: number, maxQueue?: number, maxAttempts?
     concurrency: options.concurrency ?? 1,
     onUnregistered: (m) => dead.push(m.token),
     // The top of each jitter range, so delays are exact.
-    random: () => 0.999999
+    random: () => 0.999999,
+    ...(options.calm === undefined ? {} : { calm: options.calm })
   })
   const answer = async (outcome: PushOutcome): Promise<void> => {
     calls.shift()!.answer(outcome)
@@ -40,6 +41,20 @@ function setup (options: { concurrency?: number, maxQueue?: number, maxAttempts?
 }
 
 describe('push dispatcher', () => {
+  it('starts no send while the event loop is busy, and all it may once it calms, newest content first-come', async () => {
+    const held: Array<() => void> = []
+    const { calls, dispatcher } = setup({ concurrency: 2, calm: { run: (work) => held.push(work) } })
+    dispatcher.enqueue('bob/phone/u:alice', message('bob', '1'))
+    dispatcher.enqueue('carol/phone/u:alice', message('carol'))
+    dispatcher.enqueue('bob/phone/u:alice', message('bob', '2'))
+    dispatcher.enqueue('dave/phone/u:alice', message('dave'))
+    await settle()
+    expect(calls).toHaveLength(0)
+    expect(held).toHaveLength(1) // one wait, however many pushes arrive meanwhile
+    held.shift()!()
+    expect(calls.map((c) => [c.message.token, c.message.data.q])).toEqual([['bob', '2'], ['carol', '1']])
+  })
+
   it('replaces a queued push with a newer one for the same device and conversation', async () => {
     const { calls, metrics, dispatcher, answer } = setup()
     dispatcher.enqueue('bob/phone/u:alice', message('busy'))

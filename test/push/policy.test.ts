@@ -194,3 +194,50 @@ describe('push policy: unread count', () => {
     expect(pushes.at(-1)!.message.data.n).toBe('2')
   })
 })
+
+describe('push policy: a busy event loop', () => {
+  it('reads no token while the event loop is busy; the reads, and then the push, follow once it calms', async () => {
+    const held: Array<() => void> = []
+    const pushes: PushMessage[] = []
+    let started = 0
+    const tokensOf = (user: string): Promise<PushToken[]> => {
+      started++
+      return Promise.resolve([{ deviceId: 'phone', token: `tok-${user}`, platform: 'android' }])
+    }
+    const policy = new PushPolicy({ graceMs: GRACE, windowMs: WINDOW, ttlSeconds: 60, priority: { direct: 'high', group: 'normal' } },
+      { tokensOf, remove: () => Promise.resolve(undefined) }, { enqueue: (_key, message) => pushes.push(message) }, new FakeClock(), capturingLog().log, countingMetrics(),
+      { run: (work) => held.push(work) })
+    policy.stored({ user: 'bob', conversation: 'alice', group: false, cseq: 1, seq: 1 }, () => false)
+    for (let turn = 0; turn < 5; turn++) await settle()
+    expect(started).toBe(0)
+    expect(pushes).toEqual([])
+    for (let turn = 0; turn < 20 && pushes.length === 0; turn++) {
+      for (const work of held.splice(0)) work()
+      await settle()
+    }
+    expect(started).toBe(1)
+    expect(pushes.map((p) => p.token)).toEqual(['tok-bob'])
+    await policy.close()
+  })
+
+  it('lets a read watermark that overtakes the token read cancel the push and the unread count', async () => {
+    const held: Array<() => void> = []
+    const pushes: PushMessage[] = []
+    const policy = new PushPolicy({ graceMs: GRACE, windowMs: 0, ttlSeconds: 60, priority: { direct: 'high', group: 'normal' } },
+      { tokensOf: () => Promise.resolve([phone]), remove: () => Promise.resolve(undefined) }, { enqueue: (_key, message) => pushes.push(message) },
+      new FakeClock(), capturingLog().log, countingMetrics(), { run: (work) => held.push(work) })
+    policy.stored({ user: 'bob', conversation: 'alice', group: false, cseq: 1, seq: 1 }, () => false)
+    await settle()
+    policy.read('bob', 'alice', false, 1) // read on another device while bob's tokens were still being read
+    for (let turn = 0; turn < 10; turn++) {
+      for (const work of held.splice(0)) work()
+      await settle()
+    }
+    expect(pushes).toEqual([])
+    policy.stored({ user: 'bob', conversation: 'alice', group: false, cseq: 2, seq: 2 }, () => false)
+    await settle()
+    expect(pushes.map((p) => p.data)).toEqual([{ c: 'alice', q: '2', n: '1' }])
+    await policy.close()
+  })
+})
+
