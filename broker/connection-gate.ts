@@ -51,11 +51,12 @@ export const SWEEP_SLICE = 64
  * Admission of MQTT connections, by the socket each listener accepts (TCP, the TCP under TLS, the
  * HTTP connection under a WebSocket). Each socket holds a file descriptor until it closes, and the
  * store needs descriptors too: 21 600 sockets that never sent CONNECT once took all 20 000 and made
- * stores fail. So a socket over `maxConnections`, or over `maxPendingPerAddress` from its address,
- * is closed at once, and one that has no authenticated client after `connectTimeoutMs` is closed
- * then. A pending socket costs the gate one small record (a flood of them is the case to be
- * cheap in: one sweep finds the expired ones, not a timer each); after authentication a
- * connection costs it one count and one 'close' listener.
+ * stores fail. So a socket over `maxConnections`, over `maxPending` (unauthenticated ones, which a
+ * flood can hold without a token: each costs ~4 KiB of RSS), or over `maxPendingPerAddress` from
+ * its address, is closed at once, and one that has no authenticated client after
+ * `connectTimeoutMs` is closed then. A pending socket costs the gate one small record (a flood of
+ * them is the case to be cheap in: one sweep finds the expired ones, not a timer each); after
+ * authentication a connection costs it one count and one 'close' listener.
  */
 export class ConnectionGate {
   readonly #options: GateOptions
@@ -128,8 +129,8 @@ export class ConnectionGate {
   /**
    * Makes a listener refuse natively while `maxConnections` or `maxPending` is reached: Node closes
    * a connection over a server's `maxConnections` in its accept callback, before any Socket (or TLS,
-   * HTTP or Aedes object) is made, and emits 'drop' — ~15 000 refusals a second under a flood
-   * that, refused by `admit`, each cost a Socket made and destroyed. So while a cap holds, each
+   * HTTP or Aedes object) is made, and emits 'drop' — a flood's thousands of refusals a second,
+   * refused by `admit`, would each cost a Socket made and destroyed. So while a cap holds, each
    * guarded listener's `maxConnections` is its own socket count. Node ignores a `maxConnections`
    * of 0, so a listener with no sockets lets one through to `admit`, which refuses it there.
    */
