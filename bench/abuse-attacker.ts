@@ -107,8 +107,9 @@ function sustainable (config: PrepareMessage, bytes: number): number {
   return 0.95 * Math.min(config.rateLimit, config.rateBytes / bytes)
 }
 
-/** The broker's count of connections it closed, by reason (lowband_connections_closed_total). */
+/** The broker's count of connections it closed, by reason (lowband_connections_closed_total); none from flood-probe's idle server (no /metrics, port 0). */
 async function closedByBroker (config: PrepareMessage): Promise<Record<string, number>> {
+  if (config.httpPort === 0) return {}
   const metrics = await (await fetch(`http://127.0.0.1:${config.httpPort}/metrics`)).text()
   return Object.fromEntries([...metrics.matchAll(/^lowband_connections_closed_total\{reason="(\w+)"\} (\d+)$/gm)].map(([, reason, count]) => [reason!, Number(count)]))
 }
