@@ -107,14 +107,18 @@ function sustainable (config: PrepareMessage, bytes: number): number {
   return 0.95 * Math.min(config.rateLimit, config.rateBytes / bytes)
 }
 
+/** The broker's count of connections it closed, by reason (lowband_connections_closed_total); none from flood-probe's idle server (no /metrics, port 0). */
+async function closedByBroker (config: PrepareMessage): Promise<Record<string, number>> {
+  if (config.httpPort === 0) return {}
+  const metrics = await (await fetch(`http://127.0.0.1:${config.httpPort}/metrics`)).text()
+  return Object.fromEntries([...metrics.matchAll(/^lowband_connections_closed_total\{reason="(\w+)"\} (\d+)$/gm)].map(([, reason, count]) => [reason!, Number(count)]))
+}
+
 async function slowReader (config: PrepareMessage): Promise<() => Promise<Record<string, number>>> {
   let stalled = await stalledDevice(config)
   let closures = 0
   let number = 0
-  const backlogClosures = async (): Promise<number> => {
-    const metrics = await (await fetch(`http://127.0.0.1:${config.httpPort}/metrics`)).text()
-    return Number(/^lowband_connections_closed_total\{reason="backlog"\} (\d+)$/m.exec(metrics)?.[1] ?? 0)
-  }
+  const backlogClosures = async (): Promise<number> => (await closedByBroker(config)).backlog ?? 0
   const closedBefore = await backlogClosures()
   const stops = FEEDERS.map((feeder) => {
     const client = clients.get(feeder)!
@@ -204,6 +208,7 @@ function costlyPayloads (config: PrepareMessage): () => Promise<Record<string, n
 }
 
 async function flood (config: PrepareMessage): Promise<() => Promise<Record<string, number>>> {
+  const closedBefore = await closedByBroker(config)
   const perAddress = Math.min(100, config.maxPendingPerIp)
   let held = 0
   let peak = 0
@@ -240,7 +245,18 @@ async function flood (config: PrepareMessage): Promise<() => Promise<Record<stri
   return async () => {
     stopping = true
     for (const socket of sockets) socket.destroy()
-    return { socketsOpened: opened, peakHeld: peak, refusedAtOnce: refused }
+    // What the broker counted: sockets refused over each cap, and held ones closed at the CONNECT timeout.
+    const closed = await closedByBroker(config)
+    const by = (reason: string): number => (closed[reason] ?? 0) - (closedBefore[reason] ?? 0)
+    return {
+      socketsOpened: opened,
+      peakHeld: peak,
+      refusedAtOnce: refused,
+      brokerRefusedMaxPending: by('max_pending'),
+      brokerRefusedMaxConnections: by('max_connections'),
+      brokerRefusedPerAddress: by('pending_per_ip'),
+      brokerTimedOut: by('connect_timeout')
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js'
+import { DEFAULT_MAX_PENDING } from '../broker/connection-gate.js'
 import { defaultMaxConnections } from '../broker/open-files.js'
 import { sendTopic, userSubtree } from '../protocol/topics.js'
 import { ATTACKER_USERS, type Attack, type AttackStats, type PrepareMessage, type Verified } from './abuse-attacker.js'
@@ -27,7 +28,7 @@ export const QUICK_ABUSE: AbuseSettings = { pairs: 10, ratePerPair: 20, phaseMs:
 export const FULL_ABUSE: AbuseSettings = { pairs: 20, ratePerPair: 20, phaseMs: 20_000, maxConnections: defaultMaxConnections(fdHardLimit()) }
 
 /** The limits a user gets by default; the bench's other sections raise them, this one must not. */
-const DEFAULT_LIMITS = { rateLimit: 50, rateBurst: 200, rateBytes: 64 * 1024, maxPendingPerIp: 128 }
+const DEFAULT_LIMITS = { rateLimit: 50, rateBurst: 200, rateBytes: 64 * 1024, maxPendingPerIp: 128, maxPending: DEFAULT_MAX_PENDING }
 
 export interface AbusePhase {
   name: 'quiet' | Attack
@@ -76,7 +77,7 @@ const SETTLE_MS = 3000
 export async function measureAbuse (settings: AbuseSettings, log: (line: string) => void): Promise<AbuseReport> {
   const broker = await startBroker('lowband', {
     lowbandOptions: ['--rate-limit', String(DEFAULT_LIMITS.rateLimit), '--rate-burst', String(DEFAULT_LIMITS.rateBurst), '--rate-bytes', String(DEFAULT_LIMITS.rateBytes),
-      '--max-pending-per-ip', String(DEFAULT_LIMITS.maxPendingPerIp), '--max-connections', String(settings.maxConnections)]
+      '--max-pending-per-ip', String(DEFAULT_LIMITS.maxPendingPerIp), '--max-pending', String(DEFAULT_LIMITS.maxPending), '--max-connections', String(settings.maxConnections)]
   })
   const users = Array.from({ length: settings.pairs }, (_, i) => [`alice${i}`, `bob${i}`] as const)
   const tokens = await mintTokens([...users.flat(), ...ATTACKER_USERS])

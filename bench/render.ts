@@ -230,7 +230,7 @@ function abuse (report: BenchReport): string[] {
     quiet: 'no attack',
     'slow-reader': 'a device that stops reading, fed by 12 senders at their rate limit',
     payloads: 'three connections sending the costliest payloads at their rate limits',
-    flood: `never-CONNECT sockets up to the cap of ${s.maxConnections}`
+    flood: `never-CONNECT sockets up to the cap of ${s.maxConnections}${a.limits.maxPending === undefined ? '' : `, ${a.limits.maxPending} of them at most unauthenticated`}`
   }
   const counts = (c: Record<string, number> | undefined): string => c === undefined ? '–' : Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')
   return [

@@ -4,6 +4,7 @@ import { PUBLISH_BURST } from '../protocol/flow-control.js'
 import { DEFAULT_RECEIPT_WINDOW_MS } from '../hooks/receipt-windows.js'
 import { CONSISTENCY_LEVELS } from '../storage/cassandra/cql-client.js'
 import { ConfigError } from './config-error.js'
+import { DEFAULT_MAX_PENDING } from './connection-gate.js'
 import { defaultMaxConnections } from './open-files.js'
 import { START_OPTIONS } from './options.js'
 
@@ -52,6 +53,7 @@ const schema = z.object({
   rateBytesBurst: byteSize.pipe(z.number().min(1024).max(2 ** 30)).optional(), // payload bytes; default max(1 MiB, maxPayload)
   maxQueuedBytes: byteSize.pipe(z.number().min(64 * 1024).max(2 ** 30)).default(2 ** 20), // bytes
   maxConnections: z.coerce.number().int().min(1).max(10_000_000).default(defaultMaxConnections), // connections
+  maxPending: z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_PENDING), // connections (4096)
   maxPendingPerIp: z.coerce.number().int().min(1).max(1_000_000).default(128), // connections
   connectTimeout: z.coerce.number().positive().max(600).default(10), // seconds
   maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members

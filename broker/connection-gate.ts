@@ -1,12 +1,14 @@
-import type { Socket } from 'node:net'
+import type { Server, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Aedes, Client } from 'aedes'
 
-export type RefusalReason = 'max_connections' | 'pending_per_ip' | 'connect_timeout'
+export type RefusalReason = 'max_connections' | 'max_pending' | 'pending_per_ip' | 'connect_timeout'
 
 export interface GateOptions {
   /** Open connections, every listener together. */
   maxConnections: number
+  /** Connections not yet authenticated, every address and listener together. */
+  maxPending: number
   /** Connections from one source address (an IPv6 /64) not yet authenticated. */
   maxPendingPerAddress: number
   /** From accepting a socket to its client being authenticated (TLS handshake and CONNECT included), ms. */
@@ -17,11 +19,23 @@ export interface GateOptions {
   now?: () => number
 }
 
+/** Node's own count of a server's open sockets (node:net), which its `maxConnections` check reads. */
+interface NodeSockets { _connections: number }
+
 interface Pending {
   readonly address: string
   /** When the socket was accepted, ms (the gate's clock). */
   readonly since: number
 }
+
+/**
+ * The default of --max-pending: connections not yet authenticated, all together. Each costs ~4 KiB
+ * of RSS in Node while it waits (bench/flood-probe.ts), so a flood that holds them all costs ~16 MiB,
+ * not the ~74 MiB of a flood holding every one of --max-connections' 18 976; and it admits a
+ * reconnect storm of ~4000 devices in flight at once (each authenticates within a round trip or
+ * two; a refused one retries with backoff).
+ */
+export const DEFAULT_MAX_PENDING = 4096
 
 /** How often sockets past the CONNECT timeout are looked for, ms: the timeout is kept to within this. */
 const SWEEP_MS = 100
@@ -37,11 +51,12 @@ export const SWEEP_SLICE = 64
  * Admission of MQTT connections, by the socket each listener accepts (TCP, the TCP under TLS, the
  * HTTP connection under a WebSocket). Each socket holds a file descriptor until it closes, and the
  * store needs descriptors too: 21 600 sockets that never sent CONNECT once took all 20 000 and made
- * stores fail. So a socket over `maxConnections`, or over `maxPendingPerAddress` from its address,
- * is closed at once, and one that has no authenticated client after `connectTimeoutMs` is closed
- * then. A pending socket costs the gate one small record (a flood of them is the case to be
- * cheap in: one sweep finds the expired ones, not a timer each); after authentication a
- * connection costs it one count and one 'close' listener.
+ * stores fail. So a socket over `maxConnections`, over `maxPending` (unauthenticated ones, which a
+ * flood can hold without a token: each costs ~4 KiB of RSS), or over `maxPendingPerAddress` from
+ * its address, is closed at once, and one that has no authenticated client after
+ * `connectTimeoutMs` is closed then. A pending socket costs the gate one small record (a flood of
+ * them is the case to be cheap in: one sweep finds the expired ones, not a timer each); after
+ * authentication a connection costs it one count and one 'close' listener.
  */
 export class ConnectionGate {
   readonly #options: GateOptions
@@ -53,6 +68,10 @@ export class ConnectionGate {
   readonly #now: () => number
   /** A sweep is under way (continued in a later turn): the interval does not start another. */
   #sweeping = false
+  /** The listeners whose accepts the gate refuses natively while a cap is reached (`guard`). */
+  readonly #servers = new Set<Server>()
+  /** The cap reached now, while the guarded listeners refuse before making a socket. */
+  #shut: 'max_connections' | 'max_pending' | undefined
   #stopped = false
 
   constructor (options: GateOptions) {
@@ -63,6 +82,7 @@ export class ConnectionGate {
     const closed = (socket: Socket): void => {
       this.#open--
       this.#settle(socket)
+      this.#guardCaps()
     }
     // One listener function for every socket, which Node calls with the socket as `this`.
     this.#onClose = function (this: Socket) { closed(this) }
@@ -86,7 +106,7 @@ export class ConnectionGate {
       return false
     }
     const pending = this.#pendingByAddress.get(address) ?? 0
-    const refusal = this.#open >= this.#options.maxConnections ? 'max_connections' : pending >= this.#options.maxPendingPerAddress ? 'pending_per_ip' : undefined
+    const refusal = this.#capReached() ?? (pending >= this.#options.maxPendingPerAddress ? 'pending_per_ip' : undefined)
     if (refusal !== undefined) {
       this.#options.closed(refusal)
       socket.destroy()
@@ -96,12 +116,28 @@ export class ConnectionGate {
     this.#pendingByAddress.set(address, pending + 1)
     this.#pending.set(socket, { address, since: this.#now() })
     socket.on('close', this.#onClose)
+    this.#guardCaps()
     return true
   }
 
   /** The socket's client authenticated: it no longer counts against its address or a timeout. */
   authenticated (socket: Socket): void {
     this.#settle(socket)
+    this.#guardCaps()
+  }
+
+  /**
+   * Makes a listener refuse natively while `maxConnections` or `maxPending` is reached: Node closes
+   * a connection over a server's `maxConnections` in its accept callback, before any Socket (or TLS,
+   * HTTP or Aedes object) is made, and emits 'drop' — a flood's thousands of refusals a second,
+   * refused by `admit`, would each cost a Socket made and destroyed. So while a cap holds, each
+   * guarded listener's `maxConnections` is its own socket count. Node ignores a `maxConnections`
+   * of 0, so a listener with no sockets lets one through to `admit`, which refuses it there.
+   */
+  guard (server: Server): void {
+    this.#servers.add(server)
+    server.on('drop', () => this.#options.closed(this.#shut ?? 'max_pending'))
+    this.#guardCaps()
   }
 
   /**
@@ -161,6 +197,25 @@ export class ConnectionGate {
       closed++
     }
     this.#sweeping = false
+  }
+
+  /** The cap a new connection would go over now, if one is reached. */
+  #capReached (): 'max_connections' | 'max_pending' | undefined {
+    if (this.#open >= this.#options.maxConnections) return 'max_connections'
+    return this.#pending.size >= this.#options.maxPending ? 'max_pending' : undefined
+  }
+
+  /**
+   * Sets the guarded listeners' `maxConnections` for the counts now: each at its own socket count
+   * while a cap is reached (again after each close, which lowers that count), unset once below.
+   */
+  #guardCaps (): void {
+    const reached = this.#capReached()
+    if (reached === undefined && this.#shut === undefined) return
+    this.#shut = reached
+    for (const server of this.#servers as Set<Server & NodeSockets>) {
+      server.maxConnections = reached === undefined ? Number.POSITIVE_INFINITY : Math.max(1, server._connections)
+    }
   }
 
   #settle (socket: Socket): void {

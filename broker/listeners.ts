@@ -45,12 +45,14 @@ export function listen (server: Server | HttpServer, host: string, port: number,
 /**
  * The MQTT listeners: TCP always, WebSocket on /mqtt, TLS when a certificate and key are given.
  * Every accepted socket passes the gate first (the TCP under TLS and WebSocket too), so a flood
- * is turned away before it costs a TLS handshake, an HTTP parser or an Aedes client.
+ * is turned away before it costs a TLS handshake, an HTTP parser or an Aedes client; while a cap is
+ * reached, before it costs a Socket (the gate's `guard`).
  */
 export async function startMqttListeners (broker: Aedes, config: Config, gate: ConnectionGate): Promise<Listener[]> {
   const listeners: Listener[] = []
   const handOver = gate.handOver(broker)
   const add = async (name: Listener['name'], server: Server | HttpServer, port: number, option: string): Promise<void> => {
+    gate.guard(server)
     await listen(server, config.host, port, option)
     listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
   }

@@ -110,7 +110,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
       log.warn({ clientId: client.id, queuedBytes }, 'closing a connection whose outgoing backlog is over --max-queued-bytes')
     }
   })
-  const gate = new ConnectionGate({ maxConnections: config.maxConnections, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000, closed: metrics.closed })
+  const gate = new ConnectionGate({ maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000, closed: metrics.closed })
   metrics.watchSockets(() => ({ open: gate.open, pending: gate.pending }))
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)

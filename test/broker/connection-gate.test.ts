@@ -1,4 +1,5 @@
-import type { Socket } from 'node:net'
+import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { once } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConnectionGate, SWEEP_SLICE } from '../../broker/connection-gate.js'
 
@@ -34,7 +35,7 @@ describe('the gate sweeping expired sockets', () => {
   it('closes a flood past the CONNECT timeout with resets, a slice per turn, and counts each', async () => {
     let now = 0
     const reasons: string[] = []
-    gate = new ConnectionGate({ maxConnections: 10_000, maxPendingPerAddress: 1000, connectTimeoutMs: 10_000, closed: (reason) => reasons.push(reason), now: () => now })
+    gate = new ConnectionGate({ maxConnections: 10_000, maxPending: 10_000, maxPendingPerAddress: 1000, connectTimeoutMs: 10_000, closed: (reason) => reasons.push(reason), now: () => now })
     let reset = 0
     let inFirstTurn: number | undefined
     const onReset = (): void => {
@@ -57,5 +58,77 @@ describe('the gate sweeping expired sockets', () => {
     expect(late.resets).toBe(0)
     expect(gate.pending).toBe(1)
     expect(gate.open).toBe(1)
+  })
+})
+
+describe('the gate refusing before a socket is made', () => {
+  let gate: ConnectionGate | undefined
+  const servers: Server[] = []
+  const clients: Socket[] = []
+  afterEach(async () => {
+    gate?.close()
+    for (const client of clients.splice(0)) client.destroy()
+    await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
+  })
+
+  /** Calls back when the gate takes a socket (set by `attempt`). */
+  let taken: (() => void) | undefined
+  /** A guarded listener as broker/listeners.ts makes one; `made` holds every socket Node made for it. */
+  const listener = async (): Promise<{ port: number, made: Socket[] }> => {
+    const made: Socket[] = []
+    const server = createServer((socket) => { made.push(socket); if (gate!.admit(socket)) taken?.() })
+    servers.push(server)
+    gate!.guard(server)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return { port: (server.address() as AddressInfo).port, made }
+  }
+  /** Connects and resolves when the gate took the connection, or the listener closed it. */
+  const attempt = async (port: number): Promise<'closed' | 'held'> => {
+    const client = netConnect({ port, host: '127.0.0.1' })
+    clients.push(client)
+    client.on('error', () => undefined)
+    return await new Promise((resolve) => {
+      taken = () => resolve('held')
+      client.once('close', () => resolve('closed'))
+    })
+  }
+
+  it('closes connections over --max-pending in Node\'s accept, counts them, and opens again below it', async () => {
+    const reasons: string[] = []
+    gate = new ConnectionGate({ maxConnections: 100, maxPending: 3, maxPendingPerAddress: 100, connectTimeoutMs: 60_000, closed: (reason) => reasons.push(reason) })
+    const { port, made } = await listener()
+    for (let i = 0; i < 3; i++) expect(await attempt(port)).toBe('held')
+    expect(await attempt(port)).toBe('closed')
+    expect(await attempt(port)).toBe('closed')
+    // Refused without a Socket made for them, and counted.
+    expect(made).toHaveLength(3)
+    expect(reasons).toEqual(['max_pending', 'max_pending'])
+    // One authenticates: it no longer counts, and the next is taken.
+    gate.authenticated(made[0]!)
+    expect(await attempt(port)).toBe('held')
+    expect(made).toHaveLength(4)
+    expect(await attempt(port)).toBe('closed')
+    // A pending one goes: room again.
+    made[1]!.destroy()
+    await once(made[1]!, 'close')
+    expect(await attempt(port)).toBe('held')
+    expect(gate.pending).toBe(3)
+  })
+
+  it('closes connections over --max-connections the same way, and a listener with no sockets refuses in the gate', async () => {
+    const reasons: string[] = []
+    gate = new ConnectionGate({ maxConnections: 2, maxPending: 100, maxPendingPerAddress: 100, connectTimeoutMs: 60_000, closed: (reason) => reasons.push(reason) })
+    const first = await listener()
+    const second = await listener()
+    expect(await attempt(first.port)).toBe('held')
+    expect(await attempt(first.port)).toBe('held')
+    gate.authenticated(first.made[0]!)
+    expect(await attempt(first.port)).toBe('closed')
+    expect(first.made).toHaveLength(2)
+    // Node ignores a maxConnections of 0: the idle listener makes the socket, the gate closes it.
+    expect(await attempt(second.port)).toBe('closed')
+    expect(second.made).toHaveLength(1)
+    expect(reasons).toEqual(['max_connections', 'max_connections'])
   })
 })

@@ -44,25 +44,29 @@ function refused (url: string, options: IClientOptions): Promise<boolean> {
   })
 }
 
-/** Waits until the broker has as many sockets open as expected (it saw the test's closes and connects). */
-async function openSockets (broker: TestBroker, expected: number): Promise<void> {
+/** Waits until the broker has as many sockets open (or pending) as expected (it saw the test's closes and connects). */
+async function openSockets (broker: TestBroker, expected: number, state: 'open' | 'pending' = 'open'): Promise<void> {
   const deadline = Date.now() + 5000
-  while (await metric(broker, 'lowband_sockets', 'state="open"') !== expected) {
-    if (Date.now() > deadline) throw new Error(`the broker does not have ${expected} sockets open`)
+  while (await metric(broker, 'lowband_sockets', `state="${state}"`) !== expected) {
+    if (Date.now() > deadline) throw new Error(`the broker does not have ${expected} sockets ${state}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
 
-describe('connection limits', () => {
+/**
+ * Starts a broker with a TLS listener (self-signed) for a block's tests, handing it to `started`;
+ * returns `keep`, which closes a connection after the test that opened it.
+ */
+function brokerWithTls (flags: Record<string, unknown>, started: (broker: TestBroker) => void): <T extends Socket | MqttClient>(connection: T) => T {
   let broker: TestBroker
   let certDir: string
   const opened: Array<Socket | MqttClient> = []
-  const keep = <T extends Socket | MqttClient>(connection: T): T => { opened.push(connection); return connection }
   beforeAll(async () => {
     certDir = await mkdtemp(join(tmpdir(), 'lowband-tls-'))
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
       '-subj', '/CN=localhost', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' })
-    broker = await startTestBroker({ maxConnections: 40, maxPendingPerIp: 8, tlsPort: 0, tlsCert: join(certDir, 'cert.pem'), tlsKey: join(certDir, 'key.pem') })
+    broker = await startTestBroker({ ...flags, tlsPort: 0, tlsCert: join(certDir, 'cert.pem'), tlsKey: join(certDir, 'key.pem') })
+    started(broker)
   })
   afterEach(async () => {
     for (const connection of opened.splice(0)) {
@@ -75,6 +79,12 @@ describe('connection limits', () => {
     await broker.close()
     await rm(certDir, { recursive: true, force: true })
   })
+  return (connection) => { opened.push(connection); return connection }
+}
+
+describe('connection limits', () => {
+  let broker: TestBroker
+  const keep = brokerWithTls({ maxConnections: 40, maxPendingPerIp: 8 }, (started) => { broker = started })
 
   it('closes a socket over --max-pending-per-ip at once, and lets other addresses in', async () => {
     const before = await closedTotal(broker, 'pending_per_ip')
@@ -127,6 +137,70 @@ describe('connection limits', () => {
 
 })
 
+describe('the cap on connections not yet authenticated (--max-pending)', () => {
+  const MAX_PENDING = 6
+  let broker: TestBroker
+  const keep = brokerWithTls({ maxConnections: 40, maxPending: MAX_PENDING, maxPendingPerIp: 4 }, (started) => { broker = started })
+  /** Fills the cap with silent sockets from two addresses (each under its own --max-pending-per-ip of 4). */
+  const fill = async (): Promise<Silent[]> => {
+    const flood: Silent[] = []
+    for (let i = 0; i < MAX_PENDING; i++) flood.push(await silent(broker.ports.tcp, `127.0.3.${1 + (i % 2)}`))
+    flood.forEach((s) => keep(s.socket))
+    await openSockets(broker, MAX_PENDING, 'pending')
+    return flood
+  }
+  const chat = async (user: string, options: IClientOptions = {}): Promise<IClientOptions> =>
+    ({ clientId: `${user}/phone`, username: user, password: await broker.token(user), ...options })
+
+  it('closes a silent socket past the cap at once, from any address, and counts it', async () => {
+    const flood = await fill()
+    const before = await closedTotal(broker, 'max_pending')
+    // A third address, under its own per-address cap: the total refuses it.
+    const over = await silent(broker.ports.tcp, '127.0.3.3')
+    keep(over.socket)
+    await over.closed
+    expect(await closedTotal(broker, 'max_pending')).toBe(before + 1)
+    expect(flood.some((s) => s.isClosed())).toBe(false)
+  })
+
+  it('refuses a device on every listener while the cap holds, and lets it in once pending connections fall below', async () => {
+    const flood = await fill()
+    const tcp = `mqtt://127.0.0.1:${broker.ports.tcp}`
+    const tls = `mqtts://127.0.0.1:${broker.ports.tls!}`
+    const ws = `ws://127.0.0.1:${broker.ports.ws}/mqtt`
+    expect(await refused(tcp, await chat('alice'))).toBe(true)
+    expect(await refused(tls, await chat('alice', { rejectUnauthorized: false }))).toBe(true)
+    expect(await refused(ws, await chat('alice'))).toBe(true)
+    flood[0]!.socket.destroy()
+    await openSockets(broker, MAX_PENDING - 1, 'pending')
+    const alice = keep(await connectMqtt(tcp, await chat('alice')))
+    expect(alice.connected).toBe(true)
+    // Authenticated, alice no longer counts: the cap is reached again by one more silent socket.
+    keep((await silent(broker.ports.tcp, '127.0.3.3')).socket)
+    await openSockets(broker, MAX_PENDING, 'pending')
+    expect(await refused(ws, await chat('bob'))).toBe(true)
+  })
+
+  it('does not count authenticated connections, and opens again once a flood ends', async () => {
+    // More authenticated devices than the cap, on every listener.
+    for (let i = 0; i < 3; i++) {
+      keep(await connectMqtt(`mqtt://127.0.0.1:${broker.ports.tcp}`, await chat(`tcp${i}`)))
+      keep(await connectMqtt(`mqtts://127.0.0.1:${broker.ports.tls!}`, { ...await chat(`tls${i}`), rejectUnauthorized: false }))
+      keep(await connectMqtt(`ws://127.0.0.1:${broker.ports.ws}/mqtt`, await chat(`ws${i}`)))
+    }
+    await openSockets(broker, 0, 'pending')
+    const flood = await fill()
+    expect(flood.some((s) => s.isClosed())).toBe(false)
+    // The flood ends: every listener takes new devices again.
+    for (const s of flood) s.socket.destroy()
+    await openSockets(broker, 0, 'pending')
+    keep(await connectMqtt(`mqtts://127.0.0.1:${broker.ports.tls!}`, { ...await chat('carol'), rejectUnauthorized: false }))
+    keep(await connectMqtt(`ws://127.0.0.1:${broker.ports.ws}/mqtt`, await chat('dave')))
+    keep(await connectMqtt(`mqtt://127.0.0.1:${broker.ports.tcp}`, await chat('erin')))
+    await openSockets(broker, 12)
+  })
+})
+
 describe('the CONNECT timeout', () => {
   let broker: TestBroker
   beforeAll(async () => { broker = await startTestBroker({ connectTimeout: 1 }) })
@@ -149,6 +223,7 @@ describe('connection limit defaults', () => {
     const config = loadConfig({ dataDir: '/tmp/x' }, {})
     expect(config.maxConnections).toBeGreaterThan(0)
     expect(config.connectTimeout).toBe(10)
+    expect(config.maxPending).toBe(4096)
     expect(config.maxQueuedBytes).toBe(2 ** 20)
   })
 
