@@ -52,26 +52,24 @@ export class PostgresDeliveryRecords implements DeliveryRecords {
   }
 
   async #write (client: pg.PoolClient, { conversation, group, positions, due, groupMoved, ts }: DeliveryFlush): Promise<ReceiptEntry[]> {
+    if (group === undefined) {
+      // One call (migration 7): positions merged, and the receipts owed that neither the stored
+      // position (another broker told it already) nor a read receipt (it said more) covers.
+      const owed = [...due]
+      const { rows } = await client.query<{ owner: string, peer: string, cseq: string, seq: string }>(
+        'SELECT * FROM lowband_flush_deliveries($1, $2, $3, $4, $5, $6, $7)',
+        [conversation, positions.map(({ recipient }) => recipient), positions.map(({ at }) => at),
+          owed.map(([owner]) => owner), owed.map(([, { peer }]) => peer), owed.map(([, { cseq }]) => cseq), ts])
+      return rows.map((row) => ({ owner: row.owner, seq: Number(row.seq), receipt: { peer: row.peer, status: 1, cseq: Number(row.cseq), ts } }))
+    }
     // Locked in recipient order, so two brokers flushing one conversation wait rather than deadlock.
-    const recipients = positions.map(({ recipient }) => recipient).sort()
-    const { rows } = await client.query<{ recipient: string, at: string }>(
-      'SELECT recipient, at FROM deliveries WHERE conversation = $1 AND recipient = ANY($2::text[]) ORDER BY recipient FOR UPDATE', [conversation, recipients])
-    const before = new Map(rows.map((row) => [row.recipient, Number(row.at)]))
+    await client.query('SELECT 1 FROM deliveries WHERE conversation = $1 AND recipient = ANY($2::text[]) ORDER BY recipient FOR UPDATE',
+      [conversation, positions.map(({ recipient }) => recipient).sort()])
     await client.query(
       `INSERT INTO deliveries AS d (conversation, recipient, at) SELECT $1, r, a FROM unnest($2::text[], $3::bigint[]) AS t (r, a) ORDER BY r
        ON CONFLICT (conversation, recipient) DO UPDATE SET at = GREATEST(d.at, EXCLUDED.at)`,
       [conversation, positions.map(({ recipient }) => recipient), positions.map(({ at }) => at)])
-    const receipts: NewReceipt[] = []
-    if (group === undefined) {
-      for (const [owner, { peer, cseq }] of due) {
-        // Told already by another broker, or a read receipt said more: statuses only move forward.
-        if (cseq <= (before.get(peer) ?? 0) || cseq <= await readMark(client, conversation, peer)) continue
-        receipts.push({ owner, receipt: { peer, status: 1, cseq, ts } })
-      }
-    } else if (groupMoved) {
-      receipts.push(...await this.#deliveredToAll(client, conversation, group, ts))
-    }
-    return await appendReceipts(client, receipts)
+    return groupMoved ? await appendReceipts(client, await this.#deliveredToAll(client, conversation, group, ts)) : []
   }
 
   /** Moves the group's delivered-to-all point over every message all its members now have. */
@@ -94,9 +92,4 @@ export class PostgresDeliveryRecords implements DeliveryRecords {
     }
     return receipts
   }
-}
-
-async function readMark (client: pg.PoolClient, conversation: string, reader: string): Promise<number> {
-  const { rows } = await client.query<{ cseq: string }>('SELECT cseq FROM read_marks WHERE conversation = $1 AND reader = $2', [conversation, reader])
-  return Number(rows[0]?.cseq ?? 0)
 }

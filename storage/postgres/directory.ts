@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type pg from 'pg'
 import type { DeviceId, UserId } from '../../protocol/ids.js'
 import type { PushPlatform } from '../../protocol/requests.js'
@@ -16,14 +17,19 @@ interface GroupRow {
   members: string[]
 }
 
+/** Users known to exist, remembered: a 1:1 send checks its recipient (one query of a message's four). */
+const KNOWN_USERS = 100_000
+
 /**
- * The directory in PostgreSQL (schema in migrations.ts). Nothing is cached: several brokers may
- * share the database, and a cached privacy setting or group would go stale behind another one.
+ * The directory in PostgreSQL (schema in migrations.ts). Nothing that can change is cached: several
+ * brokers may share the database, and a cached privacy setting or group would go stale behind
+ * another one. Only that a user exists is remembered — users are never removed.
  */
 export class PostgresDirectory implements Directory {
   readonly #pool: pg.Pool
   readonly #pushTokens: PostgresPushTokens
   readonly #keys: PostgresKeyDirectory
+  readonly #known = new LRUCache<UserId, true>({ max: KNOWN_USERS })
 
   constructor (pool: pg.Pool) {
     this.#pool = pool
@@ -46,8 +52,11 @@ export class PostgresDirectory implements Directory {
   }
 
   async hasUser (userId: UserId): Promise<boolean> {
+    if (this.#known.has(userId)) return true
     const { rowCount } = await this.#pool.query('SELECT 1 FROM users WHERE id = $1', [userId])
-    return rowCount !== null && rowCount > 0
+    const known = rowCount !== null && rowCount > 0
+    if (known) this.#known.set(userId, true)
+    return known
   }
 
   async registerDevice (userId: UserId, deviceId: DeviceId): Promise<void> {

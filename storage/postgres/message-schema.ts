@@ -175,3 +175,45 @@ export const transactionLocksMigration: Migration = {
     $fn$;
   `
 }
+
+/**
+ * Migration 7: a 1:1 delivered-watermark flush in one round trip instead of three or four (the
+ * positions' row locks, one read mark per owed receipt, the merge, one call per receipt) — at one
+ * message per conversation per window, as a chat mostly is, those were most of a message's queries.
+ */
+export const deliveryFlushMigration: Migration = {
+  version: 7,
+  name: 'lowband_flush_deliveries: a 1:1 delivered flush and its receipts in one call',
+  sql: `
+    -- Merges delivered positions forward (never back) and appends the delivered receipts owed
+    -- (owner ← peer reached cseq) that neither the stored position nor the peer's read mark already
+    -- told: receipts in the order given, positions locked in recipient order first, so two brokers
+    -- flushing one conversation wait for each other rather than deadlock.
+    CREATE FUNCTION lowband_flush_deliveries (
+      p_conversation text, p_recipients text[], p_ats bigint[], p_owners text[], p_peers text[], p_cseqs bigint[], p_ts bigint
+    ) RETURNS TABLE (owner text, peer text, cseq bigint, seq bigint)
+    LANGUAGE plpgsql AS $fn$
+    #variable_conflict use_column
+    DECLARE
+      r record;
+      v_told bigint;
+    BEGIN
+      PERFORM 1 FROM deliveries d WHERE d.conversation = p_conversation AND d.recipient = ANY (p_recipients) ORDER BY d.recipient FOR UPDATE;
+      FOR r IN SELECT t.o, t.p, t.c FROM unnest(p_owners, p_peers, p_cseqs) WITH ORDINALITY AS t (o, p, c, n) ORDER BY t.n LOOP
+        SELECT GREATEST(
+          (SELECT d.at FROM deliveries d WHERE d.conversation = p_conversation AND d.recipient = r.p),
+          (SELECT m.cseq FROM read_marks m WHERE m.conversation = p_conversation AND m.reader = r.p), 0) INTO v_told;
+        IF r.c > v_told THEN
+          owner := r.o;
+          peer := r.p;
+          cseq := r.c;
+          seq := lowband_append_receipt(r.o, r.p, false, 1::smallint, r.c, p_ts);
+          RETURN NEXT;
+        END IF;
+      END LOOP;
+      INSERT INTO deliveries AS d (conversation, recipient, at) SELECT p_conversation, t.r, t.a FROM unnest(p_recipients, p_ats) AS t (r, a) ORDER BY t.r
+        ON CONFLICT (conversation, recipient) DO UPDATE SET at = GREATEST(d.at, EXCLUDED.at);
+    END
+    $fn$;
+  `
+}

@@ -1,4 +1,4 @@
-import { messageStoreMigration, transactionLocksMigration } from './message-schema.js'
+import { deliveryFlushMigration, messageStoreMigration, transactionLocksMigration } from './message-schema.js'
 
 /**
  * The schema, as numbered migrations applied in order (see migrate.ts). A migration, once released,
@@ -125,5 +125,6 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (user_id, device_id)
       );
     `
-  }
+  },
+  deliveryFlushMigration
 ]

@@ -52,6 +52,17 @@ if (serverUrl === undefined || serverUrl === '') {
       expect(await directory.hasUser('zed')).toBe(true)
       await close()
     })
+
+    it('finds a user another broker registered after this one was asked about it (only known users are remembered)', async () => {
+      const url = await databases.create()
+      const here = await openPostgresDirectory(url)
+      const there = await openPostgresDirectory(url)
+      expect(await here.directory.hasUser('newcomer')).toBe(false)
+      await there.directory.registerUser('newcomer')
+      expect(await here.directory.hasUser('newcomer')).toBe(true)
+      await here.close()
+      await there.close()
+    })
   })
 
   describe('postgres schema migrations', () => {
