@@ -25,6 +25,15 @@ async function acknowledge (transport: FakeTransport, index: number, seq: number
   await settle()
 }
 
+/** One send acknowledged 400 ms after it was written: the RTT estimate's first sample. */
+async function measureRtt400 (client: ReturnType<typeof fakeClient>['client'], clock: ReturnType<typeof fakeClient>['clock'], transport: FakeTransport): Promise<void> {
+  const stored = client.send('bob', 'one')
+  await transport.until(() => transport.published('s/bob').length === 1)
+  clock.advance(400)
+  await acknowledge(transport, 0, 1)
+  await stored
+}
+
 describe('SDK on weak links (fake transport, fake clock)', () => {
   it('pipelines its resume right behind the CONNECT, with the cursor it holds then, and asks nothing after the CONNACK', async () => {
     const { client, clock, transports } = fakeClient({ cursor: 4 })
@@ -72,11 +81,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
 
   it('probes an overdue acknowledgement with PINGREQ and, unanswered, reconnects at once and sends again', async () => {
     const { client, clock, transports, first } = await connectedClient()
-    const stored = client.send('bob', 'one')
-    await first.until(() => first.published('s/bob').length === 1)
-    clock.advance(400)
-    await acknowledge(first, 0, 1)
-    await stored
+    await measureRtt400(client, clock, first)
     // SRTT 400 ms: overdue after max(1200, 1000) ms.
     void client.send('bob', 'two').catch(() => {})
     await first.until(() => first.published('s/bob').length === 2)
@@ -130,11 +135,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
 
   it('abandons a reconnect the network does not answer within max(2 × SRTT, 1 s) and tries a fresh socket at once; a refusal still backs off', async () => {
     const { client, clock, transports, first } = await connectedClient()
-    const stored = client.send('bob', 'one')
-    await first.until(() => first.published('s/bob').length === 1)
-    clock.advance(400)
-    await acknowledge(first, 0, 1)
-    await stored
+    await measureRtt400(client, clock, first)
     // SRTT 400 ms: the handshake bound is max(800, 1000) ms. The link dies; the backoff delay (random 0.5 × 500 ms) passes.
     await statusAfter(client, 'reconnecting', () => first.drop(new Error('ETIMEDOUT')))
     clock.advance(250)
