@@ -20,6 +20,15 @@ export interface ConnectionHooks {
   handshakeTimeoutMs (): number | undefined
 }
 
+/**
+ * For this long after the first attempt the network left unanswered failed, ms, each such attempt is
+ * followed by a fresh one at once (one SYN per handshake bound, 1 s or more): an outage of a
+ * tunnel or a lift (the `flapping` profile's are 10–30 s) ends with a SYN within a second. Past
+ * it, attempts wait their backoff delay again, so a phone out of coverage for hours does not wake
+ * its radio every second; the app's connectivity event (reconnectNow()) still gets one at once.
+ */
+const SILENT_RETRY_WINDOW_MS = 60_000
+
 /** reconnectNow() cut an attempt short: a fresh one starts at once; not a failure. */
 class AttemptRestarted extends Error {
   constructor () {
@@ -36,7 +45,8 @@ type Attempt = { outcome: 'lost' } | { outcome: 'failed', error: unknown }
  * (reconnecting{2,…} →) connected … → closed. A refused CONNACK is fatal except "server
  * unavailable"; a refused token gets one more try when a token function can renew it; a refused
  * subscription is fatal. An attempt that hears nothing from the network within
- * `handshakeTimeoutMs()` is abandoned and a fresh socket tried at once, without a backoff delay:
+ * `handshakeTimeoutMs()` is abandoned and a fresh socket tried at once, without a backoff delay
+ * (for a minute of such attempts in a row, {@link SILENT_RETRY_WINDOW_MS}):
  * its first SYN then leaves now, not when the kernel's SYN backoff (1, 2, 4, 8 … s) next allows,
  * which after an outage of a few seconds is seconds after the link is back. A refusal (RST, a
  * CONNACK code, a closed socket) still waits its backoff delay, so a broker that refuses never
@@ -58,6 +68,8 @@ export class Connection {
   #hurry = false
   /** Cuts the backoff delay under way short. */
   #wake: AbortController | undefined
+  /** When the first of the attempts in a row that the network left unanswered began, ms. */
+  #silentSince: number | undefined
   /** Ends the attempt waiting for its connection (a fresh one follows). */
   #cut: ((reason: Error) => void) | undefined
 
@@ -118,7 +130,8 @@ export class Connection {
         opened()
       })
       if (this.#stop.signal.aborted) break
-      const restart = attempt.outcome === 'failed' && (attempt.error instanceof AttemptRestarted || attempt.error instanceof LinkSilentError)
+      const silent = attempt.outcome === 'failed' && attempt.error instanceof LinkSilentError
+      const restart = silent || (attempt.outcome === 'failed' && attempt.error instanceof AttemptRestarted)
       if (attempt.outcome === 'failed' && !restart) {
         fatal = this.#fatal(attempt.error)
         if (fatal !== undefined || (first && !retryFirst)) {
@@ -127,7 +140,11 @@ export class Connection {
         }
       }
       if (this.#hurry) this.#backoff.reset()
-      const delayMs = this.#hurry || restart ? 0 : this.#backoff.next()
+      // The network answered (or the app asked): the window of quick retries starts afresh next time.
+      if (silent) this.#silentSince ??= this.#clock.now()
+      else this.#silentSince = undefined
+      const soon = restart && (!silent || this.#clock.now() - this.#silentSince! < SILENT_RETRY_WINDOW_MS)
+      const delayMs = this.#hurry || soon ? 0 : this.#backoff.next()
       this.#hurry = false
       const reconnecting = { type: 'reconnecting', attempt: Math.max(this.#backoff.attempt, 1), delayMs } as const
       this.#status.set(attempt.outcome === 'failed' ? { ...reconnecting, error: toError(attempt.error) } : reconnecting)

@@ -176,4 +176,27 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
     expect(client.status.type).toBe('connected')
     await client.close()
   })
+
+  it('tries an unanswering network again at once for a minute, then waits its backoff delays again', async () => {
+    const { client, clock, transports, first } = await connectedClient()
+    await measureRtt400(client, clock, first)
+    await statusAfter(client, 'reconnecting', () => first.drop(new Error('ETIMEDOUT')))
+    clock.advance(250)
+    await transports.waitFor(2)
+    await settle()
+    // Handshake bound 1 s: each attempt is cut after a second and the next asked for at once. The
+    // minute counts from the first cut (1.25 s after the drop), so transports 3 to 62 come at once.
+    for (let made = 2; made <= 61; made++) {
+      clock.advance(1000)
+      await transports.waitFor(made + 1)
+      await settle()
+    }
+    const backedOff = statusAfter(client, 'reconnecting', () => clock.advance(1000))
+    expect(await backedOff).toMatchObject({ delayMs: 500, error: { name: 'LinkSilentError' } })
+    expect(transports.made).toHaveLength(62)
+    // The app's connectivity event still cuts the delay short.
+    client.reconnectNow()
+    await transports.waitFor(63)
+    await client.close()
+  })
 })
