@@ -21,7 +21,7 @@ export interface ConnectionHooks {
 }
 
 /**
- * For this long after the first attempt the network left unanswered failed, ms, each such attempt is
+ * For this long after the first attempt the network left unanswered was cut, ms, each such attempt is
  * followed by a fresh one at once (one SYN per handshake bound, 1 s or more): an outage of a
  * tunnel or a lift (the `flapping` profile's are 10–30 s) ends with a SYN within a second. Past
  * it, attempts wait their backoff delay again, so a phone out of coverage for hours does not wake
@@ -68,7 +68,7 @@ export class Connection {
   #hurry = false
   /** Cuts the backoff delay under way short. */
   #wake: AbortController | undefined
-  /** When the first of the attempts in a row that the network left unanswered began, ms. */
+  /** When the first of the attempts in a row that the network left unanswered was cut, ms. */
   #silentSince: number | undefined
   /** Ends the attempt waiting for its connection (a fresh one follows). */
   #cut: ((reason: Error) => void) | undefined
