@@ -1,6 +1,6 @@
 import type { Backoff } from './backoff.js'
-import { sleep, type Clock } from './clock.js'
-import { ConnectionRefusedError, SubscriptionRefusedError } from './errors.js'
+import { sleep, type CancelTimer, type Clock } from './clock.js'
+import { ConnectionRefusedError, LinkSilentError, SubscriptionRefusedError } from './errors.js'
 import type { StatusStream } from './status.js'
 import type { Transport } from './transport.js'
 
@@ -13,6 +13,28 @@ export interface ConnectionHooks {
   opened (transport: Transport): Promise<void>
   /** The open connection is gone (also on close()). */
   lost (): void
+  /**
+   * How long an attempt may hear nothing from the network (no TCP handshake) before a fresh
+   * socket replaces it, ms; undefined for no bound (the transport's connectTimeoutMs alone).
+   */
+  handshakeTimeoutMs (): number | undefined
+}
+
+/**
+ * For this long after the first attempt the network left unanswered was cut, ms, each such attempt is
+ * followed by a fresh one at once (one SYN per handshake bound, 1 s or more): an outage of a
+ * tunnel or a lift (the `flapping` profile's are 10–30 s) ends with a SYN within a second. Past
+ * it, attempts wait their backoff delay again, so a phone out of coverage for hours does not wake
+ * its radio every second; the app's connectivity event (reconnectNow()) still gets one at once.
+ */
+const SILENT_RETRY_WINDOW_MS = 60_000
+
+/** reconnectNow() cut an attempt short: a fresh one starts at once; not a failure. */
+class AttemptRestarted extends Error {
+  constructor () {
+    super('connection attempt restarted by reconnectNow()')
+    this.name = 'AttemptRestarted'
+  }
 }
 
 type Attempt = { outcome: 'lost' } | { outcome: 'failed', error: unknown }
@@ -22,7 +44,13 @@ type Attempt = { outcome: 'lost' } | { outcome: 'failed', error: unknown }
  * close() or a fatal error. Statuses: connecting → connected → disconnected → reconnecting{1,…} →
  * (reconnecting{2,…} →) connected … → closed. A refused CONNACK is fatal except "server
  * unavailable"; a refused token gets one more try when a token function can renew it; a refused
- * subscription is fatal.
+ * subscription is fatal. An attempt that hears nothing from the network within
+ * `handshakeTimeoutMs()` is abandoned and a fresh socket tried at once, without a backoff delay
+ * (for a minute of such attempts in a row, {@link SILENT_RETRY_WINDOW_MS}):
+ * its first SYN then leaves now, not when the kernel's SYN backoff (1, 2, 4, 8 … s) next allows,
+ * which after an outage of a few seconds is seconds after the link is back. A refusal (RST, a
+ * CONNACK code, a closed socket) still waits its backoff delay, so a broker that refuses never
+ * gets a storm of attempts.
  */
 export class Connection {
   readonly #hooks: ConnectionHooks
@@ -40,6 +68,10 @@ export class Connection {
   #hurry = false
   /** Cuts the backoff delay under way short. */
   #wake: AbortController | undefined
+  /** When the first of the attempts in a row that the network left unanswered was cut, ms. */
+  #silentSince: number | undefined
+  /** Ends the attempt waiting for its connection (a fresh one follows). */
+  #cut: ((reason: Error) => void) | undefined
 
   /** `renewableCredentials`: the token comes from a function, so a refused one may be renewed. */
   constructor (hooks: ConnectionHooks, backoff: Backoff, clock: Clock, status: StatusStream, renewableCredentials: boolean) {
@@ -84,6 +116,8 @@ export class Connection {
     this.#hurry = true
     this.#wake?.abort()
     if (this.#open) void this.#transport?.close(true)
+    // An attempt still connecting may be stuck in the kernel's SYN backoff: a fresh socket sends its SYN now.
+    else this.#cut?.(new AttemptRestarted())
   }
 
   async #run (retryFirst: boolean, opened: () => void, failedFirst: (error: unknown) => void): Promise<void> {
@@ -96,7 +130,9 @@ export class Connection {
         opened()
       })
       if (this.#stop.signal.aborted) break
-      if (attempt.outcome === 'failed') {
+      const silent = attempt.outcome === 'failed' && attempt.error instanceof LinkSilentError
+      const restart = silent || (attempt.outcome === 'failed' && attempt.error instanceof AttemptRestarted)
+      if (attempt.outcome === 'failed' && !restart) {
         fatal = this.#fatal(attempt.error)
         if (fatal !== undefined || (first && !retryFirst)) {
           fatal ??= toError(attempt.error)
@@ -104,7 +140,11 @@ export class Connection {
         }
       }
       if (this.#hurry) this.#backoff.reset()
-      const delayMs = this.#hurry ? 0 : this.#backoff.next()
+      // The network answered (or the app asked): the window of quick retries starts afresh next time.
+      if (silent) this.#silentSince ??= this.#clock.now()
+      else this.#silentSince = undefined
+      const soon = restart && (!silent || this.#clock.now() - this.#silentSince! < SILENT_RETRY_WINDOW_MS)
+      const delayMs = this.#hurry || soon ? 0 : this.#backoff.next()
       this.#hurry = false
       const reconnecting = { type: 'reconnecting', attempt: Math.max(this.#backoff.attempt, 1), delayMs } as const
       this.#status.set(attempt.outcome === 'failed' ? { ...reconnecting, error: toError(attempt.error) } : reconnecting)
@@ -137,13 +177,21 @@ export class Connection {
     transport.onMessage((topic, payload) => this.#hooks.message(topic, payload))
     // Set before connect() so close() can abort an attempt still waiting for its CONNACK.
     this.#transport = transport
+    const cut = new Promise<never>((_resolve, reject) => { this.#cut = reject })
+    const cancelSilence = this.#boundSilence(transport)
     try {
       if (this.#stop.signal.aborted) throw new Error('closed')
-      await transport.connect()
+      const connected = transport.connect()
+      // A cut attempt's own outcome comes later, if ever, and is not waited for.
+      connected.catch(() => {})
+      await Promise.race([connected, cut])
     } catch (error) {
       this.#transport = undefined
-      await transport.close()
+      await transport.close(error instanceof AttemptRestarted || error instanceof LinkSilentError)
       return { outcome: 'failed', error }
+    } finally {
+      cancelSilence()
+      this.#cut = undefined
     }
     this.#refusals = 0
     this.#open = true
@@ -168,6 +216,15 @@ export class Connection {
     this.#hooks.lost()
     if (!this.#stop.signal.aborted) this.#status.set(error === undefined ? { type: 'disconnected' } : { type: 'disconnected', error })
     return { outcome: 'lost' }
+  }
+
+  /** Cuts the attempt on `transport` if the network has not answered within the handshake bound. */
+  #boundSilence (transport: Transport): CancelTimer {
+    const waitMs = this.#hooks.handshakeTimeoutMs()
+    if (waitMs === undefined || transport.onEstablished === undefined) return () => {}
+    const cancel = this.#clock.setTimer(waitMs, () => this.#cut?.(new LinkSilentError(waitMs)))
+    transport.onEstablished(cancel)
+    return cancel
   }
 
   #fatal (error: unknown): Error | undefined {

@@ -39,6 +39,18 @@ export class SubscriptionRefusedError extends Error {
   }
 }
 
+/**
+ * A connection attempt heard nothing from the network (no TCP handshake) within its bound: the SDK
+ * abandons the socket and tries a fresh one at once instead of waiting on the kernel's SYN
+ * retransmission backoff (1, 2, 4, 8 … s), which can hold the next SYN for seconds after the link is back.
+ */
+export class LinkSilentError extends Error {
+  constructor (waitedMs: number) {
+    super(`no answer from the network within ${waitedMs} ms`)
+    this.name = 'LinkSilentError'
+  }
+}
+
 /** The client was closed (by close(), or for good after a fatal connection error). */
 export class ClientClosedError extends Error {
   constructor (options?: { cause?: unknown }) {

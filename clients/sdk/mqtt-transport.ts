@@ -31,6 +31,7 @@ export class MqttTransport implements Transport {
   #client: MqttClient | undefined
   #onMessage: (topic: string, payload: Uint8Array) => void = () => {}
   #onClose: (error?: Error) => void = () => {}
+  #onEstablished: () => void = () => {}
   #open = false
   #lastError: Error | undefined
   readonly #pipelined: TransportPublish | undefined
@@ -71,6 +72,10 @@ export class MqttTransport implements Transport {
     this.#onClose = handler
   }
 
+  onEstablished (handler: () => void): void {
+    this.#onEstablished = handler
+  }
+
   connect (): Promise<void> {
     if (this.#client !== undefined) return Promise.reject(new Error('a transport connects once'))
     return new Promise((resolve, reject) => {
@@ -78,6 +83,11 @@ export class MqttTransport implements Transport {
       this.#client = client
       // A net or TLS socket (Node) has setNoDelay; a WebSocket stream does not, and is left as it is.
       if (this.#noDelay) (client.stream as { setNoDelay?: (noDelay: boolean) => unknown }).setNoDelay?.(true)
+      // A net or TLS socket says when its TCP handshake is done ('connect'). A WebSocket stream
+      // does not: it counts as established at once, so its attempts wait for the CONNACK alone.
+      const socket = client.stream as { connecting?: unknown, once: (event: 'connect', listener: () => void) => unknown }
+      if (socket.connecting === true) socket.once('connect', () => this.#onEstablished())
+      else this.#onEstablished()
       // mqtt.js holds every publish until the CONNACK; this one goes on the stream right behind the
       // CONNECT it has just written there (a stream still opening buffers both, in order).
       if (this.#pipelined !== undefined) client.stream.write(qos0Publish(this.#pipelined))

@@ -104,6 +104,7 @@ export class Session {
       }),
       message: (topic, payload) => this.#route(topic, payload),
       opened: (transport) => this.#opened(transport),
+      handshakeTimeoutMs: () => this.#rtt.handshakeTimeoutMs(),
       lost: () => {
         this.#watchdog.reset()
         this.#window.connectionLost()

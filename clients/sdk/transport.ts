@@ -21,6 +21,13 @@ export interface Transport {
    */
   onClose (handler: (error?: Error) => void): void
   /**
+   * Optional: `handler` is called once the network connection itself is up (the TCP handshake
+   * done), before the CONNACK. With it the SDK bounds how long an attempt may hear nothing from the
+   * network and starts a fresh one (connection.ts); without it an attempt waits for its CONNACK
+   * up to `connectTimeoutMs`.
+   */
+  onEstablished? (handler: () => void): void
+  /**
    * Ends the connection politely (DISCONNECT) and releases it; resolves when it is closed. With
    * `force`, drops it at once without a DISCONNECT (a dead link would hold a polite close).
    */

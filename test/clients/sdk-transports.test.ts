@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { Socket } from 'node:net'
+import { createServer, Socket, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mqttTransportFactory, type ChatMessage } from '../../clients/sdk/index.js'
@@ -74,6 +74,22 @@ describe('the mqtt.js transport over every kind of link', () => {
     } finally {
       Socket.prototype.setNoDelay = original
     }
+  })
+
+  it.each(['mqtt', 'mqtts'])('says when the TCP handshake of %s:// is done, before any CONNACK', async (scheme) => {
+    // A server that accepts the connection and never says a word: the network answered, the broker did not.
+    const silent = createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const transport = mqttTransportFactory({ ca })({
+      url: `${scheme}://127.0.0.1:${(silent.address() as AddressInfo).port}`, clientId: 'bob/silent', username: 'bob', password: 'x', clean: true, keepaliveSeconds: 60, connectTimeoutMs: 60_000
+    })
+    const established = new Promise<void>((resolve) => transport.onEstablished!(resolve))
+    const connecting = transport.connect()
+    connecting.catch(() => {})
+    await established
+    await transport.close(true)
+    await expect(connecting).rejects.toThrow()
+    silent.close()
   })
 
   it('refuses a TLS server it cannot verify', async () => {

@@ -25,6 +25,15 @@ async function acknowledge (transport: FakeTransport, index: number, seq: number
   await settle()
 }
 
+/** One send acknowledged 400 ms after it was written: the RTT estimate's first sample. */
+async function measureRtt400 (client: ReturnType<typeof fakeClient>['client'], clock: ReturnType<typeof fakeClient>['clock'], transport: FakeTransport): Promise<void> {
+  const stored = client.send('bob', 'one')
+  await transport.until(() => transport.published('s/bob').length === 1)
+  clock.advance(400)
+  await acknowledge(transport, 0, 1)
+  await stored
+}
+
 describe('SDK on weak links (fake transport, fake clock)', () => {
   it('pipelines its resume right behind the CONNECT, with the cursor it holds then, and asks nothing after the CONNACK', async () => {
     const { client, clock, transports } = fakeClient({ cursor: 4 })
@@ -58,24 +67,21 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
     await client.close()
   })
 
-  it('smooths the round trip as RFC 6298 does, and calls an acknowledgement overdue after max(3 × SRTT, 1 s)', () => {
+  it('smooths the round trip as RFC 6298 does, and calls an acknowledgement overdue after max(3 × SRTT, 1 s) and a reconnect handshake slow after max(2 × SRTT, 1 s)', () => {
     const rtt = new RttEstimator()
-    expect([rtt.srttMs, rtt.overdueMs()]).toEqual([1000, 3000])
+    expect([rtt.srttMs, rtt.overdueMs(), rtt.handshakeTimeoutMs()]).toEqual([1000, 3000, undefined])
     rtt.sample(100)
-    expect([rtt.srttMs, rtt.rttvarMs, rtt.overdueMs()]).toEqual([100, 50, 1000])
+    expect([rtt.srttMs, rtt.rttvarMs, rtt.overdueMs(), rtt.handshakeTimeoutMs()]).toEqual([100, 50, 1000, 1000])
     rtt.sample(200)
     expect([rtt.srttMs, rtt.rttvarMs]).toEqual([112.5, 62.5])
     for (let i = 0; i < 60; i++) rtt.sample(600)
     expect(rtt.overdueMs()).toBeCloseTo(1800, 0)
+    expect(rtt.handshakeTimeoutMs()).toBeCloseTo(1200, 0)
   })
 
   it('probes an overdue acknowledgement with PINGREQ and, unanswered, reconnects at once and sends again', async () => {
     const { client, clock, transports, first } = await connectedClient()
-    const stored = client.send('bob', 'one')
-    await first.until(() => first.published('s/bob').length === 1)
-    clock.advance(400)
-    await acknowledge(first, 0, 1)
-    await stored
+    await measureRtt400(client, clock, first)
     // SRTT 400 ms: overdue after max(1200, 1000) ms.
     void client.send('bob', 'two').catch(() => {})
     await first.until(() => first.published('s/bob').length === 2)
@@ -124,6 +130,73 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
     client.reconnectNow()
     await transports.waitFor(3)
     expect(clock.now()).toBe(0)
+    await client.close()
+  })
+
+  it('abandons a reconnect the network does not answer within max(2 × SRTT, 1 s) and tries a fresh socket at once; a refusal still backs off', async () => {
+    const { client, clock, transports, first } = await connectedClient()
+    await measureRtt400(client, clock, first)
+    // SRTT 400 ms: the handshake bound is max(800, 1000) ms. The link dies; the backoff delay (random 0.5 × 500 ms) passes.
+    await statusAfter(client, 'reconnecting', () => first.drop(new Error('ETIMEDOUT')))
+    clock.advance(250)
+    const second = await transports.waitFor(2)
+    await settle()
+    clock.advance(999)
+    expect(second.closedByClient).toBe(false)
+    const restarted = statusAfter(client, 'reconnecting', () => clock.advance(1))
+    expect(await restarted).toMatchObject({ delayMs: 0, error: { name: 'LinkSilentError' } })
+    expect(second.closedForcibly).toBe(true)
+    // No backoff delay: the fresh socket is asked for at once.
+    const third = await transports.waitFor(3)
+    // Once the network answers, the attempt waits for its CONNACK; the bound no longer applies.
+    third.establish()
+    clock.advance(5000)
+    expect([third.closedByClient, transports.made.length]).toEqual([false, 3])
+    // A refusal (RST, a CONNACK code) is the broker speaking: it waits a backoff delay, no storm.
+    third.refuse(new Error('ECONNREFUSED'))
+    await settle()
+    expect(transports.made).toHaveLength(3)
+    expect(clock.pending).toEqual([500])
+    await client.close()
+  })
+
+  it('reconnectNow() during an attempt abandons its socket and starts a fresh one at once', async () => {
+    const { client, clock, transports, first } = await connectedClient()
+    await statusAfter(client, 'reconnecting', () => first.drop(new Error('ETIMEDOUT')))
+    clock.advance(clock.pending[0]!)
+    const second = await transports.waitFor(2)
+    await settle()
+    // No RTT measured yet, so no handshake bound: the attempt would wait on the kernel's SYN backoff.
+    expect(clock.pending).toEqual([])
+    client.reconnectNow()
+    const third = await transports.waitFor(3)
+    expect([second.closedForcibly, clock.now()]).toEqual([true, 250])
+    await open(third)
+    await settle()
+    expect(client.status.type).toBe('connected')
+    await client.close()
+  })
+
+  it('tries an unanswering network again at once for a minute, then waits its backoff delays again', async () => {
+    const { client, clock, transports, first } = await connectedClient()
+    await measureRtt400(client, clock, first)
+    await statusAfter(client, 'reconnecting', () => first.drop(new Error('ETIMEDOUT')))
+    clock.advance(250)
+    await transports.waitFor(2)
+    await settle()
+    // Handshake bound 1 s: each attempt is cut after a second and the next asked for at once. The
+    // minute counts from the first cut (1.25 s after the drop), so transports 3 to 62 come at once.
+    for (let made = 2; made <= 61; made++) {
+      clock.advance(1000)
+      await transports.waitFor(made + 1)
+      await settle()
+    }
+    const backedOff = statusAfter(client, 'reconnecting', () => clock.advance(1000))
+    expect(await backedOff).toMatchObject({ delayMs: 500, error: { name: 'LinkSilentError' } })
+    expect(transports.made).toHaveLength(62)
+    // The app's connectivity event still cuts the delay short.
+    client.reconnectNow()
+    await transports.waitFor(63)
     await client.close()
   })
 })

@@ -17,6 +17,7 @@ export class FakeTransport implements Transport {
   #outcome: { error: Error | undefined } | undefined
   #onMessage: (topic: string, payload: Uint8Array) => void = () => {}
   #onClose: (error?: Error) => void = () => {}
+  #onEstablished: () => void = () => {}
   #open = false
   readonly #waiters: Array<{ ready: () => boolean, resolve: () => void }> = []
   closedByClient = false
@@ -80,6 +81,7 @@ export class FakeTransport implements Transport {
 
   onMessage (handler: (topic: string, payload: Uint8Array) => void): void { this.#onMessage = handler }
   onClose (handler: (error?: Error) => void): void { this.#onClose = handler }
+  onEstablished (handler: () => void): void { this.#onEstablished = handler }
 
   async close (force = false): Promise<void> {
     this.closedByClient = true
@@ -91,11 +93,14 @@ export class FakeTransport implements Transport {
   // The test's side. accept() and refuse() may come before the client calls connect().
   accept (): void { this.#settle({ error: undefined }) }
   refuse (error: Error): void { this.#settle({ error }) }
+  /** The network answered (the TCP handshake is done), the CONNACK not yet; accept() implies it. */
+  establish (): void { this.#onEstablished() }
 
   #settle (outcome: { error: Error | undefined }): void {
     this.#outcome = outcome
     if (this.#connect === undefined) return
     if (outcome.error === undefined) {
+      this.#onEstablished()
       // What the client wrote behind its CONNECT is seen first, as a QoS 0 publish.
       const pipelined = this.options.pipelined
       if (pipelined !== undefined) this.publishes.push({ ...pipelined, qos: 0, resolve: () => {}, reject: () => {} })
