@@ -130,16 +130,17 @@ export class PushDispatcher {
     })
   }
 
+  /** One send per grant of the calm gate (loop-calm.ts paces pushes by the send); the next asks again. */
   #start (): void {
     if (this.#closed) return
-    while (this.#inFlight < this.#o.concurrency) {
-      const [job] = this.#queue.values()
-      if (job === undefined) break
+    const [job] = this.#queue.values()
+    if (job !== undefined && this.#inFlight < this.#o.concurrency) {
       this.#queue.delete(job.key)
       this.#inFlight++
       void this.#send(job)
     }
     if (this.#overflowing && this.backlog < this.#o.maxQueue / 2) this.#overflowing = false
+    if (job !== undefined && this.#queue.size > 0 && this.#inFlight < this.#o.concurrency) this.#pump()
   }
 
   async #send (job: Job): Promise<void> {

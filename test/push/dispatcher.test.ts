@@ -41,7 +41,7 @@ function setup (options: { concurrency?: number, maxQueue?: number, maxAttempts?
 }
 
 describe('push dispatcher', () => {
-  it('starts no send while the event loop is busy, and all it may once it calms, newest content first-come', async () => {
+  it('starts no send while the event loop is busy, then one send per grant of the gate, oldest first with the newest content', async () => {
     const held: Array<() => void> = []
     const { calls, dispatcher } = setup({ concurrency: 2, calm: { run: (work) => held.push(work) } })
     dispatcher.enqueue('bob/phone/u:alice', message('bob', '1'))
@@ -52,7 +52,10 @@ describe('push dispatcher', () => {
     expect(calls).toHaveLength(0)
     expect(held).toHaveLength(1) // one wait, however many pushes arrive meanwhile
     held.shift()!()
+    expect(calls.map((c) => [c.message.token, c.message.data.q])).toEqual([['bob', '2']])
+    held.shift()!()
     expect(calls.map((c) => [c.message.token, c.message.data.q])).toEqual([['bob', '2'], ['carol', '1']])
+    expect(held).toHaveLength(0) // two in flight: the concurrency; dave waits for a send to finish
   })
 
   it('replaces a queued push with a newer one for the same device and conversation', async () => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { LoopCalm, loopUtilization } from '../../push/loop-calm.js'
 import { FakeClock } from '../clients/helpers/fake-clock.js'
 
-const OPTIONS = { threshold: 0.7, sampleMs: 25, maxWaitMs: 2000 }
+const OPTIONS = { threshold: 0.7, idle: 0.3, sampleMs: 25, perWindow: 2, maxWaitMs: 2000 }
 
 /** A LoopCalm on a fake clock whose event loop reports the utilizations the test sets. */
 function setup () {
   const clock = new FakeClock()
-  const loop = { utilization: 0, samples: 0 }
+  const loop = { utilization: 0.5, samples: 0 }
   const calm = new LoopCalm(OPTIONS, clock, () => { loop.samples++; return loop.utilization })
   const ran: string[] = []
   const work = (name: string) => () => { ran.push(name) }
@@ -15,11 +15,21 @@ function setup () {
 }
 
 describe('push work waits for a calm event loop', () => {
-  it('runs at once while the loop has room', () => {
-    const { calm, ran, work } = setup()
-    calm.run(work('a'))
-    calm.run(work('b'))
+  it('runs everything at once while the loop is idle', () => {
+    const { loop, calm, ran, work } = setup()
+    loop.utilization = 0.1
+    for (const name of ['a', 'b', 'c', 'd', 'e']) calm.run(work(name))
+    expect(ran).toEqual(['a', 'b', 'c', 'd', 'e'])
+  })
+
+  it('runs at most perWindow pieces a window while the loop is working: the rest in the next windows, in order', () => {
+    const { clock, calm, ran, work } = setup()
+    for (const name of ['a', 'b', 'c', 'd', 'e']) calm.run(work(name))
     expect(ran).toEqual(['a', 'b'])
+    clock.advance(OPTIONS.sampleMs)
+    expect(ran).toEqual(['a', 'b', 'c', 'd'])
+    clock.advance(OPTIONS.sampleMs)
+    expect(ran).toEqual(['a', 'b', 'c', 'd', 'e'])
   })
 
   it('holds work while the loop is busy and runs it, in order, once the loop calms', () => {
@@ -30,7 +40,7 @@ describe('push work waits for a calm event loop', () => {
     expect(ran).toEqual([])
     clock.advance(100)
     expect(ran).toEqual([]) // still busy at every look
-    loop.utilization = 0.4
+    loop.utilization = 0.5
     clock.advance(OPTIONS.sampleMs)
     expect(ran).toEqual(['a', 'b'])
   })
@@ -45,11 +55,21 @@ describe('push work waits for a calm event loop', () => {
     expect(ran).toEqual(['late'])
   })
 
+  it('runs overdue work at the window\'s pace, not all at once', () => {
+    const { clock, loop, calm, ran, work } = setup()
+    loop.utilization = 1
+    for (const name of ['a', 'b', 'c']) calm.run(work(name))
+    clock.advance(OPTIONS.maxWaitMs)
+    expect(ran).toEqual(['a', 'b'])
+    clock.advance(OPTIONS.sampleMs)
+    expect(ran).toEqual(['a', 'b', 'c'])
+  })
+
   it('keeps later work behind work already waiting, even when the loop has calmed meanwhile', () => {
     const { clock, loop, calm, ran, work } = setup()
     loop.utilization = 0.9
     calm.run(work('first'))
-    loop.utilization = 0.1
+    loop.utilization = 0.5
     clock.advance(OPTIONS.sampleMs - 1)
     calm.run(work('second')) // the first still waits for its look at the loop
     expect(ran).toEqual([])
