@@ -34,6 +34,20 @@ async function measureRtt400 (client: ReturnType<typeof fakeClient>['client'], c
   await stored
 }
 
+/**
+ * A connected client with SRTT 400 ms (handshake bound max(800, 1000) ms) whose link then dies: its
+ * backoff delay (random 0.5 × 500 ms) passes and the second attempt is made, not yet answered.
+ */
+async function reconnectingAfterRtt () {
+  const connected = await connectedClient()
+  await measureRtt400(connected.client, connected.clock, connected.first)
+  await statusAfter(connected.client, 'reconnecting', () => connected.first.drop(new Error('ETIMEDOUT')))
+  connected.clock.advance(250)
+  const second = await connected.transports.waitFor(2)
+  await settle()
+  return { ...connected, second }
+}
+
 describe('SDK on weak links (fake transport, fake clock)', () => {
   it('pipelines its resume right behind the CONNECT, with the cursor it holds then, and asks nothing after the CONNACK', async () => {
     const { client, clock, transports } = fakeClient({ cursor: 4 })
@@ -134,13 +148,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
   })
 
   it('abandons a reconnect the network does not answer within max(2 × SRTT, 1 s) and tries a fresh socket at once; a refusal still backs off', async () => {
-    const { client, clock, transports, first } = await connectedClient()
-    await measureRtt400(client, clock, first)
-    // SRTT 400 ms: the handshake bound is max(800, 1000) ms. The link dies; the backoff delay (random 0.5 × 500 ms) passes.
-    await statusAfter(client, 'reconnecting', () => first.drop(new Error('ETIMEDOUT')))
-    clock.advance(250)
-    const second = await transports.waitFor(2)
-    await settle()
+    const { client, clock, transports, second } = await reconnectingAfterRtt()
     clock.advance(999)
     expect(second.closedByClient).toBe(false)
     const restarted = statusAfter(client, 'reconnecting', () => clock.advance(1))
@@ -178,12 +186,7 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
   })
 
   it('tries an unanswering network again at once for a minute, then waits its backoff delays again', async () => {
-    const { client, clock, transports, first } = await connectedClient()
-    await measureRtt400(client, clock, first)
-    await statusAfter(client, 'reconnecting', () => first.drop(new Error('ETIMEDOUT')))
-    clock.advance(250)
-    await transports.waitFor(2)
-    await settle()
+    const { client, clock, transports } = await reconnectingAfterRtt()
     // Handshake bound 1 s: each attempt is cut after a second and the next asked for at once. The
     // minute counts from the first cut (1.25 s after the drop), so transports 3 to 62 come at once.
     for (let made = 2; made <= 61; made++) {
