@@ -1,10 +1,10 @@
-import { LRUCache } from 'lru-cache'
 import type { ClassicLevel } from 'classic-level'
 import type { ReceiptEntry, StoredMessage, StoredReceipt, UserIdSeqs } from './types.js'
 import type { Committer } from './committer.js'
 import { keys } from './keys.js'
 import { decodeRecord, encodeRecord } from './record-codec.js'
 import { ReadCache } from './read-cache.js'
+import { RecordCache } from './record-cache.js'
 import { Sequences } from './sequences.js'
 
 /** How a message is kept: the message, its place in each inbox, and (groups) its members then. */
@@ -24,6 +24,8 @@ export type Op = { type: 'put', key: string, value: Uint8Array }
 const CACHE_ENTRIES = 100_000
 /** Decoded records kept: the messages of the last seconds to minutes, awaiting delivery or reads. */
 const RECORD_ENTRIES = 20_000
+/** ...and at most this many bytes of them (RecordCache: large bodies must not hold the heap). */
+const RECORD_BYTES = 16 * 2 ** 20
 /**
  * Keys whose bytes are worth caching: read on every delivery (inbox slots, delivered and read
  * watermarks), not dedup keys, which are only read to find a resend. Message records are cached
@@ -46,7 +48,7 @@ export class StoreCore {
    * Recent message records, decoded: every delivery reads the record its message was stored with a
    * moment before. Records are written once and never changed, and nothing changes what it reads.
    */
-  readonly #records = new LRUCache<string, StoredRecord>({ max: RECORD_ENTRIES })
+  readonly #records = new RecordCache(RECORD_ENTRIES, RECORD_BYTES)
 
   constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
     this.db = db

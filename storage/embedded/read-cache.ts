@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { ownedBytes } from './owned-bytes.js'
 
 /** Stands for a known absence: lru-cache holds no null. */
 const ABSENT = new Uint8Array(0)
@@ -22,7 +23,8 @@ export class ReadCache {
   }
 
   set (key: string, value: Uint8Array | null): void {
-    this.#entries.set(key, value ?? ABSENT)
+    // Values written are views into the record encoder's target (storage/embedded/owned-bytes.ts).
+    this.#entries.set(key, value === null ? ABSENT : ownedBytes(value))
   }
 
   clear (): void {
