@@ -49,9 +49,11 @@ export interface Spawned {
  * program's own (what /proc/<pid>/status is read for). Output is always drained: a broker logging to
  * a full pipe would block its event loop and skew every figure.
  */
-export function spawnLimited (command: string, args: readonly string[], options: SpawnOptions & { ipc?: boolean } = {}): Spawned {
-  const { ipc = false, ...rest } = options
-  const child = spawn('/bin/sh', ['-c', `ulimit -n ${fdHardLimit()} && exec "$@"`, 'sh', command, ...args], {
+export function spawnLimited (command: string, args: readonly string[], options: SpawnOptions & { ipc?: boolean, niceness?: number } = {}): Spawned {
+  const { ipc = false, niceness = 0, ...rest } = options
+  // `nice` before exec, so every thread the program starts inherits it (on Linux a nice value is per thread).
+  const run = niceness === 0 ? 'exec "$@"' : `exec nice -n ${niceness} "$@"`
+  const child = spawn('/bin/sh', ['-c', `ulimit -n ${fdHardLimit()} && ${run}`, 'sh', command, ...args], {
     ...rest,
     stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe']
   })
