@@ -85,6 +85,11 @@ async function persistToGroup (state: SendState): Promise<void> {
   measure(state, started)
 }
 
+/** Stored: acknowledged and delivered only after the device's command before it (see SendOrder). */
+function inTurn ({ order }: SendState): Promise<void> | undefined {
+  return order?.previous
+}
+
 /**
  * A resend carries the very message its client message id named: the same recipient, kind and
  * body. Anything else is a new message whose random id collided with an older one of this device
@@ -92,11 +97,6 @@ async function persistToGroup (state: SendState): Promise<void> {
  * instead of being acknowledged as the old one, so a collision is a visible failure, never a silent
  * loss. Nothing was stored for it.
  */
-/** Stored: acknowledged and delivered only after the device's command before it (see SendOrder). */
-function inTurn ({ order }: SendState): Promise<void> | undefined {
-  return order?.previous
-}
-
 function checkResend ({ draft, stored }: SendState): void {
   const { message, duplicate } = stored!
   if (duplicate && (message.to !== draft!.to || message.kind !== draft!.kind || !sameBody(message.body, draft!.body))) {

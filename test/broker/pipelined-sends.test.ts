@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InboxMessage, SendRequest } from '../../protocol/envelopes.js'
+import { DirectSend, InboxMessage, SendRequest } from '../../protocol/envelopes.js'
 import type { MessageStore } from '../../storage/contracts.js'
+import { RetriableError } from '../../storage/retriable.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { Inbox } from '../helpers/messages.js'
 
@@ -62,5 +63,26 @@ describe('a device\'s pipelined sends', () => {
     expect(delivered.map((m) => m.cseq)).toEqual(Array.from({ length: SENDS }, (_, i) => i + 1))
     await until(() => pubacks.length === SENDS, 3000)
     expect(pubacks).toEqual(ids)
+  })
+
+  it('stop at one that fails before it is stored: nothing after it is stored ahead of its resend', async () => {
+    await broker.device('dora', 'phone')
+    const carl = await broker.device('carl', 'phone')
+    const messages = broker.storage.messages
+    const appendDirect = messages.appendDirect.bind(messages)
+    let calls = 0
+    messages.appendDirect = async (draft, placed) => {
+      if (calls++ === 0) throw new RetriableError('the store is reopening')
+      return appendDirect(draft, placed)
+    }
+    try {
+      const closed = new Promise<void>((resolve) => carl.once('close', () => resolve()))
+      for (let i = 0; i < SENDS; i++) carl.publish('s/dora', Buffer.from(DirectSend.encode({ clientMsgId: `f-${i}`, body: `m${i}` })), { qos: 1 })
+      await closed
+      // The connection closed without a PUBACK for the first; none of the later ones reached the store.
+      expect(await broker.storage.messages.inboxHead('dora')).toBe(0)
+    } finally {
+      messages.appendDirect = appendDirect
+    }
   })
 })
