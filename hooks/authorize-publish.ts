@@ -7,7 +7,7 @@ import { runRead } from './flows/read.js'
 import { runRequest } from './flows/request.js'
 import { runResume } from './flows/resume.js'
 import { DevicePayload } from './flows/payload.js'
-import { runSend } from './flows/send.js'
+import { runSend, type SendOrder } from './flows/send.js'
 import { runTyping } from './flows/typing.js'
 import { Allowances } from './rate-limit.js'
 import { failed, reject, retriable } from './reject.js'
@@ -30,12 +30,26 @@ import { aclOf } from './topic-acl.js'
 export function createAuthorizePublish (ctx: HookContext) {
   const allowances = new Allowances(ctx.config.rateLimit, ctx.now)
   // Aedes runs all packets of one socket read at once; a device's commands must still take effect
-  // in the order it sent them (two pipelined sends to one chat are stored in that order).
-  const queues = new WeakMap<Client, Promise<unknown>>()
-  const inOrder = (client: Client, work: () => Promise<void>): Promise<void> => {
-    const run = (queues.get(client) ?? Promise.resolve()).then(work, work)
-    queues.set(client, run.catch(() => undefined))
-    return run
+  // in the order it sent them (two pipelined sends to one chat are stored in that order). A command
+  // starts once the one before it is placed — a send has its numbers (storage's `placed`), any
+  // other command is over — and settles after it, so PUBACKs leave in the order of the PUBLISHes;
+  // a send also acknowledges and delivers only after the one before it settled, so deliveries keep
+  // that order too [MQTT-4.6.0-6]. A burst's sends thus share group commits instead of each
+  // waiting out the durable write before it, and their deliveries leave in a few socket writes,
+  // not one small segment each — which on a young connection spends the recipient's congestion
+  // window (10 segments) on a dozen messages and holds the rest a round trip
+  // (docs/netem/README.md, "Bursts").
+  const queues = new WeakMap<Client, { placed: Promise<void>, settled: Promise<void> }>()
+  const inOrder = (client: Client, work: (order: SendOrder) => Promise<void>): Promise<void> => {
+    const before = queues.get(client)
+    let place!: () => void
+    const placed = new Promise<void>((resolve) => { place = resolve })
+    const order: SendOrder = { placed: place, ...(before === undefined ? {} : { previous: before.settled }) }
+    const run = (before?.placed ?? Promise.resolve()).then(() => work(order))
+    void run.then(place, place)
+    const settled = before === undefined ? run : before.settled.then(() => run)
+    queues.set(client, { placed, settled: settled.then(() => undefined, () => undefined) })
+    return settled
   }
 
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
@@ -92,7 +106,7 @@ export function createAuthorizePublish (ctx: HookContext) {
     if (!topic.startsWith(COMMAND_ROOT) && recipientOfSendTopic(topic) === undefined) return refuse(new LowbandError('FORBIDDEN_TOPIC', topic))
     // Commands queued behind one that closed the connection do not run: none could be acknowledged,
     // and storing a later send before the failed one is resent would break the device's order.
-    const command = (): Promise<void> => client.closed ? Promise.reject(new RetriableError('connection closed')) : runCommand(ctx, client, identity, topic, payload)
+    const command = (order: SendOrder): Promise<void> => client.closed ? Promise.reject(new RetriableError('connection closed')) : runCommand(ctx, client, identity, topic, payload, order)
     ctx.inFlight.track(inOrder(client, command)).then(() => {
       sink(packet)
       done(null)
@@ -100,12 +114,13 @@ export function createAuthorizePublish (ctx: HookContext) {
   }
 }
 
-function runCommand (ctx: HookContext, client: Client, identity: Identity, topic: string, payload: DevicePayload): Promise<void> {
+/** `order`: a send follows it (see inOrder); the other commands simply finish. */
+function runCommand (ctx: HookContext, client: Client, identity: Identity, topic: string, payload: DevicePayload, order: SendOrder): Promise<void> {
   const to = recipientOfSendTopic(topic)
-  if (to !== undefined) return runSend(ctx, client, identity, payload, to)
+  if (to !== undefined) return runSend(ctx, client, identity, payload, to, order)
   switch (topic) {
     case COMMAND.send:
-      return runSend(ctx, client, identity, payload)
+      return runSend(ctx, client, identity, payload, undefined, order)
     case COMMAND.read:
       return runRead(ctx, client, identity, payload)
     case COMMAND.typing:

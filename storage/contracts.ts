@@ -93,8 +93,16 @@ export interface MessageStore {
    * Stores a 1:1 message durably, in one write, in the sender's and the recipient's inbox and its
    * conversation; resolves only once it is on disk. A message with the same (from, fromDevice,
    * clientMsgId) as a stored one is not stored again: the stored one is returned, `duplicate: true`.
+   *
+   * `placed` (optional for an adapter to call): called at most once, as soon as the message has its
+   * place — its cseq and inbox seqs, or its stored original — before it is durable. An adapter calls
+   * it only if it can promise that every append called after that is numbered after this one, and
+   * that if this write fails, every write queued behind it fails too. The broker then starts a
+   * device's next pipelined send while this one's durable write is still under way, so a burst's
+   * messages share one group commit instead of waiting out one each. An adapter that never calls it
+   * keeps a device's sends one durable write apart.
    */
-  appendDirect (message: NewDirectMessage): Promise<AppendResult>
+  appendDirect (message: NewDirectMessage, placed?: () => void): Promise<AppendResult>
   /**
    * Stores a group message once, in one write, referenced from the inbox of every member in
    * `members` (which must include the sender) and given the group's next cseq, so every member sees

@@ -15,11 +15,22 @@ interface SendState {
   readonly client: Client
   readonly sender: Identity
   readonly request: SendRequest
+  readonly order?: SendOrder
   draft?: NewDirectMessage
   stored?: { message: StoredMessage, seqs: Record<string, number>, duplicate: boolean }
 }
 
 type Step = (state: SendState) => Promise<void> | void
+
+/**
+ * Where a send stands among its device's pipelined commands (hooks/authorize-publish.ts): `placed`
+ * tells the next command it may start (this send has its numbers in the store), and `previous`
+ * settles when the command before it has, so acknowledgements and deliveries keep the device's order.
+ */
+export interface SendOrder {
+  readonly placed: () => void
+  readonly previous?: Promise<void>
+}
 
 /** Invariant 11: only the broker speaks for the system ("alice added bob" is stamped by the broker). */
 function checkKind ({ request }: SendState): void {
@@ -57,7 +68,7 @@ function stamp (state: SendState): void {
 /** Invariant 1: the PUBACK waits for this step (see authorize-publish.ts). */
 async function persist (state: SendState): Promise<void> {
   const started = performance.now()
-  const { message, senderSeq, recipientSeq, duplicate } = await state.ctx.storage.messages.appendDirect(state.draft!)
+  const { message, senderSeq, recipientSeq, duplicate } = await state.ctx.storage.messages.appendDirect(state.draft!, state.order?.placed)
   state.stored = { message, seqs: { [message.from]: senderSeq, [message.to]: recipientSeq }, duplicate }
   measure(state, started)
 }
@@ -72,6 +83,11 @@ async function persistToGroup (state: SendState): Promise<void> {
   const started = performance.now()
   state.stored = await memberLocked(ctx, draft!.to, sender.userId, (group) => ctx.storage.messages.appendGroup(draft!, group.members))
   measure(state, started)
+}
+
+/** Stored: acknowledged and delivered only after the device's command before it (see SendOrder). */
+function inTurn ({ order }: SendState): Promise<void> | undefined {
+  return order?.previous
 }
 
 /**
@@ -125,13 +141,13 @@ function deliver ({ ctx, stored }: SendState): void {
 }
 
 /** The send flows, in order. */
-export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkBody, checkMedia, stamp, persist, checkResend, acknowledge, deliver]
-export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia, stamp, persistToGroup, checkResend, acknowledge, deliver]
+export const directSendSteps: readonly Step[] = [checkKind, checkRecipient, checkBody, checkMedia, stamp, persist, inTurn, checkResend, acknowledge, deliver]
+export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia, stamp, persistToGroup, inTurn, checkResend, acknowledge, deliver]
 
 /** A send on `c/s` (SendRequest), or on `s/<to>` (DirectSend; `to` is the topic's, never the payload's). */
-export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload, to?: string): Promise<void> {
+export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload, to?: string, order?: SendOrder): Promise<void> {
   const request: SendRequest = to === undefined ? SendRequest.fromCbor(payload.item()) : Object.assign(DirectSend.fromCbor(payload.item()), { to })
-  const state: SendState = { ctx, client, sender, request }
+  const state: SendState = { ctx, client, sender, request, ...(order === undefined ? {} : { order }) }
   for (const step of request.group === undefined ? directSendSteps : groupSendSteps) {
     // Only the steps that wait are awaited: an await of a synchronous step's undefined still costs
     // a microtask turn and its promise, per step and message.

@@ -36,8 +36,13 @@ export class EmbeddedMessageStore implements MessageStore {
     this.#receipts = new Receipts(core, this.#deliveries)
   }
 
-  async appendDirect (draft: NewDirectMessage): Promise<AppendResult> {
-    const stored = await this.#deduplicated(draft, (dedup) => this.#append(draft, [draft.from, draft.to], conversationOf(draft.from, draft.to), false, dedup))
+  /**
+   * Calls `placed` once the numbers are taken (or the stored original is found): they are taken
+   * without an await in between, so a later append gets later numbers, and the committer fails
+   * everything queued behind a failed batch (committer.ts), as the contract asks.
+   */
+  async appendDirect (draft: NewDirectMessage, placed?: () => void): Promise<AppendResult> {
+    const stored = await this.#deduplicated(draft, (dedup, place) => this.#append(draft, [draft.from, draft.to], conversationOf(draft.from, draft.to), false, dedup, place), placed)
     return { message: stored.message, senderSeq: stored.seqs[draft.from]!, recipientSeq: stored.seqs[draft.to]!, duplicate: stored.duplicate }
   }
 
@@ -47,22 +52,34 @@ export class EmbeddedMessageStore implements MessageStore {
   }
 
   /** Runs `append` unless the message is a resend; `append` writes the dedup key in its own batch. */
-  #deduplicated (draft: NewDirectMessage, append: (dedupKey: string) => Promise<StoredRecord>): Promise<StoredRecord & { duplicate: boolean }> {
+  #deduplicated (draft: NewDirectMessage, append: (dedupKey: string, placed: () => void) => Promise<StoredRecord>, placed?: () => void): Promise<StoredRecord & { duplicate: boolean }> {
     const key = dedupKey(draft.from, draft.fromDevice, draft.clientMsgId)
     const running = this.#inFlight.get(key)
-    if (running !== undefined) return running.then((stored) => ({ ...stored, duplicate: true }))
+    if (running !== undefined) {
+      placed?.()
+      return running.then((stored) => ({ ...stored, duplicate: true }))
+    }
+    // `placed` only once this append is registered as in flight: a resend started from it must find it.
+    let registered = false
+    let placedEarly = false
+    const place = (): void => { if (registered) placed?.(); else placedEarly = true }
     const work = (async () => {
       const existingId = this.#core.db.getSync(keys.dedup(key), { valueEncoding: 'utf8' }) as string | undefined
       const existing = existingId === undefined ? undefined : this.#core.record(existingId)
-      if (existing !== undefined) return { ...existing, duplicate: true }
-      return { ...await append(keys.dedup(key)), duplicate: false }
+      if (existing !== undefined) {
+        place()
+        return { ...existing, duplicate: true }
+      }
+      return { ...await append(keys.dedup(key), place), duplicate: false }
     })().finally(() => this.#inFlight.delete(key))
     this.#inFlight.set(key, work)
+    registered = true
+    if (placedEarly) placed?.()
     return work
   }
 
   /** One durable write: the message, its conversation slot and a slot in every holder's inbox. */
-  async #append (draft: NewDirectMessage, holders: string[], conversation: string, group: boolean, dedup: string): Promise<StoredRecord> {
+  async #append (draft: NewDirectMessage, holders: string[], conversation: string, group: boolean, dedup: string, placed?: () => void): Promise<StoredRecord> {
     const users = [...new Set(holders)]
     const counters = [conversationCounter(conversation), ...users.map(inboxCounter)]
     const loading = this.#core.sequences.ensureAll(counters, (i) => i === 0 ? keys.conversationRange(conversation) : keys.inboxRange(users[i - 1]!))
@@ -81,7 +98,9 @@ export class EmbeddedMessageStore implements MessageStore {
       { type: 'put', key: keys.conversation(conversation, cseq), value: Buffer.from(message.id) },
       ...users.map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
     ]
-    await this.#core.write(ops, counters)
+    const written = this.#core.write(ops, counters)
+    placed?.()
+    await written
     // Its recipient's PUBACK asks next for it: no need to ask LevelDB.
     this.#core.rememberRecord(message.id, record)
     return record

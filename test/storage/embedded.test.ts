@@ -54,3 +54,27 @@ it('walks past many messages not for the recipient over several turns, and still
     await storage.close()
   }
 })
+
+it('tells an append\'s caller when it has its numbers, before it is durable, and numbers the appends started then after it', async () => {
+  const storage = await openEmbeddedStorage(await tempDir())
+  try {
+    const draft = (clientMsgId: string) => ({ from: 'alice', fromDevice: 'phone', to: 'bob', body: 'x', kind: 0, ts: 1_700_000_000, clientMsgId })
+    // The conversation's counters are loaded from disk the first time; after that numbering waits for nothing.
+    await storage.messages.appendDirect(draft('warm'))
+    let durable = false
+    let second: Promise<{ message: { cseq: number } }> | undefined
+    let third: Promise<{ message: { cseq: number } }> | undefined
+    const first = storage.messages.appendDirect(draft('a'), () => {
+      expect(durable).toBe(false)
+      second = storage.messages.appendDirect(draft('b'), () => {
+        third = storage.messages.appendDirect(draft('a')) // a resend of the first: deduplicated
+      })
+    }).then((stored) => { durable = true; return stored })
+    expect(second).toBeDefined()
+    const [a, b, resend] = await Promise.all([first, second!, third!])
+    expect([a.message.cseq, b.message.cseq]).toEqual([2, 3])
+    expect(resend).toMatchObject({ duplicate: true, message: { cseq: 2 } })
+  } finally {
+    await storage.close()
+  }
+})
