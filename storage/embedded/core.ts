@@ -50,10 +50,11 @@ export class StoreCore {
    */
   readonly #records = new RecordCache(RECORD_ENTRIES, RECORD_BYTES)
 
-  constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer) {
+  /** `repaired`: LevelDB's repair rebuilt the store, so its sequences may have holes (repaired.ts). */
+  constructor (db: ClassicLevel<string, Uint8Array>, committer: Committer, repaired: boolean) {
     this.db = db
     this.#committer = committer
-    this.sequences = new Sequences(db)
+    this.sequences = new Sequences(db, !repaired)
   }
 
   /**

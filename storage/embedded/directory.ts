@@ -30,6 +30,7 @@ export class EmbeddedDirectory implements Directory {
   forgetCached (): void {
     this.#users.clear()
     this.#devices.clear()
+    this.#pushTokens.forgetCached()
   }
 
   publishDeviceKeys (userId: string, keys: DeviceKeyRecord, preKeys: OneTimePreKey[]): Promise<{ identityChanged: boolean, preKeys: number }> {

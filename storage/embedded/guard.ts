@@ -59,6 +59,11 @@ export class StoreGuard {
     return new StoreGuard(db, location, options)
   }
 
+  /** The LevelDB directory, `<dataDir>/store`. */
+  get location (): string {
+    return this.#location
+  }
+
   get writable (): boolean {
     return this.#state === 'open'
   }

@@ -7,6 +7,7 @@ import { guarded } from '../guarded.js'
 import { StoreGuard } from './guard.js'
 import { keys } from './keys.js'
 import { EmbeddedMessageStore } from './messages.js'
+import { wasRepaired } from './repaired.js'
 
 export { StoreOpenError } from './store-errors.js'
 
@@ -42,17 +43,19 @@ export interface EmbeddedStorageOptions {
 export async function openEmbeddedStorage (dataDir: string, options: EmbeddedStorageOptions = {}): Promise<Storage> {
   const guard = await StoreGuard.open({ dataDir, level: { ...LEVELDB_TUNING, maxOpenFiles: LEVELDB_MAX_OPEN_FILES }, ...options })
   const committer = new Committer(guard.db, guard)
-  const core = new StoreCore(guard.db, committer)
   const directory = new EmbeddedDirectory(guard.db, committer)
   // Delivered watermarks are written once per window: if the last process left its marker, it
   // crashed, and what it had not written yet is recovered from resuming devices (deliveries.ts).
   let afterCrash: boolean
+  let repaired: boolean
   try {
     afterCrash = guard.db.getSync(keys.openMarker) !== undefined
+    repaired = await wasRepaired(guard.db, guard.location)
     await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
   } catch (error) {
     throw await guard.failedOpen(error)
   }
+  const core = new StoreCore(guard.db, committer, repaired)
   const messages = new EmbeddedMessageStore(core, committer, createMessageIdGenerator(), afterCrash)
   guard.onReopened(() => {
     core.forgetCached()

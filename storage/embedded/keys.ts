@@ -18,6 +18,8 @@ export const keys = {
   watermark: (conversation: string, reader: string) => `w!${conversation}!${reader}`,
   /** Present while a process has the store open: found at open, the last one did not close it (a crash). */
   openMarker: 's!open',
+  /** Written by `lowband repair`: LevelDB rebuilt the store, so a sequence may have holes (repaired.ts). */
+  repairedMarker: 's!repaired',
   user: (userId: string) => `u!${userId}`,
   contact: (userId: string, contact: string) => `k!${userId}!${contact}`,
   device: (userId: string, deviceId: string) => `e!${userId}!${deviceId}`,
@@ -43,6 +45,11 @@ export const keys = {
 /** The last `!`-separated part of a key: the device or group id of an index key. */
 export function lastPartOfKey (key: string): string {
   return key.slice(key.lastIndexOf('!') + 1)
+}
+
+/** The key of entry 1 of an inbox or conversation range: a sequence's first number. */
+export function firstKeyOf (range: { gt: string }): string {
+  return range.gt + pad(1)
 }
 
 export function seqOfKey (key: string): number {

@@ -1,8 +1,10 @@
-import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { StoreGuard } from './guard.js'
 import { inspectStore } from './preflight.js'
+import { keys } from './keys.js'
+import { lostFiles } from './repaired.js'
 import { levelCode, levelMessage, StoreOpenError, type DamageAt } from './store-errors.js'
 import { verifyStore, type StoreReport } from './verify.js'
 
@@ -41,6 +43,8 @@ export async function repairStore (dataDir: string): Promise<RepairReport> {
     const levelNotes = await repairNotes(location)
     const guard = await StoreGuard.open({ dataDir, level: {} })
     try {
+      // Its sequences may now have holes: the counters must not take a missing entry 1 for an empty one.
+      await guard.db.put(keys.repairedMarker, new Uint8Array(0), { sync: true })
       return { ...(files.damage === undefined ? {} : { found: files.damage }), archived, levelNotes, store: await verifyStore(guard.db) }
     } finally {
       await guard.close()
@@ -84,12 +88,4 @@ async function repairNotes (location: string): Promise<string[]> {
   return log.split('\n')
     .map((line) => line.replace(/^\S+ \S+ /, ''))
     .filter((line) => (/^(?:Table|Log) #\d+: /.test(line) && !line.endsWith(' OK')) || /ignoring error|dropping|Some data may have been lost/.test(line))
-}
-
-async function lostFiles (location: string): Promise<string[]> {
-  try {
-    return await readdir(join(location, 'lost'))
-  } catch {
-    return []
-  }
 }
