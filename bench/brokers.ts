@@ -17,6 +17,8 @@ export const JWT_SECRET = 'bench-secret-0123456789abcdef'
 const LOWBAND_CLI = fileURLToPath(new URL('../bin/lowband.js', import.meta.url))
 const PLAIN_AEDES = fileURLToPath(new URL('./plain-aedes.js', import.meta.url))
 const GC_ON_SIGNAL = new URL('./gc-on-signal.js', import.meta.url).href
+/** How gc-on-signal's report line starts. */
+const MEMORY_REPORT = '{"benchMemory"'
 
 export interface BrokerHandle {
   readonly kind: BrokerKind
@@ -132,9 +134,10 @@ function handle (kind: BrokerKind, spawned: Spawned, port: number, gc: boolean, 
     port,
     collectGarbage: () => { if (gc) process.kill(spawned.pid, 'SIGUSR2') },
     lastMemoryUsage: () => {
-      const line = spawned.output().split('\n').reverse().find((l) => l.startsWith('{"benchMemory"'))
+      // stdout and stderr share one buffer, so a log chunk may run into the report's line.
+      const line = spawned.output().split('\n').reverse().find((l) => l.includes(MEMORY_REPORT) && l.endsWith('}'))
       if (line === undefined) return undefined
-      const report = JSON.parse(line) as { benchMemory: NodeJS.MemoryUsage, heapSpaces?: HeapSpaces }
+      const report = JSON.parse(line.slice(line.indexOf(MEMORY_REPORT))) as { benchMemory: NodeJS.MemoryUsage, heapSpaces?: HeapSpaces }
       return { ...report.benchMemory, ...(report.heapSpaces === undefined ? {} : { heapSpaces: report.heapSpaces }) }
     },
     async stop () {

@@ -12,6 +12,8 @@ const STABLE_MS = 20_000
 /** V8's memory reducer starts 8 s after a mark-compact (--gc-memory-reducer-start-delay-ms) and runs up to three GCs. */
 const MIN_WAIT_MS = 40_000
 const MAX_WAIT_MS = 150_000
+/** Longest wait for a node's report after its GC, ms. */
+const REPORT_WAIT_MS = 30_000
 
 /** The processes' RSS together once they are idle (their CPU under 5 % of a core each) and collected twice. */
 export async function idleAndCollected (nodes: readonly BrokerHandle[]): Promise<number> {
@@ -24,10 +26,18 @@ export async function idleAndCollected (nodes: readonly BrokerHandle[]): Promise
     before = now
   }
   for (let i = 0; i < 2; i++) {
+    const previous = nodes.map(reported)
     for (const node of nodes) node.collectGarbage()
     await sleep(1000) // the GC and its report on stderr
+    // A node slowed by a busy machine may take longer to answer: wait for a report newer than the last.
+    for (const deadline = Date.now() + REPORT_WAIT_MS; Date.now() < deadline && nodes.some((node, n) => node.kind !== 'mosquitto' && reported(node) === previous[n]);) await sleep(250)
   }
   return totalRss(nodes)
+}
+
+function reported (node: BrokerHandle): string | undefined {
+  const usage = node.lastMemoryUsage()
+  return usage === undefined ? undefined : JSON.stringify(usage)
 }
 
 /**
