@@ -32,8 +32,8 @@ export interface MemoryLevel {
   failed: number
   /**
    * `--nodes N`: the reading right after the connect storm (idle CPU, two full GCs), before V8's
-   * memory reducer has given back the young generation and the old-space pages the storm left
-   * part-empty; `rssBytes` and `perConnectionBytes` are then read once RSS stopped falling.
+   * memory reducer has given back the young generation the storm grew; `rssBytes` and
+   * `perConnectionBytes` are then read once RSS stopped falling.
    */
   afterStorm?: { rssBytes: number, perConnectionBytes: number }
   /** `--nodes N`: seconds from the after-storm reading until RSS stopped falling. */

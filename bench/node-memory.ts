@@ -43,10 +43,10 @@ function reported (node: BrokerHandle): string | undefined {
 /**
  * Waits, without forcing anything, until the nodes' RSS stops falling, then collects as
  * idleAndCollected does. After a connect storm V8 keeps its young generation at the size the storm
- * grew it to (two 16 MiB semispaces, fully touched) and old-space pages the storm's promoted garbage
- * left part-empty; its memory reducer — on by default in every Node process, no flag — gives them
- * back once allocation has been low for a while (seen here 15–30 s after the storm). Returns the
- * settled RSS and how long that took.
+ * grew it to (two 16 MiB semispaces, fully touched); its memory reducer — on by default in every
+ * Node process, no flag — gives that back once allocation has been low for a while (seen here
+ * 15–30 s after the storm). Old-space pages the storm's promoted garbage left part-empty mostly stay
+ * (docs/SCALING.md). Returns the settled RSS and how long that took.
  */
 export async function afterMemoryReducer (nodes: readonly BrokerHandle[]): Promise<{ rss: number, seconds: number }> {
   const started = Date.now()
