@@ -50,7 +50,9 @@ const USAGE = `usage: npm run bench -- [--json] [--quick] [--only ${SECTIONS.joi
               light load (200 msg/s) same-node vs cross-node for the latency crossing adds; CPU per
               message of each part (nodes, PostgreSQL, Redis) from /proc at half the maximum
   --nodes     memory: N cluster nodes (lowband start --redis --postgres; services from scripts/services.sh)
-              hold the connections together, e.g. --only memory --nodes 6 for 100 000 (the default with --nodes)
+              hold the connections together, e.g. --only memory --nodes 6 for 100 000 (the default with --nodes);
+              read right after the connect storm and once RSS stopped falling (V8's memory reducer; the
+              judged figure), each node split into V8 heap used / committed / external / rest of RSS
   --connections  memory: this many idle connections, one level (e.g. 3000 for a short check)
   --render    print the table of a report saved with --json, without running anything
   --save      also write the JSON report to DIR/<date>-<commit>-<sections>.json (docs/bench holds the

@@ -17,6 +17,8 @@ export const JWT_SECRET = 'bench-secret-0123456789abcdef'
 const LOWBAND_CLI = fileURLToPath(new URL('../bin/lowband.js', import.meta.url))
 const PLAIN_AEDES = fileURLToPath(new URL('./plain-aedes.js', import.meta.url))
 const GC_ON_SIGNAL = new URL('./gc-on-signal.js', import.meta.url).href
+/** How gc-on-signal's report line starts. */
+const MEMORY_REPORT = '{"benchMemory"'
 
 export interface BrokerHandle {
   readonly kind: BrokerKind
@@ -31,13 +33,19 @@ export interface BrokerHandle {
   parts? (): Record<string, number[]>
   /** Asks a Node broker for a full GC (memory section); a no-op for mosquitto. */
   collectGarbage (): void
-  /** process.memoryUsage() as the broker reported it after its last requested GC. */
-  lastMemoryUsage (): NodeJS.MemoryUsage | undefined
+  /** process.memoryUsage() and the V8 heap's spaces as the broker reported them after its last requested GC. */
+  lastMemoryUsage (): ReportedMemory | undefined
   /** Graceful stop (SIGTERM), so lowband drains and `--cpu-prof` writes its profile. */
   stop (): Promise<void>
   /** SIGKILL: after 100k connections nobody needs a graceful goodbye to each. */
   kill (): Promise<void>
 }
+
+/** V8 heap spaces (new_space, old_space, …): bytes committed and in use. */
+export type HeapSpaces = Record<string, { committed: number, used: number }>
+
+/** What bench/gc-on-signal.ts reports after a GC. */
+export type ReportedMemory = NodeJS.MemoryUsage & { heapSpaces?: HeapSpaces }
 
 export interface BrokerOptions {
   /** Extra flags for the node process of lowband or plain Aedes (e.g. --cpu-prof). */
@@ -126,8 +134,11 @@ function handle (kind: BrokerKind, spawned: Spawned, port: number, gc: boolean, 
     port,
     collectGarbage: () => { if (gc) process.kill(spawned.pid, 'SIGUSR2') },
     lastMemoryUsage: () => {
-      const line = spawned.output().split('\n').reverse().find((l) => l.startsWith('{"benchMemory"'))
-      return line === undefined ? undefined : (JSON.parse(line) as { benchMemory: NodeJS.MemoryUsage }).benchMemory
+      // stdout and stderr share one buffer, so a log chunk may run into the report's line.
+      const line = spawned.output().split('\n').reverse().find((l) => l.includes(MEMORY_REPORT) && l.endsWith('}'))
+      if (line === undefined) return undefined
+      const report = JSON.parse(line.slice(line.indexOf(MEMORY_REPORT))) as { benchMemory: NodeJS.MemoryUsage, heapSpaces?: HeapSpaces }
+      return { ...report.benchMemory, ...(report.heapSpaces === undefined ? {} : { heapSpaces: report.heapSpaces }) }
     },
     async stop () {
       await spawned.stop(20_000)

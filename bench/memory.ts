@@ -1,7 +1,8 @@
-import { startBroker, type BrokerHandle, type BrokerKind } from './brokers.js'
+import { startBroker, type BrokerKind, type HeapSpaces } from './brokers.js'
 import type { Connected, ConnectMessage } from './idle-clients.js'
 import { ask } from './ipc.js'
-import { cpuMs, fdHardLimit, rssBytes, sleep } from './proc.js'
+import { idleAndCollected, mib } from './node-memory.js'
+import { fdHardLimit } from './proc.js'
 import { mintTokens } from './tokens.js'
 import { startWorker, stopWorker } from './workers.js'
 
@@ -29,6 +30,28 @@ export interface MemoryLevel {
   heapPerConnectionBytes?: number
   connectSeconds: number
   failed: number
+  /**
+   * `--nodes N`: the reading right after the connect storm (idle CPU, two full GCs), before V8's
+   * memory reducer has given back the young generation the storm grew; `rssBytes` and
+   * `perConnectionBytes` are then read once RSS stopped falling.
+   */
+  afterStorm?: { rssBytes: number, perConnectionBytes: number }
+  /** `--nodes N`: seconds from the after-storm reading until RSS stopped falling. */
+  settledAfterSeconds?: number
+  /** `--nodes N`: each node's memory before the connections, right after the storm, and settled. */
+  nodes?: NodeMemory[]
+}
+
+/** process.memoryUsage() of a Node broker after a full GC (bench/gc-on-signal.ts), bytes, with its V8 heap spaces. */
+export type MemoryUsage = Pick<NodeJS.MemoryUsage, 'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers'> & { heapSpaces?: HeapSpaces }
+
+/** One cluster node's memory: V8 heap vs the rest of its RSS. */
+export interface NodeMemory {
+  node: string
+  connections: number
+  before: MemoryUsage
+  afterStorm: MemoryUsage
+  settled: MemoryUsage
 }
 
 export interface BrokerMemory {
@@ -80,7 +103,7 @@ async function measureOne (kind: BrokerKind, clean: boolean, index: number, leve
   const broker = await startBroker(kind, { nodeFlags: ['--max-old-space-size=8192'], gcOnSignal: true })
   const workers = Array.from({ length: Math.ceil(max / PER_WORKER) }, () => startWorker('idle-clients'))
   try {
-    const baselineRssBytes = await settledRss(broker)
+    const baselineRssBytes = await idleAndCollected([broker])
     const baselineHeap = broker.lastMemoryUsage()?.heapUsed
     log(`memory ${name}: baseline RSS ${mib(baselineRssBytes)} MiB`)
     const measured: MemoryLevel[] = []
@@ -104,7 +127,7 @@ async function measureOne (kind: BrokerKind, clean: boolean, index: number, leve
       const firstError = replies.find((r) => r.firstError !== undefined)?.firstError
       const previous = measured.at(-1)
       connected = level
-      const rss = await settledRss(broker)
+      const rss = await idleAndCollected([broker])
       const heap = broker.lastMemoryUsage()?.heapUsed
       const entry: MemoryLevel = {
         connections: level,
@@ -124,27 +147,4 @@ async function measureOne (kind: BrokerKind, clean: boolean, index: number, leve
     await broker.kill()
     await Promise.all(workers.map(stopWorker))
   }
-}
-
-/**
- * RSS once the broker has finished the work of connecting (its CPU is idle) and, for Node brokers,
- * after two full garbage collections: what idle connections keep, not garbage from their handshake.
- */
-async function settledRss (broker: BrokerHandle): Promise<number> {
-  const deadline = Date.now() + 30_000
-  for (let before = cpuMs(broker.pid); Date.now() < deadline; ) {
-    await sleep(500)
-    const now = cpuMs(broker.pid)
-    if (now - before < 25) break // under 5 % of a core
-    before = now
-  }
-  for (let i = 0; i < 2; i++) {
-    broker.collectGarbage()
-    await sleep(1000) // the GC and its report on stderr
-  }
-  return rssBytes(broker.pid)
-}
-
-function mib (bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(1)
 }

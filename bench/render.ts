@@ -3,6 +3,7 @@ import { BYTES_GOALS } from './bytes.js'
 import { recipientOverhead } from './bytes-e2e.js'
 import type { Exchange } from './bytes-lowband.js'
 import type { CostLine } from './cpu-profile.js'
+import type { MemoryReport, MemoryUsage } from './memory.js'
 import { BUSY_LOAD_AVERAGE } from './machine.js'
 import { describePacket, type WirePacket } from './packet-labels.js'
 import type { BenchReport } from './report.js'
@@ -96,8 +97,22 @@ function memory (report: BenchReport): string[] {
   return [
     `## 2. Memory per idle authenticated connection (broker RSS growth ÷ connections; persistent sessions unless marked)${r.nodes === undefined ? '' : `, held by ${r.nodes} cluster nodes on one Redis and PostgreSQL (their RSS together)`}`,
     renderTable(['broker', 'connections', 'RSS before MiB', 'RSS MiB', 'KiB per conn', 'KiB marginal', 'of it V8 heap KiB', 'connect s', 'failed'], rows),
+    ...r.results.flatMap((b) => b.levels.flatMap((l) => l.afterStorm === undefined ? [] : [`right after the connect storm: ${(l.afterStorm.perConnectionBytes / 1024).toFixed(2)} KiB per connection (RSS ${(l.afterStorm.rssBytes / 2 ** 20).toFixed(1)} MiB); the figure above once RSS stopped falling, ${l.settledAfterSeconds ?? '?'} s later (V8's memory reducer)`])),
+    ...nodeRows(r),
     ...(r.skipped === undefined ? [] : [`note: ${r.skipped}`])
   ]
+}
+
+/** `--nodes N`: each node's growth per connection right after the storm and settled, split into V8 heap and the rest of its RSS. */
+function nodeRows (r: MemoryReport): string[] {
+  const nodes = r.results.flatMap((b) => b.levels.flatMap((l) => l.nodes ?? []))
+  if (nodes.length === 0) return []
+  const rows = nodes.flatMap((n) => (['afterStorm', 'settled'] as const).map((stage) => {
+    const kib = (pick: (u: MemoryUsage) => number): string => ((pick(n[stage]) - pick(n.before)) / Math.max(1, n.connections) / 1024).toFixed(2)
+    return [n.node, stage === 'afterStorm' ? 'right after the storm' : 'settled', n.connections, (n[stage].rss / 2 ** 20).toFixed(1), kib((u) => u.rss), kib((u) => u.heapUsed),
+      kib((u) => u.heapTotal - u.heapUsed), kib((u) => u.external), kib((u) => u.rss - u.heapTotal - u.external)]
+  }))
+  return ['', renderTable(['node', 'read', 'connections', 'RSS MiB', 'KiB per conn: RSS', 'V8 heap used', 'V8 committed unused', 'external', 'rest of RSS'], rows)]
 }
 
 function bytes (report: BenchReport): string[] {

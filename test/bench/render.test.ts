@@ -72,3 +72,42 @@ describe('the --cluster throughput figures', () => {
     expect(text).toContain('p50 2 ms same-node, 3.5 ms cross-node (+1.5 ms)')
   })
 })
+
+describe('the --nodes memory figures', () => {
+  const MiB = 2 ** 20
+  const usage = (rss: number, heapTotal: number, heapUsed: number, newSpace: number) => ({
+    rss: rss * MiB, heapTotal: heapTotal * MiB, heapUsed: heapUsed * MiB, external: 9 * MiB, arrayBuffers: 5 * MiB,
+    heapSpaces: { new_space: { committed: newSpace * MiB, used: 0 }, old_space: { committed: (heapTotal - newSpace) * MiB, used: heapUsed * MiB } }
+  })
+  const base: Omit<BenchReport, 'goals'> = {
+    command: 'npm run bench -- --only memory --nodes 2', quick: false, durationSeconds: 1, errors: [],
+    machine: { cpuModel: 'cpu', cores: 2, memoryGiB: 24, freeMemoryGiB: 20, kernel: '6', node: 'v20', aedes: '1.2.0', mosquitto: 'not used', loadAverage1m: 0.1, date: '2026-11-30T00:00:00Z', commit: 'abc1234' },
+    memory: {
+      fdLimit: 20000, requestedLevels: [2048], measuredLevels: [2048], nodes: 2,
+      results: [{
+        kind: 'lowband', clean: false, baselineRssBytes: 200 * MiB,
+        levels: [{
+          connections: 2048, rssBytes: 216 * MiB, perConnectionBytes: 8 * 1024, heapPerConnectionBytes: 5 * 1024, connectSeconds: 1, failed: 0,
+          afterStorm: { rssBytes: 220 * MiB, perConnectionBytes: 10 * 1024 }, settledAfterSeconds: 45,
+          // 1024 devices: 1 KiB per connection is 1 MiB.
+          nodes: [{ node: 'n0', connections: 1024, before: usage(100, 60, 30, 32), afterStorm: usage(110, 70, 35, 32), settled: usage(107, 68, 35, 1) }]
+        }]
+      }]
+    }
+  }
+  const report: BenchReport = { ...base, goals: checkGoals(base) }
+
+  it('judge the settled figure, and show the one right after the storm beside it', () => {
+    expect(report.goals.find((g) => g.name.startsWith('memory'))).toMatchObject({ value: '8.0 KiB', met: true })
+    expect(renderReport(report)).toContain('right after the connect storm: 10.00 KiB per connection (RSS 220.0 MiB); the figure above once RSS stopped falling, 45 s later')
+  })
+
+  it('split each node\'s growth per connection into V8 heap used, heap committed but unused, external and the rest of RSS', () => {
+    const rows = renderReport(report).split('\n').filter((line) => line.startsWith('| n0'))
+    const cells = (row: string) => row.split('|').map((cell) => cell.trim()).filter((cell) => cell !== '')
+    // RSS, V8 used, committed unused, external, rest (rss − heap total − external)
+    expect(cells(rows[0]!).slice(4)).toEqual(['10.00', '5.00', '5.00', '0.00', '0.00'])
+    expect(cells(rows[1]!).slice(1, 2)).toEqual(['settled'])
+    expect(cells(rows[1]!).slice(4)).toEqual(['7.00', '5.00', '3.00', '0.00', '-1.00'])
+  })
+})
