@@ -6,14 +6,7 @@ import { ERROR_CODES } from '../../protocol/errors.js'
 import type { MessageStore } from '../../storage/contracts.js'
 import { RetriableError } from '../../storage/retriable.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
-import { Inbox } from '../helpers/messages.js'
-
-/** The PUBACKs a raw MQTT client receives, by message id. */
-function pubacks (client: MqttClient): number[] {
-  const ids: number[] = []
-  client.on('packetreceive', (packet) => { if (packet.cmd === 'puback') ids.push(packet.messageId!) })
-  return ids
-}
+import { Inbox, pubacks } from '../helpers/messages.js'
 
 const closed = (client: MqttClient): Promise<void> => new Promise((resolve) => client.once('close', () => resolve()))
 const send = (clientMsgId: string, to: string, body: string): Buffer => Buffer.from(SendRequest.encode({ clientMsgId, to, body }))

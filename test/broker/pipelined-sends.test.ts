@@ -3,7 +3,7 @@ import { DirectSend, InboxMessage, SendRequest } from '../../protocol/envelopes.
 import type { MessageStore } from '../../storage/contracts.js'
 import { RetriableError } from '../../storage/retriable.js'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
-import { Inbox } from '../helpers/messages.js'
+import { Inbox, pubacks } from '../helpers/messages.js'
 
 const SENDS = 5
 
@@ -39,8 +39,7 @@ describe('a device\'s pipelined sends', () => {
   it('are stored without each waiting for the durable write before it, and keep their order', async () => {
     const bob = new Inbox(await broker.device('bob', 'phone'))
     const alice = await broker.device('alice', 'phone')
-    const pubacks: number[] = []
-    alice.on('packetreceive', (packet) => { if (packet.cmd === 'puback') pubacks.push(packet.messageId!) })
+    const acks = pubacks(alice)
     const hold = holdFirstAppend(broker.storage.messages)
 
     const ids: number[] = []
@@ -61,8 +60,8 @@ describe('a device\'s pipelined sends', () => {
     const delivered = (await bob.wait('inbox', SENDS)).map((r) => InboxMessage.decode(r.payload))
     expect(delivered.map((m) => m.body)).toEqual(Array.from({ length: SENDS }, (_, i) => `m${i}`))
     expect(delivered.map((m) => m.cseq)).toEqual(Array.from({ length: SENDS }, (_, i) => i + 1))
-    await until(() => pubacks.length === SENDS, 3000)
-    expect(pubacks).toEqual(ids)
+    await until(() => acks.length === SENDS, 3000)
+    expect(acks).toEqual(ids)
   })
 
   it('stop at one that fails before it is stored: nothing after it is stored ahead of its resend', async () => {

@@ -40,3 +40,10 @@ export class Inbox {
     }
   }
 }
+
+/** The PUBACKs a raw MQTT client receives, by message id. */
+export function pubacks (client: MqttClient): number[] {
+  const ids: number[] = []
+  client.on('packetreceive', (packet) => { if (packet.cmd === 'puback') ids.push(packet.messageId!) })
+  return ids
+}
