@@ -39,21 +39,6 @@ class AttemptRestarted extends Error {
 
 type Attempt = { outcome: 'lost' } | { outcome: 'failed', error: unknown }
 
-/** One transport being connected, its lifecycle listened to from before its connect(). */
-interface Dial {
-  readonly transport: Transport
-  /** Resolves when the connection, once established, ends (Transport.onClose). */
-  readonly closed: Promise<Error | undefined>
-  /** connect()'s outcome: the CONNACK. */
-  connected: Promise<void>
-  /** The network answered (TCP handshake done): the CONNECT is on its way to the broker. */
-  established: boolean
-  /** Called once, when it becomes established. */
-  whenEstablished?: () => void
-  /** Ends the handshake bound of a spare (see Connection.suspect). */
-  cancelBound?: CancelTimer
-}
-
 /**
  * The reconnect state machine: connect, run until lost, wait a backoff delay, connect again; until
  * close() or a fatal error. Statuses: connecting → connected → disconnected → reconnecting{1,…} →
@@ -87,12 +72,6 @@ export class Connection {
   #silentSince: number | undefined
   /** Ends the attempt waiting for its connection (a fresh one follows). */
   #cut: ((reason: Error) => void) | undefined
-  /** The open connection is suspect (its probe is out): a spare may race it. */
-  #suspected = false
-  /** A fresh connection dialled beside the suspect open one; the next attempt adopts it. */
-  #spare: Dial | undefined
-  /** A spare's transport is being created (its token fetched). */
-  #dialling = false
 
   /** `renewableCredentials`: the token comes from a function, so a refused one may be renewed. */
   constructor (hooks: ConnectionHooks, backoff: Backoff, clock: Clock, status: StatusStream, renewableCredentials: boolean) {
@@ -123,71 +102,8 @@ export class Connection {
   async close (): Promise<void> {
     if (this.#stop.signal.aborted) return this.#loop
     this.#stop.abort()
-    if (this.#spare !== undefined) this.#dropSpare(this.#spare)
     await this.#transport?.close()
     await this.#loop
-  }
-
-  /**
-   * The open connection is suspect (an acknowledgement overdue, a probe out): a fresh connection
-   * is dialled beside it at once instead of after the probe's timeout, and the open one is kept
-   * until the fresh one has its CONNACK. Whichever the network answers first carries on: should
-   * the old socket's retransmission get through first, {@link cleared} drops a spare still in its
-   * TCP handshake; once the spare is established its CONNECT takes the session over (the broker
-   * closes the old connection of the same client id [MQTT-3.1.4-2]), and on its CONNACK it
-   * replaces the old socket, whose unacknowledged sends the outbox resends on it (the broker
-   * dedups by client message id). One spare at a time; one the network leaves silent for the
-   * handshake bound (max(2 × SRTT, 1 s)) is replaced by a fresh socket, whose SYN leaves now
-   * rather than at the kernel's next SYN backoff, until the suspicion ends: the probe answered,
-   * or its timeout, after which the connection loop's own bounded attempts adopt the spare.
-   */
-  suspect (): void {
-    if (!this.#open || this.#stop.signal.aborted) return
-    this.#suspected = true
-    if (this.#spare === undefined && !this.#dialling) void this.#raceSpare()
-  }
-
-  /** The open connection answered after all: a spare the network has not answered is dropped. */
-  cleared (): void {
-    this.#suspected = false
-    if (this.#spare !== undefined && !this.#spare.established) this.#dropSpare(this.#spare)
-  }
-
-  async #raceSpare (): Promise<void> {
-    this.#dialling = true
-    let spare: Dial
-    try {
-      spare = await this.#dial()
-    } catch {
-      // No transport (a token refused, say): the connection loop meets that itself if the old one goes.
-      return
-    } finally {
-      this.#dialling = false
-    }
-    if (!this.#suspected || !this.#open) return void spare.transport.close(true)
-    this.#spare = spare
-    spare.cancelBound = this.#boundSilence(spare, () => {
-      if (this.#spare !== spare) return
-      this.#dropSpare(spare)
-      this.suspect()
-    })
-    spare.connected.then(() => {
-      if (this.#spare !== spare) return
-      spare.cancelBound?.()
-      // The spare has its CONNACK: it takes over at once. The broker has already closed the old
-      // connection [MQTT-3.1.4-2]; that news is not waited for on a link that may still lose it.
-      this.#hurry = true
-      if (this.#open) void this.#transport?.close(true)
-      else this.#wake?.abort()
-    }, () => {
-      if (this.#spare === spare) this.#dropSpare(spare)
-    })
-  }
-
-  #dropSpare (spare: Dial): void {
-    spare.cancelBound?.()
-    this.#spare = undefined
-    void spare.transport.close(true)
   }
 
   /**
@@ -228,8 +144,7 @@ export class Connection {
       if (silent) this.#silentSince ??= this.#clock.now()
       else this.#silentSince = undefined
       const soon = restart && (!silent || this.#clock.now() - this.#silentSince! < SILENT_RETRY_WINDOW_MS)
-      // A spare dialled while the old connection was suspect is the fresh attempt, already under way.
-      const delayMs = this.#hurry || soon || this.#spare !== undefined ? 0 : this.#backoff.next()
+      const delayMs = this.#hurry || soon ? 0 : this.#backoff.next()
       this.#hurry = false
       const reconnecting = { type: 'reconnecting', attempt: Math.max(this.#backoff.attempt, 1), delayMs } as const
       this.#status.set(attempt.outcome === 'failed' ? { ...reconnecting, error: toError(attempt.error) } : reconnecting)
@@ -252,22 +167,24 @@ export class Connection {
   }
 
   async #attempt (onOpen: () => void): Promise<Attempt> {
-    const spare = this.#spare
-    this.#spare = undefined
-    spare?.cancelBound?.()
-    let dial: Dial
+    let transport: Transport
     try {
-      dial = spare ?? await this.#dial()
+      transport = await this.#hooks.createTransport()
     } catch (error) {
       return { outcome: 'failed', error }
     }
-    const { transport, closed } = dial
-    // Set before the CONNACK so close() can abort an attempt still waiting for it.
+    const closed = new Promise<Error | undefined>((resolve) => transport.onClose(resolve))
+    transport.onMessage((topic, payload) => this.#hooks.message(topic, payload))
+    // Set before connect() so close() can abort an attempt still waiting for its CONNACK.
     this.#transport = transport
     const cut = new Promise<never>((_resolve, reject) => { this.#cut = reject })
-    const cancelSilence = this.#boundSilence(dial, (error) => this.#cut?.(error))
+    const cancelSilence = this.#boundSilence(transport)
     try {
-      await Promise.race([dial.connected, cut])
+      if (this.#stop.signal.aborted) throw new Error('closed')
+      const connected = transport.connect()
+      // A cut attempt's own outcome comes later, if ever, and is not waited for.
+      connected.catch(() => {})
+      await Promise.race([connected, cut])
     } catch (error) {
       this.#transport = undefined
       await transport.close(error instanceof AttemptRestarted || error instanceof LinkSilentError)
@@ -295,41 +212,18 @@ export class Connection {
     }
     const error = await closed
     this.#open = false
-    this.#suspected = false
     this.#transport = undefined
     this.#hooks.lost()
     if (!this.#stop.signal.aborted) this.#status.set(error === undefined ? { type: 'disconnected' } : { type: 'disconnected', error })
     return { outcome: 'lost' }
   }
 
-  /** A fresh transport, connecting; its outcome is listened to from the start. */
-  async #dial (): Promise<Dial> {
-    const transport = await this.#hooks.createTransport()
-    const closed = new Promise<Error | undefined>((resolve) => transport.onClose(resolve))
-    transport.onMessage((topic, payload) => this.#hooks.message(topic, payload))
-    // A transport that cannot tell when its network connection is up counts as established (no bound).
-    // `connected` is set below, once the listeners are in place.
-    const dial: Dial = { transport, closed, connected: Promise.resolve(), established: transport.onEstablished === undefined }
-    transport.onEstablished?.(() => {
-      dial.established = true
-      dial.whenEstablished?.()
-    })
-    if (this.#stop.signal.aborted) {
-      await transport.close(true)
-      throw new Error('closed')
-    }
-    dial.connected = transport.connect()
-    // A cut attempt's own outcome comes later, if ever, and is not waited for.
-    dial.connected.catch(() => {})
-    return dial
-  }
-
-  /** Calls `silent` if the network has not answered `dial` within the handshake bound. */
-  #boundSilence (dial: Dial, silent: (error: LinkSilentError) => void): CancelTimer {
+  /** Cuts the attempt on `transport` if the network has not answered within the handshake bound. */
+  #boundSilence (transport: Transport): CancelTimer {
     const waitMs = this.#hooks.handshakeTimeoutMs()
-    if (waitMs === undefined || dial.established) return () => {}
-    const cancel = this.#clock.setTimer(waitMs, () => silent(new LinkSilentError(waitMs)))
-    dial.whenEstablished = cancel
+    if (waitMs === undefined || transport.onEstablished === undefined) return () => {}
+    const cancel = this.#clock.setTimer(waitMs, () => this.#cut?.(new LinkSilentError(waitMs)))
+    transport.onEstablished(cancel)
     return cancel
   }
 

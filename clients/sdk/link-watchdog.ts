@@ -4,10 +4,6 @@ import type { RttEstimator } from './rtt.js'
 export interface WatchdogHooks {
   /** Sends a PINGREQ on the open connection; resolves on its PINGRESP, undefined when offline. */
   probe (): Promise<void> | undefined
-  /** The link is suspect (a probe went out): race a fresh connection against the open one. */
-  suspect (): void
-  /** The open connection answered after all (an acknowledgement, the probe's PINGRESP). */
-  cleared (): void
   /** The link is dead: open a new connection now, not when TCP's retransmission backoff gives up. */
   dead (): void
 }
@@ -64,10 +60,8 @@ export class LinkWatchdog {
   }
 
   #progress (): void {
-    const suspected = this.#probing
     this.#since = this.#clock.now()
     this.#stop()
-    if (suspected) this.#hooks.cleared()
     this.#arm()
   }
 
@@ -94,7 +88,6 @@ export class LinkWatchdog {
     this.#probing = true
     this.#since = this.#clock.now()
     this.#arm()
-    this.#hooks.suspect()
     answer.then(() => { if (this.#probing) this.#progress() }, () => { /* the connection went: reset() follows */ })
   }
 

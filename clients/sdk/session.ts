@@ -114,8 +114,6 @@ export class Session {
     }, new Backoff(o.backoff, o.random), o.clock, status, typeof o.token === 'function')
     this.#watchdog = new LinkWatchdog(o.clock, this.#rtt, {
       probe: () => this.#connection.transport?.ping?.(),
-      suspect: () => this.#connection.suspect(),
-      cleared: () => this.#connection.cleared(),
       dead: () => this.#connection.reconnectNow()
     })
     status.on((s) => { if (s.type === 'closed') this.#shutDown(s.error) })
