@@ -15,12 +15,7 @@ export const SERVER_TCP_SYSCTLS: Readonly<Record<string, string>> = Object.freez
   // Give up on a peer that acknowledges nothing after ~100 s of retransmissions (default 15:
   // ~15 min) — a dead phone's connection and its session are dropped in bounded time.
   // Node has no TCP_USER_TIMEOUT socket option; this is the host-wide equivalent.
-  'net.ipv4.tcp_retries2': '8',
-  // A chat connection is a thin stream (under 4 segments in flight): its retransmission timer
-  // stays at the RTO for 6 tries instead of doubling each time, so a message the broker sent into
-  // an outage is retransmitted within about one RTO of the link's return, not up to twice the
-  // outage later (Linux ip-sysctl.rst "tcp_thin_linear_timeouts"; per network namespace: checked on 6.18).
-  'net.ipv4.tcp_thin_linear_timeouts': '1'
+  'net.ipv4.tcp_retries2': '8'
 })
 
 /** Applies SERVER_TCP_SYSCTLS inside network namespace `ns`. */
