@@ -32,6 +32,22 @@ describe('postgres group commit', () => {
     expect(statements.indexOf('SELECT lowband_lock($1::text[],')).toBeLessThan(statements.indexOf('SELECT job'))
   })
 
+  it('runs a transaction\'s jobs of one kind as one call, items in queued order, each result back to its caller', async () => {
+    const { pool, statements } = recordingPool()
+    const committer = new PostgresCommitter(pool, new PostgresOutage(pool))
+    const calls: number[][] = []
+    const double = { run: async (client: pg.PoolClient, items: readonly number[]) => { calls.push([...items]); await client.query('SELECT batch'); return items.map((n) => n * 2) } }
+    const results = await Promise.all([
+      committer.runBatched(double, {}, 1),
+      committer.run({}, async (client) => { await client.query('SELECT plain'); return 'plain' }),
+      committer.runBatched(double, {}, 2),
+      committer.runBatched(double, {}, 3)
+    ])
+    expect(results).toEqual([2, 'plain', 4, 6])
+    expect(calls).toEqual([[1, 2, 3]])
+    expect(statements).toEqual(['BEGIN', 'SELECT batch', 'SELECT plain', 'COMMIT'])
+  })
+
   it('retries each job alone when the shared transaction fails, so one bad job fails only itself', async () => {
     const { pool, statements } = recordingPool((sql) => sql === 'SELECT bad' ? Object.assign(new Error('division by zero'), { code: '22012' }) : undefined)
     const committer = new PostgresCommitter(pool, new PostgresOutage(pool))
