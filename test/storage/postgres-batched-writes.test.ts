@@ -7,12 +7,12 @@ import { TestDatabases } from '../helpers/postgres-databases.js'
 
 const serverUrl = process.env.LOWBAND_TEST_POSTGRES_URL
 
-/** The append statements the broker sends PostgreSQL while `work` runs (one per call, batched or not). */
-async function appendStatements<T> (work: () => Promise<T>): Promise<{ result: T, statements: number }> {
+/** The statements naming `fn` the broker sends PostgreSQL while `work` runs (one per call, batched or not). */
+async function statementsOf<T> (fn: string, work: () => Promise<T>): Promise<{ result: T, statements: number }> {
   const query = vi.spyOn(pg.Client.prototype, 'query')
   try {
     const result = await work()
-    const statements = query.mock.calls.filter(([sql]) => typeof sql === 'string' && sql.includes('lowband_append')).length
+    const statements = query.mock.calls.filter(([sql]) => typeof sql === 'string' && sql.includes(fn)).length
     return { result, statements }
   } finally {
     query.mockRestore()
@@ -31,7 +31,7 @@ if (serverUrl === undefined || serverUrl === '') {
     from: 'alice', fromDevice: 'phone', to: 'bob', body: 'hi', kind: 0, ts: 1_700_000_000, clientMsgId: 'c1', ...over
   })
 
-  describe('postgres batched appends: a group-committed transaction\'s appends in one statement', () => {
+  describe('postgres batched writes: a group-committed transaction\'s appends, and its delivered flushes, in one statement each', () => {
     it('numbers a batch spanning conversations and a group in call order, and answers a resend in it as its duplicate', async () => {
       const storage = await openPostgresStorage(await databases.create())
       try {
@@ -40,7 +40,7 @@ if (serverUrl === undefined || serverUrl === '') {
         const first = await messages.appendDirect(draft({ clientMsgId: 'first', body: 'one' }))
         const members = ['alice', 'bob', 'carol']
         // Sent in one turn, so the committer puts them all in one transaction.
-        const { result, statements } = await appendStatements(() => Promise.all([
+        const { result, statements } = await statementsOf('lowband_append', () => Promise.all([
           messages.appendDirect(draft({ clientMsgId: 'second', body: 'two' })),
           messages.appendDirect(draft({ from: 'carol', to: 'dave', clientMsgId: 'x' })),
           messages.appendGroup(draft({ to: 'g1', clientMsgId: 'g-first' }), members),
@@ -92,7 +92,7 @@ if (serverUrl === undefined || serverUrl === '') {
       const storage = await openPostgresStorage(await databases.create())
       try {
         const { messages } = storage
-        const { result, statements } = await appendStatements(() => Promise.allSettled([
+        const { result, statements } = await statementsOf('lowband_append', () => Promise.allSettled([
           messages.appendDirect(draft({ clientMsgId: 'a' })),
           // kind is a smallint column: this one makes the shared statement fail.
           messages.appendDirect(draft({ clientMsgId: 'bad', kind: 70_000 })),
@@ -107,6 +107,26 @@ if (serverUrl === undefined || serverUrl === '') {
         expect(await messages.inboxHead('bob')).toBe(2)
         // The shared statement, then each append alone.
         expect(statements).toBe(5)
+      } finally {
+        await storage.close()
+      }
+    })
+
+    it('writes the 1:1 delivered flushes of a transaction in one statement, each flush getting its own receipts', async () => {
+      const storage = await openPostgresStorage(await databases.create())
+      try {
+        const { messages } = storage
+        const sends = [draft({ from: 'carol', to: 'bob' }), draft(), draft({ from: 'dave', to: 'erin' })]
+        const stored: AppendResult[] = []
+        for (const d of sends) stored.push(await messages.appendDirect(d))
+        for (const s of stored) await messages.markDelivered(s.message.to, s.recipientSeq)
+        // Flushed in one turn, not in conversation order: the batch sorts them and hands each its own.
+        const { result, statements } = await statementsOf('lowband_flush_deliveries', () =>
+          Promise.all(stored.map((s) => messages.flushDelivered(s.message.conversation, 1_700_000_009))))
+        expect(statements).toBe(1)
+        expect(result).toEqual(stored.map((s) => [{ owner: s.message.from, seq: 2, receipt: { peer: s.message.to, status: 1, cseq: 1, ts: 1_700_000_009 } }]))
+        // Each position was merged: a second flush owes nothing.
+        expect(await Promise.all(stored.map((s) => messages.flushDelivered(s.message.conversation, 1_700_000_010)))).toEqual([[], [], []])
       } finally {
         await storage.close()
       }
