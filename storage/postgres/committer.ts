@@ -1,4 +1,4 @@
-import type pg from 'pg'
+import pg from 'pg'
 import { inTransaction } from './transaction.js'
 
 /** Work that runs inside a transaction it shares with others; it must leave the transaction usable. */
@@ -147,8 +147,9 @@ export class PostgresCommitter {
       if (at === undefined) byKind.set(p.kind, [i])
       else at.push(i)
     })
+    // The locks go with BEGIN, in one round trip: as literals, since that string cannot take parameters.
+    const begin = conversations.length > 0 || users.length > 0 ? `BEGIN; SELECT lowband_lock(${textArray(conversations)}, ${textArray(users)})` : 'BEGIN'
     return inTransaction(this.#pool, async (client) => {
-      if (conversations.length > 0 || users.length > 0) await client.query('SELECT lowband_lock($1::text[], $2::text[])', [conversations, users])
       const values = new Array<unknown>(batch.length)
       for (const [kind, at] of byKind) {
         const results = await kind.run(client, at.map((i) => batch[i]!.item))
@@ -156,8 +157,13 @@ export class PostgresCommitter {
         at.forEach((i, n) => { values[i] = results[n] })
       }
       return values
-    })
+    }, begin)
   }
+}
+
+/** A text[] literal for a statement without parameters. */
+function textArray (values: readonly string[]): string {
+  return `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(', ')}]::text[]`
 }
 
 /** Tries of a job alone after a deadlock or serialization failure with another broker's transaction. */

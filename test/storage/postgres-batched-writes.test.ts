@@ -131,5 +131,17 @@ if (serverUrl === undefined || serverUrl === '') {
         await storage.close()
       }
     })
+
+    it('sends the row locks with BEGIN as literals that any id survives', async () => {
+      const storage = await openPostgresStorage(await databases.create())
+      try {
+        const odd = "o'brien\\'); DROP TABLE messages; --"
+        const sent = await storage.messages.appendDirect(draft({ from: odd, to: 'bo"b' }))
+        expect(sent.recipientSeq).toBe(1)
+        expect((await storage.messages.readInbox(odd, 0, 10)).map((e) => e.message?.from)).toEqual([odd])
+      } finally {
+        await storage.close()
+      }
+    })
   })
 }
