@@ -53,7 +53,8 @@ const MAX_JOBS_PER_COMMIT = 256
  * transaction holding its job has committed (invariant 1: ✓ means stored). One transaction runs at
  * a time per broker, so this broker's own writes never deadlock each other.
  *
- * Jobs of one kind (runBatched: the appends) run as one statement for the whole transaction.
+ * Jobs of one kind (runBatched: the appends, the 1:1 delivered flushes) run as one statement for
+ * the whole transaction.
  *
  * A failed shared transaction (a deadlock with another broker, a serialization failure, one job's
  * error) is retried job by job, each in its own transaction, so one job never fails the others.

@@ -226,7 +226,7 @@ export const deliveryFlushMigration: Migration = {
  * order, a resend of a message earlier in the same call is found as its duplicate, and the numbers
  * stay gap-free; the flushes likewise each as lowband_flush_deliveries does it.
  */
-export const batchAppendMigration: Migration = {
+export const batchedWritesMigration: Migration = {
   version: 8,
   name: 'lowband_append_batch, lowband_flush_deliveries_batch: a transaction\'s appends, and its 1:1 delivered flushes, in one call each',
   sql: `

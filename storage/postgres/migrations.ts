@@ -1,4 +1,4 @@
-import { batchAppendMigration, deliveryFlushMigration, messageStoreMigration, transactionLocksMigration } from './message-schema.js'
+import { batchedWritesMigration, deliveryFlushMigration, messageStoreMigration, transactionLocksMigration } from './message-schema.js'
 
 /**
  * The schema, as numbered migrations applied in order (see migrate.ts). A migration, once released,
@@ -127,5 +127,5 @@ export const migrations: readonly Migration[] = [
     `
   },
   deliveryFlushMigration,
-  batchAppendMigration
+  batchedWritesMigration
 ]
