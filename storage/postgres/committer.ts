@@ -1,8 +1,16 @@
-import type pg from 'pg'
+import pg from 'pg'
 import { inTransaction } from './transaction.js'
 
 /** Work that runs inside a transaction it shares with others; it must leave the transaction usable. */
 export type Job<T> = (client: pg.PoolClient) => Promise<T>
+
+/**
+ * Work of one kind that a transaction runs as one statement for every caller's item: `items` in
+ * the callers' order, one result per item back in that order. It must leave the transaction usable.
+ */
+export interface BatchJob<I, R> {
+  run (client: pg.PoolClient, items: readonly I[]): Promise<R[]>
+}
 
 /**
  * The counter rows a job will update: taken for the whole transaction first, in one order (all
@@ -16,7 +24,9 @@ export interface JobLocks {
 }
 
 interface Pending {
-  job: Job<unknown>
+  /** Every pending item with the same kind in one transaction goes to one `kind.run`. */
+  kind: BatchJob<unknown, unknown>
+  item: unknown
   locks: JobLocks
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
@@ -31,8 +41,8 @@ export interface CommitGate {
 }
 
 /**
- * Most jobs a transaction takes. Each costs one round trip inside it, so a larger batch holds its
- * row locks longer for little more saving on the commit (one WAL flush however many jobs).
+ * Most jobs a transaction takes. A plain job costs one round trip inside it, so a larger batch
+ * holds its row locks longer for little more saving on the commit (one WAL flush however many).
  */
 const MAX_JOBS_PER_COMMIT = 256
 
@@ -42,6 +52,9 @@ const MAX_JOBS_PER_COMMIT = 256
  * one WAL flush for all of them, instead of one each. Each caller's promise resolves only once the
  * transaction holding its job has committed (invariant 1: ✓ means stored). One transaction runs at
  * a time per broker, so this broker's own writes never deadlock each other.
+ *
+ * Jobs of one kind (runBatched: the appends, the 1:1 delivered flushes) run as one statement for
+ * the whole transaction.
  *
  * A failed shared transaction (a deadlock with another broker, a serialization failure, one job's
  * error) is retried job by job, each in its own transaction, so one job never fails the others.
@@ -58,10 +71,16 @@ export class PostgresCommitter {
   }
 
   run<T> (locks: JobLocks, job: Job<T>): Promise<T> {
+    // A kind of its own, so it is never merged with another job.
+    return this.runBatched({ run: async (client) => [await job(client)] }, locks, undefined)
+  }
+
+  /** `item` joins the other items of `kind` in the next transaction: one `kind.run` for them all. */
+  runBatched<I, R> (kind: BatchJob<I, R>, locks: JobLocks, item: I): Promise<R> {
     const refusal = this.#gate.refusal()
     if (refusal !== undefined) return Promise.reject(refusal)
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ job, locks, resolve: resolve as (value: unknown) => void, reject })
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ kind: kind as BatchJob<unknown, unknown>, item, locks, resolve: resolve as (value: unknown) => void, reject })
       this.#running ??= this.#drain()
     })
   }
@@ -116,17 +135,36 @@ export class PostgresCommitter {
     }
   }
 
-  /** One transaction: the declared rows locked in order, then every job in turn. */
+  /**
+   * One transaction: the declared rows locked in order, then each kind of job in the order its
+   * first job was queued, all of a kind's items in one call in their queued order.
+   */
   #transaction (batch: readonly Pending[]): Promise<unknown[]> {
     const conversations = [...new Set(batch.flatMap((p) => p.locks.conversations ?? []))].sort()
     const users = [...new Set(batch.flatMap((p) => p.locks.users ?? []))].sort()
-    return inTransaction(this.#pool, async (client) => {
-      if (conversations.length > 0 || users.length > 0) await client.query('SELECT lowband_lock($1::text[], $2::text[])', [conversations, users])
-      const values: unknown[] = []
-      for (const p of batch) values.push(await p.job(client))
-      return values
+    const byKind = new Map<BatchJob<unknown, unknown>, number[]>()
+    batch.forEach((p, i) => {
+      const at = byKind.get(p.kind)
+      if (at === undefined) byKind.set(p.kind, [i])
+      else at.push(i)
     })
+    // The locks go with BEGIN, in one round trip: as literals, since that string cannot take parameters.
+    const begin = conversations.length > 0 || users.length > 0 ? `BEGIN; SELECT lowband_lock(${textArray(conversations)}, ${textArray(users)})` : 'BEGIN'
+    return inTransaction(this.#pool, async (client) => {
+      const values = new Array<unknown>(batch.length)
+      for (const [kind, at] of byKind) {
+        const results = await kind.run(client, at.map((i) => batch[i]!.item))
+        if (results.length !== at.length) throw new Error(`a batch of ${at.length} jobs returned ${results.length} results`)
+        at.forEach((i, n) => { values[i] = results[n] })
+      }
+      return values
+    }, begin)
   }
+}
+
+/** A text[] literal for a statement without parameters. */
+function textArray (values: readonly string[]): string {
+  return `ARRAY[${values.map((v) => pg.escapeLiteral(v)).join(', ')}]::text[]`
 }
 
 /** Tries of a job alone after a deadlock or serialization failure with another broker's transaction. */

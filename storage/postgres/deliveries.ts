@@ -2,10 +2,42 @@ import type pg from 'pg'
 import type { ReceiptEntry, StoredReceipt } from '../contracts.js'
 import type { MessageRef } from '../message-ref.js'
 import type { DeliveryFlush, DeliveryRecords, LatestInInbox } from '../shared-deliveries.js'
-import type { PostgresCommitter } from './committer.js'
+import type { BatchJob, PostgresCommitter } from './committer.js'
 import { walkGroup } from './group-walk.js'
 import type { MessageRefs } from './message-refs.js'
 import { appendReceipts, type NewReceipt } from './receipt-rows.js'
+
+/**
+ * Every 1:1 flush of a transaction in one call (migration 8): positions merged, and the receipts
+ * owed that neither the stored position (another broker told it already) nor a read receipt (it
+ * said more) covers. Sorted by conversation (stable, so one conversation's flushes keep their
+ * order), so brokers take the delivery rows' locks in one order.
+ */
+const directFlushBatch: BatchJob<DeliveryFlush, ReceiptEntry[]> = {
+  async run (client, flushes) {
+    const order = flushes.map((_, i) => i).sort((a, b) => compare(flushes[a]!.conversation, flushes[b]!.conversation))
+    const sorted = order.map((i) => flushes[i]!)
+    const owed = sorted.map((f) => [...f.due])
+    const { rows } = await client.query<{ flush: number, owner: string, peer: string, cseq: string, seq: string }>(
+      `SELECT * FROM lowband_flush_deliveries_batch($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::text[],
+         $7::text[], $8::bigint[], $9::bigint[])`,
+      [sorted.map((f) => f.conversation), sorted.map((f) => f.positions.length),
+        sorted.flatMap((f) => f.positions.map(({ recipient }) => recipient)), sorted.flatMap((f) => f.positions.map(({ at }) => at)),
+        owed.map((due) => due.length), owed.flatMap((due) => due.map(([owner]) => owner)),
+        owed.flatMap((due) => due.map(([, { peer }]) => peer)), owed.flatMap((due) => due.map(([, { cseq }]) => cseq)), sorted.map((f) => f.ts)])
+    const receipts = flushes.map((): ReceiptEntry[] => [])
+    for (const row of rows) {
+      const flush = order[row.flush - 1]!
+      receipts[flush]!.push({ owner: row.owner, seq: Number(row.seq), receipt: { peer: row.peer, status: 1, cseq: Number(row.cseq), ts: flushes[flush]!.ts } })
+    }
+    return receipts
+  }
+}
+
+/** Byte order, as the database's "C" collation sorts ids. */
+function compare (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
 
 /**
  * Delivered watermarks in PostgreSQL (the tracking is storage/shared-deliveries.ts): a flush merges
@@ -47,21 +79,12 @@ export class PostgresDeliveryRecords implements DeliveryRecords {
 
   write (flush: DeliveryFlush): Promise<ReceiptEntry[]> {
     // The receipts' owners are known here for 1:1; a group's senders are found inside (undeclared).
-    const locks = flush.group === undefined ? { users: [...flush.due.keys()] } : { conversations: [flush.conversation] }
-    return this.#committer.run(locks, (client) => this.#write(client, flush))
+    if (flush.group === undefined) return this.#committer.runBatched(directFlushBatch, { users: [...flush.due.keys()] }, flush)
+    const group = flush.group
+    return this.#committer.run({ conversations: [flush.conversation] }, (client) => this.#writeGroup(client, flush, group))
   }
 
-  async #write (client: pg.PoolClient, { conversation, group, positions, due, groupMoved, ts }: DeliveryFlush): Promise<ReceiptEntry[]> {
-    if (group === undefined) {
-      // One call (migration 7): positions merged, and the receipts owed that neither the stored
-      // position (another broker told it already) nor a read receipt (it said more) covers.
-      const owed = [...due]
-      const { rows } = await client.query<{ owner: string, peer: string, cseq: string, seq: string }>(
-        'SELECT * FROM lowband_flush_deliveries($1, $2, $3, $4, $5, $6, $7)',
-        [conversation, positions.map(({ recipient }) => recipient), positions.map(({ at }) => at),
-          owed.map(([owner]) => owner), owed.map(([, { peer }]) => peer), owed.map(([, { cseq }]) => cseq), ts])
-      return rows.map((row) => ({ owner: row.owner, seq: Number(row.seq), receipt: { peer: row.peer, status: 1, cseq: Number(row.cseq), ts } }))
-    }
+  async #writeGroup (client: pg.PoolClient, { conversation, positions, groupMoved, ts }: DeliveryFlush, group: string): Promise<ReceiptEntry[]> {
     // Locked in recipient order, so two brokers flushing one conversation wait rather than deadlock.
     await client.query('SELECT 1 FROM deliveries WHERE conversation = $1 AND recipient = ANY($2::text[]) ORDER BY recipient FOR UPDATE',
       [conversation, positions.map(({ recipient }) => recipient).sort()])

@@ -217,3 +217,65 @@ export const deliveryFlushMigration: Migration = {
     $fn$;
   `
 }
+
+/**
+ * Migration 8: every append of a group-committed transaction in one call (messages.ts), and every
+ * 1:1 delivered flush in another (deliveries.ts), instead of one round trip each — each of which
+ * cost the broker a socket write and PostgreSQL a wake-up, a parse and a plan. The appends run in
+ * the order given, each exactly as lowband_append does it, so one conversation's cseqs follow that
+ * order, a resend of a message earlier in the same call is found as its duplicate, and the numbers
+ * stay gap-free; the flushes likewise each as lowband_flush_deliveries does it.
+ */
+export const batchedWritesMigration: Migration = {
+  version: 8,
+  name: 'lowband_append_batch, lowband_flush_deliveries_batch: a transaction\'s appends, and its 1:1 delivered flushes, in one call each',
+  sql: `
+    -- The arrays hold one append each at the same index; p_holders is every append's holders one
+    -- after the other, p_holder_counts[i] of them for append i. One row back per append, in order.
+    CREATE FUNCTION lowband_append_batch (
+      p_ids text[], p_conversations text[], p_dedups text[], p_senders text[], p_sender_devices text[], p_recipients text[],
+      p_groups boolean[], p_systems boolean[], p_kinds integer[], p_ts bigint[], p_bodies bytea[], p_client_msg_ids bytea[],
+      p_holder_counts integer[], p_holders text[]
+    ) RETURNS TABLE (status text, message_id text, cseq bigint, holders text[], seqs bigint[])
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+      v_first integer := 1;
+    BEGIN
+      FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+        RETURN QUERY SELECT * FROM lowband_append(p_ids[i], p_conversations[i], p_dedups[i], p_senders[i], p_sender_devices[i],
+          p_recipients[i], p_groups[i], p_systems[i], p_kinds[i], p_ts[i], p_bodies[i], p_client_msg_ids[i],
+          p_holders[v_first : v_first + p_holder_counts[i] - 1]);
+        v_first := v_first + p_holder_counts[i];
+      END LOOP;
+    END
+    $fn$;
+
+    -- Flush i has p_position_counts[i] positions and p_receipt_counts[i] receipts owed, taken one
+    -- flush after the other from the position and receipt arrays. Rows back carry their flush's i.
+    -- The caller sorts the flushes by conversation, so two brokers lock delivery rows in one order.
+    CREATE FUNCTION lowband_flush_deliveries_batch (
+      p_conversations text[], p_position_counts integer[], p_recipients text[], p_ats bigint[],
+      p_receipt_counts integer[], p_owners text[], p_peers text[], p_cseqs bigint[], p_ts bigint[]
+    ) RETURNS TABLE (flush integer, owner text, peer text, cseq bigint, seq bigint)
+    LANGUAGE plpgsql AS $fn$
+    #variable_conflict use_column
+    DECLARE
+      v_position integer := 1;
+      v_receipt integer := 1;
+      v_positions integer;
+      v_receipts integer;
+    BEGIN
+      FOR i IN 1 .. coalesce(array_length(p_conversations, 1), 0) LOOP
+        v_positions := p_position_counts[i];
+        v_receipts := p_receipt_counts[i];
+        RETURN QUERY SELECT i, f.owner, f.peer, f.cseq, f.seq FROM lowband_flush_deliveries(p_conversations[i],
+          p_recipients[v_position : v_position + v_positions - 1], p_ats[v_position : v_position + v_positions - 1],
+          p_owners[v_receipt : v_receipt + v_receipts - 1], p_peers[v_receipt : v_receipt + v_receipts - 1],
+          p_cseqs[v_receipt : v_receipt + v_receipts - 1], p_ts[i]) AS f;
+        v_position := v_position + v_positions;
+        v_receipt := v_receipt + v_receipts;
+      END LOOP;
+    END
+    $fn$;
+  `
+}

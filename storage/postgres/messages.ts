@@ -6,7 +6,7 @@ import {
   type MessageStatus, type MessageStore, type NewDirectMessage, type NewGroupMessage, type ReceiptEntry, type StoredMessage
 } from '../contracts.js'
 import { encodeRecord } from '../embedded/record-codec.js'
-import type { PostgresCommitter } from './committer.js'
+import type { BatchJob, PostgresCommitter } from './committer.js'
 import { DeviceCursors } from '../device-cursors.js'
 import { SharedAppends, type HeldMessage } from '../shared-appends.js'
 import { SharedDeliveries } from '../shared-deliveries.js'
@@ -16,13 +16,31 @@ import { MESSAGE_COLUMNS, toInboxEntry, toMessage, type InboxRow, type MessageRo
 import { MessageRefs } from './message-refs.js'
 import { PostgresReads } from './reads.js'
 
-
 interface AppendRow { status: 'stored' | 'duplicate' | 'not_member', message_id: string | null, cseq: string | null, holders: string[] | null, seqs: string[] | null }
+
+/** One append as lowband_append_batch takes it. */
+interface AppendItem { id: string, conversation: string, key: string, draft: NewDirectMessage, group: boolean, holders: readonly string[] }
+
+/** Every append of a transaction in one statement (migration 8), each item's row back in its place. */
+const appendBatch: BatchJob<AppendItem, AppendRow> = {
+  async run (client, items) {
+    const { rows } = await client.query<AppendRow>(
+      `SELECT * FROM lowband_append_batch($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[],
+         $8::boolean[], $9::integer[], $10::bigint[], $11::bytea[], $12::bytea[], $13::integer[], $14::text[])`,
+      [items.map((a) => a.id), items.map((a) => a.conversation), items.map((a) => a.key), items.map((a) => a.draft.from),
+        items.map((a) => a.draft.fromDevice), items.map((a) => a.draft.to), items.map((a) => a.group),
+        items.map((a) => a.draft.kind === KIND.system), items.map((a) => a.draft.kind), items.map((a) => a.draft.ts),
+        items.map((a) => encodeRecord(a.draft.body)), items.map((a) => encodeRecord(a.draft.clientMsgId)),
+        items.map((a) => a.holders.length), items.flatMap((a) => a.holders)])
+    return rows
+  }
+}
 
 /**
  * The message store in PostgreSQL (schema: message-schema.ts). Appends go through the group
- * committer, one lowband_append call each, so concurrent sends share a commit; every number is
- * allocated in the transaction that stores the message. Reads go straight to the pool.
+ * committer, all of a transaction's in one lowband_append_batch call, so concurrent sends share a
+ * commit and a statement; every number is allocated in the transaction that stores the message.
+ * Reads go straight to the pool.
  */
 export class PostgresMessageStore implements MessageStore {
   readonly #pool: pg.Pool
@@ -80,13 +98,7 @@ export class PostgresMessageStore implements MessageStore {
   async #store (draft: NewDirectMessage, holders: string[], group: boolean, key: string): Promise<HeldMessage> {
     const conversation = group ? groupConversationOf(draft.to) : conversationOf(draft.from, draft.to)
     const id = this.#newId()
-    const row = await this.#committer.run({ conversations: [conversation], users: holders }, async (client) => {
-      const { rows } = await client.query<AppendRow>(
-        'SELECT * FROM lowband_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)',
-        [id, conversation, key, draft.from, draft.fromDevice, draft.to, group, draft.kind === KIND.system, draft.kind, draft.ts,
-          encodeRecord(draft.body), encodeRecord(draft.clientMsgId), holders])
-      return rows[0]!
-    })
+    const row = await this.#committer.runBatched(appendBatch, { conversations: [conversation], users: holders }, { id, conversation, key, draft, group, holders })
     if (row.status === 'not_member') throw new LowbandError('NOT_MEMBER', draft.to)
     const users = row.holders!
     const seqs = row.seqs!.map(Number)

@@ -1,4 +1,4 @@
-import { deliveryFlushMigration, messageStoreMigration, transactionLocksMigration } from './message-schema.js'
+import { batchedWritesMigration, deliveryFlushMigration, messageStoreMigration, transactionLocksMigration } from './message-schema.js'
 
 /**
  * The schema, as numbered migrations applied in order (see migrate.ts). A migration, once released,
@@ -126,5 +126,6 @@ export const migrations: readonly Migration[] = [
       );
     `
   },
-  deliveryFlushMigration
+  deliveryFlushMigration,
+  batchedWritesMigration
 ]

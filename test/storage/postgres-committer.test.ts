@@ -5,31 +5,51 @@ import { PostgresOutage } from '../../storage/postgres/health.js'
 import { RetriableError } from '../../storage/retriable.js'
 
 /** A recording stand-in for pg's Pool: every statement each connection is asked to run, in order. */
-function recordingPool (fail?: (sql: string) => Error | undefined): { pool: pg.Pool, statements: string[] } {
+function recordingPool (fail?: (sql: string) => Error | undefined): { pool: pg.Pool, statements: string[], texts: string[] } {
   const statements: string[] = []
+  const texts: string[] = []
   const client = {
     query: async (sql: string) => {
       statements.push(sql.split(/\s+/).slice(0, 2).join(' '))
+      texts.push(sql)
       const error = fail?.(sql)
       if (error !== undefined) throw error
       return { rows: [], rowCount: 0 }
     },
     release: () => {}
   }
-  return { pool: { connect: async () => client, query: client.query } as unknown as pg.Pool, statements }
+  return { pool: { connect: async () => client, query: client.query } as unknown as pg.Pool, statements, texts }
 }
 
 describe('postgres group commit', () => {
-  it('runs concurrent jobs in one transaction, with their counter rows locked first in one order', async () => {
-    const { pool, statements } = recordingPool()
+  it('runs concurrent jobs in one transaction, with their counter rows locked first in one order, sent with BEGIN', async () => {
+    const { pool, statements, texts } = recordingPool()
     const committer = new PostgresCommitter(pool, new PostgresOutage(pool))
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
       committer.run({ users: [`u${19 - i}`] }, async (client) => { await client.query(`SELECT job ${i}`); return i })))
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i))
-    expect(statements.filter((s) => s === 'BEGIN')).toHaveLength(1)
+    expect(statements.filter((s) => s.startsWith('BEGIN'))).toHaveLength(1)
     expect(statements.filter((s) => s === 'COMMIT')).toHaveLength(1)
-    // The locks come before any job.
-    expect(statements.indexOf('SELECT lowband_lock($1::text[],')).toBeLessThan(statements.indexOf('SELECT job'))
+    // The locks come in the first round trip, before any job, sorted.
+    const users = Array.from({ length: 20 }, (_, i) => `'u${i}'`).sort().join(', ')
+    expect(texts[0]).toBe(`BEGIN; SELECT lowband_lock(ARRAY[]::text[], ARRAY[${users}]::text[])`)
+    expect(texts[1]).toBe('SELECT job 0')
+  })
+
+  it('runs a transaction\'s jobs of one kind as one call, items in queued order, each result back to its caller', async () => {
+    const { pool, statements } = recordingPool()
+    const committer = new PostgresCommitter(pool, new PostgresOutage(pool))
+    const calls: number[][] = []
+    const double = { run: async (client: pg.PoolClient, items: readonly number[]) => { calls.push([...items]); await client.query('SELECT batch'); return items.map((n) => n * 2) } }
+    const results = await Promise.all([
+      committer.runBatched(double, {}, 1),
+      committer.run({}, async (client) => { await client.query('SELECT plain'); return 'plain' }),
+      committer.runBatched(double, {}, 2),
+      committer.runBatched(double, {}, 3)
+    ])
+    expect(results).toEqual([2, 'plain', 4, 6])
+    expect(calls).toEqual([[1, 2, 3]])
+    expect(statements).toEqual(['BEGIN', 'SELECT batch', 'SELECT plain', 'COMMIT'])
   })
 
   it('retries each job alone when the shared transaction fails, so one bad job fails only itself', async () => {
