@@ -1,6 +1,7 @@
 import type { Storage, StorageHealth } from '../contracts.js'
 import { createMessageIdGenerator } from '../message-id.js'
 import { Committer } from './committer.js'
+import { lowerCompactionPriority } from './compaction-priority.js'
 import { StoreCore } from './core.js'
 import { EmbeddedDirectory } from './directory.js'
 import { guarded } from '../guarded.js'
@@ -52,6 +53,8 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
     afterCrash = guard.db.getSync(keys.openMarker) !== undefined
     repaired = await wasRepaired(guard.db, guard.location)
     await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
+    // Compactions yield to the main thread: what it does waits on nothing else (compaction-priority.ts).
+    await lowerCompactionPriority(guard.db)
   } catch (error) {
     throw await guard.failedOpen(error)
   }
