@@ -29,8 +29,8 @@ function threadIds (): Set<string> {
  * Lowers the priority of LevelDB's background (compaction) thread, so that compactions take the
  * time the broker's main thread leaves over instead of a core it needs (COMPACTION_NICE). LevelDB
  * has one such thread per process, started by the first compaction it schedules: this schedules
- * one (a compaction of an empty key range first switches the memtable, which starts the thread)
- * and lowers the priority of the one thread that appeared. Returns that thread's id, or undefined
+ * one (a compaction of an empty key range first switches the memtable, which starts the thread;
+ * call it before anything is written, and the flush writes no table) and lowers the priority of the one thread that appeared. Returns that thread's id, or undefined
  * where it cannot tell which thread it is (no /proc; the thread was already running, started by an
  * earlier store in this process — which lowered it then). Linux applies a nice value set by thread
  * id to that thread alone.
@@ -38,8 +38,9 @@ function threadIds (): Set<string> {
 export async function lowerCompactionPriority (db: ClassicLevel<string, Uint8Array>): Promise<number | undefined> {
   const before = threadIds()
   if (before.size === 0) return undefined
-  // The range holds no keys: the compaction has nothing to rewrite beyond the (near-empty,
-  // just-opened) memtable, which it flushes.
+  // The range holds no keys: LevelDB first switches the memtable — empty when the store has just
+  // been opened, so no table is written — and schedules its flush, which starts the thread; then
+  // finds nothing in the range to compact.
   await db.compactRange('\u0000lowband-no-such-key', '\u0000lowband-no-such-key~')
   const started = [...threadIds()].filter((id) => !before.has(id))
   if (started.length !== 1) return undefined

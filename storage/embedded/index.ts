@@ -52,9 +52,10 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
   try {
     afterCrash = guard.db.getSync(keys.openMarker) !== undefined
     repaired = await wasRepaired(guard.db, guard.location)
-    await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
-    // Compactions yield to the main thread: what it does waits on nothing else (compaction-priority.ts).
+    // Compactions yield to the main thread (compaction-priority.ts). Before anything is written:
+    // the memtable it flushes is still empty, so the store's files stay as they were.
     await lowerCompactionPriority(guard.db)
+    await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
   } catch (error) {
     throw await guard.failedOpen(error)
   }
