@@ -13,8 +13,8 @@ import { latencyHistogram as histogram } from './latency.js'
  * each store write from `Committer.write` to its promise settling (the wait for the batch in flight,
  * the turn, and its own batch), and writes a summary to the file named by LOWBAND_TAIL_PROBE when the
  * process exits, with a timeline of every second (wall-clock time, to line up with LevelDB's LOG and
- * at-rate's `--per-second`): store writes and their p50/p99/max, batches and their max, GC pause
- * time by kind, and the event loop's longest delay.
+ * at-rate's `--per-second`): the CPU of the main thread and of the others, store writes and their
+ * p50/p99/max, batches and their max, GC pause time by kind, and the event loop's longest delay.
  */
 const out = process.env.LOWBAND_TAIL_PROBE
 
@@ -48,7 +48,7 @@ let cpuLastSecond = cpuAtStart
 const second = { writeUs: histogram(), batches: 0, batchMaxUs: 0, ops: 0, gcMs: {} as Record<string, number> }
 const timeline: Array<Record<string, unknown>> = []
 setInterval(() => {
-  const ms2 = (us: number): number => Math.round(us / 10) / 100
+  const toMs = (us: number): number => Math.round(us / 10) / 100
   const cpu = threadCpuMs()
   const mainMs = cpu.main.user + cpu.main.system - cpuLastSecond.main.user - cpuLastSecond.main.system
   const othersMs = cpu.others.user + cpu.others.system - cpuLastSecond.others.user - cpuLastSecond.others.system
@@ -58,11 +58,11 @@ setInterval(() => {
     mainCpuMs: mainMs,
     othersCpuMs: othersMs,
     writes: second.writeUs.totalCount,
-    writeP50: ms2(second.writeUs.getValueAtPercentile(50)),
-    writeP99: ms2(second.writeUs.getValueAtPercentile(99)),
-    writeMax: ms2(second.writeUs.maxValue),
+    writeP50: toMs(second.writeUs.getValueAtPercentile(50)),
+    writeP99: toMs(second.writeUs.getValueAtPercentile(99)),
+    writeMax: toMs(second.writeUs.maxValue),
     batches: second.batches,
-    batchMax: ms2(second.batchMaxUs),
+    batchMax: toMs(second.batchMaxUs),
     ops: second.ops,
     gcMs: Object.fromEntries(Object.entries(second.gcMs).map(([kind, total]) => [kind, Math.round(total * 10) / 10])),
     loopMax: Math.round(loopThisSecond.max / 1e5) / 10
