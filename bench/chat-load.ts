@@ -18,6 +18,8 @@ export interface StepMeasure {
   /** Of the messages sent, the share delivered before the step's grace period ended. */
   deliveredShare: number
   latency: LatencySummary
+  /** The latency of the messages sent in each second of the step (index 0 = its first second), the generators merged. */
+  perSecond?: LatencySummary[]
   /** CPU of the broker process (a cluster: its nodes together) while messages were offered, % of one core (LevelDB's threads count too). */
   brokerCpuPct: number
   /** CPU of the busiest generator process while offering, % of one core: near 100 means it, not the broker, limits. */
@@ -88,6 +90,13 @@ export class ChatLoad {
     const histogram = mergeHistograms(results.map((r) => r.histogram))
     const latency = summarize(histogram)
     histogram.destroy()
+    const seconds = Math.max(...results.map((r) => r.perSecond.length))
+    const perSecond = Array.from({ length: seconds }, (_, i) => {
+      const merged = mergeHistograms(results.map((r) => r.perSecond[i] ?? '').filter((one) => one !== ''))
+      const summary = summarize(merged)
+      merged.destroy()
+      return summary
+    })
     const sent = sum('sent')
     return {
       offeredRate: rate,
@@ -96,6 +105,7 @@ export class ChatLoad {
       blocked: sum('blocked'),
       deliveredShare: sent === 0 ? 1 : sum('delivered') / sent,
       latency,
+      perSecond,
       brokerCpuPct: Math.round(during.brokerPct),
       generatorCpuPct: Math.round(Math.max(...results.map((r) => r.cpuMs / durationMs * 100))),
       machineCpuPct: Math.round(during.machinePct),

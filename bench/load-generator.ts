@@ -27,6 +27,8 @@ export interface StepDone extends WorkerMessage {
   /** Of this step's messages, delivered before the grace period ended. */
   delivered: number
   histogram: string
+  /** The same latencies by the second of the step in which each message was sent (index 0 = its first second). */
+  perSecond: string[]
   /** CPU time of this process while it offered the step's messages. */
   cpuMs: number
 }
@@ -42,7 +44,7 @@ let encrypted = false
 const live: Live[] = []
 const sentAt = new Map<number, number>()
 let nextNumber = 1
-let step: { first: number, delivered: number, histogram: Histogram } | undefined
+let step: { first: number, started: number, delivered: number, histogram: Histogram, perSecond: Histogram[] } | undefined
 
 async function setup (message: SetupMessage): Promise<WorkerMessage> {
   kind = message.kind
@@ -78,13 +80,17 @@ function received (topic: string, payload: Buffer, recipient: string): void {
   sentAt.delete(n)
   if (step === undefined || n < step.first) return
   step.delivered++
-  step.histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)))
+  const us = Math.max(1, Math.round((performance.now() - started) * 1000))
+  step.histogram.recordValue(us)
+  const second = Math.max(0, Math.floor((started - step.started) / 1000))
+  ;(step.perSecond[second] ??= latencyHistogram()).recordValue(us)
 }
 
 async function runStep (message: StepMessage): Promise<StepDone> {
   const histogram = latencyHistogram()
   const first = nextNumber
-  step = { first, delivered: 0, histogram }
+  const started = performance.now()
+  step = { first, started, delivered: 0, histogram, perSecond: [] }
   const cpuBefore = process.cpuUsage()
   let sent = 0
   let blocked = 0
@@ -92,7 +98,6 @@ async function runStep (message: StepMessage): Promise<StepDone> {
   let cursor = 0
   const onAck = (): void => { acked++ }
   const offered = Math.floor(message.durationMs * message.rate / 1000)
-  const started = performance.now()
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const elapsed = Math.min(performance.now() - started, message.durationMs)
@@ -116,8 +121,9 @@ async function runStep (message: StepMessage): Promise<StepDone> {
   while (step.delivered < sent && performance.now() < graceEnd) await new Promise((resolve) => setTimeout(resolve, 20))
   // Whatever is still undelivered counts as lost for this step; later arrivals are ignored.
   for (let n = first; n < nextNumber; n++) sentAt.delete(n)
-  const done: StepDone = { type: 'stepDone', offered, sent, blocked, acked, delivered: step.delivered, histogram: encodeHistogram(histogram), cpuMs: (cpu.user + cpu.system) / 1000 }
+  const done: StepDone = { type: 'stepDone', offered, sent, blocked, acked, delivered: step.delivered, histogram: encodeHistogram(histogram), perSecond: Array.from(step.perSecond, (h) => h === undefined ? '' : encodeHistogram(h)), cpuMs: (cpu.user + cpu.system) / 1000 }
   histogram.destroy()
+  for (const h of step.perSecond) h?.destroy()
   step = undefined
   return done
 }

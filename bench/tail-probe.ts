@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
 import { monitorEventLoopDelay, PerformanceObserver, performance, constants } from 'node:perf_hooks'
 import { ClassicLevel } from 'classic-level'
@@ -12,12 +12,65 @@ import { latencyHistogram as histogram } from './latency.js'
  * event loop's delay, every GC pause by kind, each synced LevelDB batch (its duration and size) and
  * each store write from `Committer.write` to its promise settling (the wait for the batch in flight,
  * the turn, and its own batch), and writes a summary to the file named by LOWBAND_TAIL_PROBE when the
- * process exits.
+ * process exits, with a timeline of every second (wall-clock time, to line up with LevelDB's LOG and
+ * at-rate's `--per-second`): the CPU of the main thread and of the others, store writes and their
+ * p50/p99/max, batches and their max, GC pause time by kind, and the event loop's longest delay.
  */
 const out = process.env.LOWBAND_TAIL_PROBE
 
 const loop = monitorEventLoopDelay({ resolution: 1 })
 loop.enable()
+const loopThisSecond = monitorEventLoopDelay({ resolution: 1 })
+loopThisSecond.enable()
+
+/**
+ * CPU ms of this process's threads from /proc (utime and stime, in clock ticks of 10 ms): the main
+ * thread (its JavaScript, GC, and the syscalls it makes: socket writes) apart from the others
+ * (libuv's pool running LevelDB's synced batches and fsyncs, LevelDB's compaction thread, V8's
+ * helper threads).
+ */
+function threadCpuMs (): { main: { user: number, system: number }, others: { user: number, system: number } } {
+  const sum = { main: { user: 0, system: 0 }, others: { user: 0, system: 0 } }
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string
+    try { stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8') } catch { continue }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const into = Number(tid) === process.pid ? sum.main : sum.others
+    into.user += Number(fields[11]) * 10
+    into.system += Number(fields[12]) * 10
+  }
+  return sum
+}
+const cpuAtStart = threadCpuMs()
+let cpuLastSecond = cpuAtStart
+
+/** What happened in the current second; moved to `timeline` each second. */
+const second = { writeUs: histogram(), batches: 0, batchMaxUs: 0, ops: 0, gcMs: {} as Record<string, number> }
+const timeline: Array<Record<string, unknown>> = []
+setInterval(() => {
+  const toMs = (us: number): number => Math.round(us / 10) / 100
+  const cpu = threadCpuMs()
+  const mainMs = cpu.main.user + cpu.main.system - cpuLastSecond.main.user - cpuLastSecond.main.system
+  const othersMs = cpu.others.user + cpu.others.system - cpuLastSecond.others.user - cpuLastSecond.others.system
+  cpuLastSecond = cpu
+  timeline.push({
+    at: new Date().toISOString().slice(11, 23),
+    mainCpuMs: mainMs,
+    othersCpuMs: othersMs,
+    writes: second.writeUs.totalCount,
+    writeP50: toMs(second.writeUs.getValueAtPercentile(50)),
+    writeP99: toMs(second.writeUs.getValueAtPercentile(99)),
+    writeMax: toMs(second.writeUs.maxValue),
+    batches: second.batches,
+    batchMax: toMs(second.batchMaxUs),
+    ops: second.ops,
+    gcMs: Object.fromEntries(Object.entries(second.gcMs).map(([kind, total]) => [kind, Math.round(total * 10) / 10])),
+    loopMax: Math.round(loopThisSecond.max / 1e5) / 10
+  })
+  second.writeUs.reset()
+  Object.assign(second, { batches: 0, batchMaxUs: 0, ops: 0, gcMs: {} })
+  loopThisSecond.reset()
+}, 1000).unref()
 
 const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
@@ -32,6 +85,7 @@ new PerformanceObserver((list) => {
     let h = gc.get(kind)
     if (h === undefined) gc.set(kind, h = histogram())
     h.recordValue(Math.max(1, Math.round(entry.duration * 1000)))
+    second.gcMs[kind] = (second.gcMs[kind] ?? 0) + entry.duration
   }
 }).observe({ entryTypes: ['gc'] })
 
@@ -48,15 +102,23 @@ proto._batch = function timedBatch (ops, options) {
   const started = performance.now()
   if (inFlight++ > 0) overlapped++
   batchOps.recordValue(Math.max(1, ops.length))
+  second.ops += ops.length
   return batch.call(this, ops, options).finally(() => {
     inFlight--
-    batchUs.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)))
+    const us = Math.max(1, Math.round((performance.now() - started) * 1000))
+    batchUs.recordValue(us)
+    second.batches++
+    second.batchMaxUs = Math.max(second.batchMaxUs, us)
   })
 }
 const write = Committer.prototype.write
 Committer.prototype.write = function timedWrite (ops) {
   const started = performance.now()
-  const done = (): void => { writeUs.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000))) }
+  const done = (): void => {
+    const us = Math.max(1, Math.round((performance.now() - started) * 1000))
+    writeUs.recordValue(us)
+    second.writeUs.recordValue(us)
+  }
   const promise = write.call(this, ops)
   promise.then(done, done)
   return promise
@@ -90,7 +152,13 @@ process.on('exit', () => {
     batchMs: ms(batchUs, 1000),
     batchOps: ms(batchOps, 1),
     batchesOverlapped: overlapped,
-    storeWriteMs: ms(writeUs, 1000)
+    storeWriteMs: ms(writeUs, 1000),
+    // Over the probe's whole life (start-up and connections included).
+    threadCpuMs: (({ main, others }) => ({
+      main: { user: main.user - cpuAtStart.main.user, system: main.system - cpuAtStart.main.system },
+      others: { user: others.user - cpuAtStart.others.user, system: others.system - cpuAtStart.others.system }
+    }))(threadCpuMs()),
+    timeline
   }
   writeFileSync(out, `${JSON.stringify(summary, null, 1)}\n`)
 })
