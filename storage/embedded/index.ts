@@ -1,7 +1,6 @@
 import type { Storage, StorageHealth } from '../contracts.js'
 import { createMessageIdGenerator } from '../message-id.js'
 import { Committer } from './committer.js'
-import { lowerCompactionPriority } from './compaction-priority.js'
 import { StoreCore } from './core.js'
 import { EmbeddedDirectory } from './directory.js'
 import { guarded } from '../guarded.js'
@@ -52,9 +51,6 @@ export async function openEmbeddedStorage (dataDir: string, options: EmbeddedSto
   try {
     afterCrash = guard.db.getSync(keys.openMarker) !== undefined
     repaired = await wasRepaired(guard.db, guard.location)
-    // Compactions yield to the main thread (compaction-priority.ts). Before anything is written:
-    // the memtable it flushes is still empty, so the store's files stay as they were.
-    await lowerCompactionPriority(guard.db)
     await committer.write([{ type: 'put', key: keys.openMarker, value: new Uint8Array(0) }])
   } catch (error) {
     throw await guard.failedOpen(error)
