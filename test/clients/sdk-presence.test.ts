@@ -14,7 +14,9 @@ describe('presence and typing over a real broker', () => {
     const proxy = await TcpProxy.start(broker.broker.ports.tcp)
     try {
       const recorded = recordingTransports()
-      const alice = await broker.connected('alice', 'phone', { url: proxy.url, backoff: { baseMs: 20, capMs: 50 }, transportFactory: recorded.factory })
+      // Alice comes back after the broker has seen her link go (~0.3 s, not at once): a CONNECT
+      // that overtakes the old socket's close is a takeover, and a takeover is never an offline.
+      const alice = await broker.connected('alice', 'phone', { url: proxy.url, backoff: { baseMs: 300, capMs: 400 }, transportFactory: recorded.factory })
       expect(recorded.options[0]!.will).toEqual({ topic: 'c/o', payload: new Uint8Array(0), qos: 0 })
       const bob = await broker.connected('bob', 'phone')
       const seen: Presence[] = []
