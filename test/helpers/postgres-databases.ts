@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { afterAll, describe, it } from 'vitest'
+import type { NewDirectMessage } from '../../storage/contracts.js'
 
 /** A fresh database per test on the test server, so tests share nothing and run in any order. */
 export class TestDatabases {
@@ -37,3 +39,26 @@ export class TestDatabases {
     }
   }
 }
+
+/**
+ * A test file's PostgreSQL suites: `body` gets the test server's URL and a TestDatabases on it
+ * (every database it made dropped after the file), or, when `npm test`'s server is not there, one
+ * skipped suite says why.
+ */
+export function withTestPostgres (suite: string, body: (databases: TestDatabases, serverUrl: string) => void): void {
+  const serverUrl = process.env.LOWBAND_TEST_POSTGRES_URL
+  if (serverUrl === undefined || serverUrl === '') {
+    describe.skip(`${suite}: skipped, LOWBAND_TEST_POSTGRES_URL is unset (npm test starts a server; by hand: source scripts/services.sh && services_up)`, () => {
+      it.todo('runs against PostgreSQL')
+    })
+    return
+  }
+  const databases = new TestDatabases(serverUrl)
+  afterAll(() => databases.dropAll(), 120_000)
+  body(databases, serverUrl)
+}
+
+/** A 1:1 message from alice's phone to bob, with `over` changed. */
+export const draft = (over: Partial<NewDirectMessage> = {}): NewDirectMessage => ({
+  from: 'alice', fromDevice: 'phone', to: 'bob', body: 'hi', kind: 0, ts: 1_700_000_000, clientMsgId: 'c1', ...over
+})

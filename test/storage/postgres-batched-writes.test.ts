@@ -1,11 +1,9 @@
 import pg from 'pg'
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { conversationOf, type AppendResult, type NewDirectMessage } from '../../storage/contracts.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { conversationOf, type AppendResult } from '../../storage/contracts.js'
 import { openPostgresStorage } from '../../storage/postgres/index.js'
 import { RetriableError } from '../../storage/retriable.js'
-import { TestDatabases } from '../helpers/postgres-databases.js'
-
-const serverUrl = process.env.LOWBAND_TEST_POSTGRES_URL
+import { draft, withTestPostgres } from '../helpers/postgres-databases.js'
 
 /** The statements naming `fn` the broker sends PostgreSQL while `work` runs (one per call, batched or not). */
 async function statementsOf<T> (fn: string, work: () => Promise<T>): Promise<{ result: T, statements: number }> {
@@ -19,17 +17,8 @@ async function statementsOf<T> (fn: string, work: () => Promise<T>): Promise<{ r
   }
 }
 
-if (serverUrl === undefined || serverUrl === '') {
-  describe.skip('postgres batched appends: skipped, LOWBAND_TEST_POSTGRES_URL is unset (npm test starts a server; by hand: source scripts/services.sh && services_up)', () => {
-    it.todo('stores a transaction\'s appends in one statement')
-  })
-} else {
-  const databases = new TestDatabases(serverUrl)
-  afterAll(() => databases.dropAll(), 120_000)
+withTestPostgres('postgres batched writes', (databases) => {
   afterEach(() => { vi.restoreAllMocks() })
-  const draft = (over: Partial<NewDirectMessage> = {}): NewDirectMessage => ({
-    from: 'alice', fromDevice: 'phone', to: 'bob', body: 'hi', kind: 0, ts: 1_700_000_000, clientMsgId: 'c1', ...over
-  })
 
   describe('postgres batched writes: a group-committed transaction\'s appends, and its delivered flushes, in one statement each', () => {
     it('numbers a batch spanning conversations and a group in call order, and answers a resend in it as its duplicate', async () => {
@@ -144,4 +133,4 @@ if (serverUrl === undefined || serverUrl === '') {
       }
     })
   })
-}
+})

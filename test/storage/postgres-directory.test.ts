@@ -1,13 +1,11 @@
 import { createServer, type AddressInfo } from 'node:net'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openPostgresDirectory, PostgresConnectError } from '../../storage/postgres/index.js'
 import { applyMigrations } from '../../storage/postgres/migrate.js'
 import { migrations } from '../../storage/postgres/migrations.js'
 import { connectPool } from '../../storage/postgres/pool.js'
-import { TestDatabases } from '../helpers/postgres-databases.js'
+import { withTestPostgres } from '../helpers/postgres-databases.js'
 import { directoryContract } from './directory.contract.js'
-
-const serverUrl = process.env.LOWBAND_TEST_POSTGRES_URL
 
 /** A loopback port nothing listens on. */
 async function closedPort (): Promise<number> {
@@ -18,14 +16,7 @@ async function closedPort (): Promise<number> {
   return port
 }
 
-if (serverUrl === undefined || serverUrl === '') {
-  describe.skip('postgres directory: skipped, LOWBAND_TEST_POSTGRES_URL is unset (npm test starts a server; by hand: source scripts/services.sh && services_up)', () => {
-    it.todo('passes the directory contract against PostgreSQL')
-  })
-} else {
-  const databases = new TestDatabases(serverUrl)
-  afterAll(() => databases.dropAll(), 120_000)
-
+withTestPostgres('postgres directory', (databases, serverUrl) => {
   directoryContract('PostgreSQL', async () => {
     const url = await databases.create()
     const open = (): ReturnType<typeof openPostgresDirectory> => openPostgresDirectory(url)
@@ -114,7 +105,7 @@ if (serverUrl === undefined || serverUrl === '') {
       expect((error as Error).message).toContain('lb_test_missing')
     })
   })
-}
+})
 
 describe('postgres connection errors', () => {
   it('rejects an unreachable server with one line naming host:port, never the password', async () => {

@@ -1,32 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { KIND } from '../../protocol/envelopes.js'
 import { ERROR_CODES } from '../../protocol/errors.js'
-import { conversationOf, type NewDirectMessage } from '../../storage/contracts.js'
+import { conversationOf } from '../../storage/contracts.js'
 import { openPostgresStorage } from '../../storage/postgres/index.js'
-import { TestDatabases } from '../helpers/postgres-databases.js'
+import { draft, withTestPostgres } from '../helpers/postgres-databases.js'
 import { messageStoreContract } from './message-store.contract.js'
 
-const serverUrl = process.env.LOWBAND_TEST_POSTGRES_URL
-
-if (serverUrl === undefined || serverUrl === '') {
-  describe.skip('postgres message store: skipped, LOWBAND_TEST_POSTGRES_URL is unset (npm test starts a server; by hand: source scripts/services.sh && services_up)', () => {
-    it.todo('passes the message store contract against PostgreSQL')
-  })
-} else {
-  const databases = new TestDatabases(serverUrl)
-  afterAll(() => databases.dropAll(), 120_000)
-
+withTestPostgres('postgres message store', (databases) => {
   messageStoreContract('PostgreSQL', async () => {
     const url = await databases.create()
     return { storage: await openPostgresStorage(url), reopen: () => openPostgresStorage(url) }
-  })
-}
-
-if (serverUrl !== undefined && serverUrl !== '') {
-  const databases = new TestDatabases(serverUrl)
-  afterAll(() => databases.dropAll(), 120_000)
-  const draft = (over: Partial<NewDirectMessage> = {}): NewDirectMessage => ({
-    from: 'alice', fromDevice: 'phone', to: 'bob', body: 'hi', kind: 0, ts: 1_700_000_000, clientMsgId: 'c1', ...over
   })
 
   describe('postgres message store: several brokers on one database', () => {
@@ -82,4 +65,4 @@ if (serverUrl !== undefined && serverUrl !== '') {
       }
     })
   })
-}
+})
