@@ -12,6 +12,7 @@ interface Parser {
   strict?: true
   _parseString (): string | null
   _parseConnect (): unknown
+  _parseMessageId (): boolean
   _parseUnsubscribe (): unknown
   _emitError (error: Error): void
 }
@@ -23,6 +24,18 @@ interface Parser {
  */
 // eslint-disable-next-line no-control-regex -- U+0000 is exactly what this looks for
 const SUSPECT = /[\u0000\uFFFD]/
+
+/** What `_parseConnect` leaves in `packet` (mqtt-packet's IConnectPacket, the parts checked here). */
+interface ParsedConnect {
+  protocolVersion?: number
+  will?: { topic?: string, qos?: number }
+  username?: string
+  password?: Buffer
+  length: number
+}
+
+/** The packets whose packet identifier must not be 0 [MQTT-2.3.1-1] (PUBLISH carries one only at QoS > 0). */
+const NON_ZERO_ID = new Set(['publish', 'subscribe', 'unsubscribe'])
 
 /** Protocol names mqtt-packet knows, and the levels it parses (3.1, 3.1.1, 5). */
 const PROTOCOL_NAMES = new Set(['MQTT', 'MQIsdp'])
@@ -45,6 +58,14 @@ let installed = false
  *   Aedes answers with CONNACK 0x01 before closing [MQTT-3.1.2-2].
  * - **An empty UNSUBSCRIBE.** The parser accepts an UNSUBSCRIBE of a packet id and no filter, and
  *   Aedes answers it; it is a protocol violation that closes the connection [MQTT-3.10.3-2].
+ * - **Packet identifier 0** on a PUBLISH, SUBSCRIBE or UNSUBSCRIBE was accepted (and answered
+ *   with a PUBACK or SUBACK of id 0); it closes the connection [MQTT-2.3.1-1], as Mosquitto does.
+ * - **CONNECT fields the flags contradict** were accepted: Will QoS 3 [MQTT-3.1.2-14], a will
+ *   topic that is no topic name (empty, or with a wildcard: the will is published to it)
+ *   [MQTT-3.1.2-9], a password without the User Name Flag [MQTT-3.1.2-22] (answered with
+ *   CONNACK 0x04), bytes after the last field its flags announce (a user name or password without
+ *   its flag) [MQTT-3.1.2-18] [MQTT-3.1.2-20]. Each closes the connection without a CONNACK
+ *   [MQTT-3.1.4-1], as Mosquitto does.
  */
 function install (): void {
   if (installed) return
@@ -53,6 +74,7 @@ function install (): void {
   const parseString = proto._parseString
   const parseConnect = proto._parseConnect
   const parseUnsubscribe = proto._parseUnsubscribe
+  const parseMessageId = proto._parseMessageId
   const emitError = proto._emitError
   proto._parseString = function (this: Parser): string | null {
     const start = this._pos + 2 // after the string's two-byte length
@@ -70,7 +92,14 @@ function install (): void {
   }
   proto._parseConnect = function (this: Parser): unknown {
     const level = this.strict === true ? unparsedLevel(this) : undefined
-    if (level === undefined) return parseConnect.call(this)
+    if (level === undefined) {
+      const packet = parseConnect.call(this)
+      if (this.strict === true && this.error === null) {
+        const problem = connectProblem(this.packet as unknown as ParsedConnect, this._pos)
+        if (problem !== undefined) this._emitError(new Error(problem))
+      }
+      return packet
+    }
     // Enough for Aedes to answer: it checks the level before anything else in the CONNECT.
     Object.assign(this.packet, { protocolId: 'MQTT', protocolVersion: level, clean: true, keepalive: 0, clientId: '' })
     return this.packet
@@ -83,12 +112,28 @@ function install (): void {
     }
     return result
   }
+  proto._parseMessageId = function (this: Parser): boolean {
+    if (!parseMessageId.call(this)) return false
+    if (this.strict !== true || this.packet.messageId !== 0 || !NON_ZERO_ID.has(this.packet.cmd as string)) return true
+    this._emitError(new Error(`a ${this.packet.cmd as string} has packet identifier 0 [MQTT-2.3.1-1]`))
+    return false
+  }
   // The caller of a string that failed reports its own, vaguer error ("Cannot parse topic") right
   // after: the first error of a packet is the one that stands.
   proto._emitError = function (this: Parser, error: Error): void {
     if (this.strict === true && this.error !== null) return
     emitError.call(this, error)
   }
+}
+
+/** Why a parsed CONNECT (`end`: where its parsing stopped) breaks MQTT 3.1.1, or undefined. */
+function connectProblem (connect: ParsedConnect, end: number): string | undefined {
+  const will = connect.will
+  if (will?.qos === 3) return 'Will QoS 3 [MQTT-3.1.2-14]'
+  if (will !== undefined && (will.topic === '' || /[+#]/.test(will.topic ?? ''))) return 'the will topic is not a topic name [MQTT-3.1.2-9]'
+  if (connect.protocolVersion === 4 && connect.password !== undefined && connect.username === undefined) return 'a password without the User Name Flag [MQTT-3.1.2-22]'
+  if (end !== connect.length) return 'CONNECT holds fields its flags do not announce [MQTT-3.1.2-18] [MQTT-3.1.2-20]'
+  return undefined
 }
 
 /** The protocol level of a CONNECT that names MQTT but has a level the parser would refuse. */
