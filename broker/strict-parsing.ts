@@ -1,6 +1,7 @@
-import type { Aedes } from 'aedes'
+import type { Aedes, Client } from 'aedes'
 import { isUtf8 } from 'node:buffer'
 import mqttPacket from 'mqtt-packet'
+import type { Writable } from 'node:stream'
 
 /** The parts of mqtt-packet 9's Parser (parser.js) this touches; they are not in its type declarations. */
 interface Parser {
@@ -13,6 +14,7 @@ interface Parser {
   _parseString (): string | null
   _parseConnect (): unknown
   _parseMessageId (): boolean
+  _parseSubscribe (): unknown
   _parseUnsubscribe (): unknown
   _emitError (error: Error): void
 }
@@ -36,6 +38,19 @@ interface ParsedConnect {
 
 /** The packets whose packet identifier must not be 0 [MQTT-2.3.1-1] (PUBLISH carries one only at QoS > 0). */
 const NON_ZERO_ID = new Set(['publish', 'subscribe', 'unsubscribe'])
+
+/** A SUBSCRIBE's topic filter / QoS pair, as the parser makes it and Aedes passes it on. */
+interface Pair { topic: string, qos: number }
+
+/**
+ * A SUBSCRIBE that names a filter more than once, as sent: kept on its last pair, an object of
+ * the packet that Aedes is sure to pass on to its `subscribe` event (it keeps each filter's last).
+ */
+interface RepeatedFilters { messageId: number, pairs: readonly Pair[] }
+const REPEATED = Symbol('repeated filters')
+type MarkedPair = Pair & { [REPEATED]?: RepeatedFilters }
+
+const REFUSED = 0x80
 
 /** Protocol names mqtt-packet knows, and the levels it parses (3.1, 3.1.1, 5). */
 const PROTOCOL_NAMES = new Set(['MQTT', 'MQIsdp'])
@@ -66,6 +81,13 @@ let installed = false
  *   CONNACK 0x04), bytes after the last field its flags announce (a user name or password without
  *   its flag) [MQTT-3.1.2-18] [MQTT-3.1.2-20]. Each closes the connection without a CONNACK
  *   [MQTT-3.1.4-1], as Mosquitto does.
+ * - **A filter named twice in one SUBSCRIBE.** Aedes keeps the last pair of each filter and
+ *   answers only those, so the SUBACK had fewer return codes than the SUBSCRIBE had pairs, and a
+ *   client matched them to the wrong filters. Such a packet now goes to Aedes without its packet
+ *   id (Aedes then sends no SUBACK) and is answered here once Aedes has granted it, one code per
+ *   pair in order [MQTT-3.8.4-5] [MQTT-3.9.3-1]. As Mosquitto answers, who processes the pairs in
+ *   turn, an earlier pair gets its own QoS (capped where the filter's grant was lowered) or the
+ *   filter's refusal, and the last pair stands [MQTT-3.8.4-3].
  */
 function install (): void {
   if (installed) return
@@ -75,6 +97,7 @@ function install (): void {
   const parseConnect = proto._parseConnect
   const parseUnsubscribe = proto._parseUnsubscribe
   const parseMessageId = proto._parseMessageId
+  const parseSubscribe = proto._parseSubscribe
   const emitError = proto._emitError
   proto._parseString = function (this: Parser): string | null {
     const start = this._pos + 2 // after the string's two-byte length
@@ -103,6 +126,15 @@ function install (): void {
     // Enough for Aedes to answer: it checks the level before anything else in the CONNECT.
     Object.assign(this.packet, { protocolId: 'MQTT', protocolVersion: level, clean: true, keepalive: 0, clientId: '' })
     return this.packet
+  }
+  proto._parseSubscribe = function (this: Parser): unknown {
+    const result = parseSubscribe.call(this)
+    const pairs = this.packet.subscriptions as MarkedPair[] | undefined
+    if (this.strict === true && this.error === null && pairs !== undefined && pairs.length > 1 && new Set(pairs.map((p) => p.topic)).size < pairs.length) {
+      pairs.at(-1)![REPEATED] = { messageId: this.packet.messageId as number, pairs: pairs.map(({ topic, qos }) => ({ topic, qos })) }
+      delete this.packet.messageId
+    }
+    return result
   }
   proto._parseUnsubscribe = function (this: Parser): unknown {
     const result = parseUnsubscribe.call(this)
@@ -147,9 +179,24 @@ function unparsedLevel (parser: Parser): number | undefined {
   return PARSED_LEVELS.has(level) ? undefined : level
 }
 
+/** The SUBACK of a SUBSCRIBE that named a filter more than once; Aedes has set each of `granted`'s `qos` to its grant. */
+function answerRepeated (granted: readonly MarkedPair[], client: Client): void {
+  const repeated = granted.find((pair) => pair[REPEATED] !== undefined)?.[REPEATED]
+  if (repeated === undefined || !client.connected) return
+  const grants = new Map(granted.map((pair) => [pair.topic, pair.qos]))
+  const lastAsked = new Map(repeated.pairs.map((pair) => [pair.topic, pair.qos]))
+  const codes = repeated.pairs.map(({ topic, qos }) => {
+    const grant = grants.get(topic) ?? REFUSED
+    return grant === REFUSED ? REFUSED : Math.min(qos, grant < lastAsked.get(topic)! ? grant : 2)
+  })
+  mqttPacket.writeToStream({ cmd: 'suback', messageId: repeated.messageId, granted: codes }, (client as unknown as { conn: Writable }).conn)
+}
+
 /** Every connection `broker.handle` takes parses strictly. */
 export function parseStrictly (broker: Aedes): void {
   install()
+  // Aedes emits `subscribe` with the granted pairs right after it would have written the SUBACK.
+  broker.on('subscribe', (granted, client) => answerRepeated(granted as MarkedPair[], client))
   const handle = broker.handle
   broker.handle = (stream, request) => {
     const client = handle(stream, request)

@@ -48,13 +48,14 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     await client.waitClosed()
   })
 
-  it('[MQTT-4.3.1-1] delivers QoS 0 with QoS 0 and DUP 0 [MQTT-3.3.1-2]', async () => {
+  it('[MQTT-4.3.1-1] delivers QoS 0 with QoS 0, DUP 0 [MQTT-3.3.1-2] and no packet id [MQTT-2.3.1-5]', async () => {
     const topic = uniqueTopic('q0')
     const { pub, sub } = await pair(topic, 0)
     pub.send(publish(topic, 'zero', 0))
     const got = await sub.nextPublish()
     expect(got).toMatchObject({ topic, qos: 0, dup: false, retain: false })
-    expect(got.payload.toString()).toBe('zero')
+    expect(got.messageId).toBeUndefined()
+    expect(got.payload.toString()).toBe('zero') // a packet id would have been read as payload
     await Promise.all([pub.disconnect(), sub.disconnect()])
   })
 
@@ -97,7 +98,7 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
   })
 
   for (const clean of [true, false]) {
-    it(`[MQTT-4.3.3-1] sends QoS 2 to a ${clean ? 'clean' : 'persistent'} session: PUBLISH, PUBREL on PUBREC, done on PUBCOMP`, async () => {
+    it(`[MQTT-4.3.3-1] sends QoS 2 to a ${clean ? 'clean' : 'persistent'} session: PUBLISH, PUBREL (flags 0010 [MQTT-2.2.2-1]) of its id on PUBREC [MQTT-2.3.1-6], done on PUBCOMP`, async () => {
       const topic = uniqueTopic('q2-out')
       const { pub, sub } = await pair(topic, 2, { clean })
       await publishFully(pub, topic, 'two', 2, 2)
@@ -110,6 +111,44 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
       await Promise.all([pub.disconnect(), sub.disconnect()])
     })
   }
+
+  it('[MQTT-3.3.4-1] answers a QoS 0 PUBLISH with nothing', async () => {
+    const client = await connect('q0')
+    client.send(publish(uniqueTopic('q0'), 'zero', 0))
+    expect(await client.drain()).toEqual([])
+    await client.disconnect()
+  })
+
+  it('[MQTT-4.3.3-2] answers a PUBREL of a packet id it holds no state for with PUBCOMP', async () => {
+    const client = await connect('stray-pubrel')
+    client.send({ cmd: 'pubrel', messageId: 42 })
+    expect((await client.next('pubcomp')).messageId).toBe(42)
+    expect(client.closed).toBe(false)
+    await client.disconnect()
+  })
+
+  it('[MQTT-4.3.3-2] delivers a QoS 2 PUBLISH resent by its publisher after a reconnect once, and completes it', async () => {
+    const topic = uniqueTopic('q2-resent')
+    const clientId = uniqueClientId('q2-pub')
+    const { sub } = await pair(topic, 2)
+    const first = await connect('pub', { clientId, clean: false })
+    first.send(publish(topic, 'exactly once', 2, 11))
+    expect((await first.next('pubrec')).messageId).toBe(11)
+    first.drop() // before PUBREL: the publisher must resend the PUBLISH (or the PUBREL)
+    await first.waitClosed()
+    const again = await connect('pub', { clientId, clean: false })
+    again.send(publish(topic, 'exactly once', 2, 11, { dup: true }))
+    expect((await again.next('pubrec')).messageId).toBe(11)
+    again.send({ cmd: 'pubrel', messageId: 11 })
+    expect((await again.next('pubcomp')).messageId).toBe(11)
+    const got = await sub.nextPublish()
+    expect(got.payload.toString()).toBe('exactly once')
+    sub.send({ cmd: 'pubrec', messageId: got.messageId })
+    await sub.next('pubrel')
+    sub.send({ cmd: 'pubcomp', messageId: got.messageId })
+    expect(await sub.drain(again)).toEqual([])
+    await Promise.all([again.disconnect(), sub.disconnect()])
+  })
 
   it('[MQTT-3.8.4-6] delivers at the lower of the published QoS and the granted QoS', async () => {
     const topic = uniqueTopic('downgrade')

@@ -45,6 +45,24 @@ describe(`UTF-8 strings (${TARGET})`, () => {
     expect(client.unread()).toEqual([])
   })
 
+  it('[MQTT-3.1.3-10] closes the connection, without CONNACK, on a will topic that is ill-formed UTF-8 [MQTT-1.5.3-1]', async () => {
+    const client = await RawClient.open(target.port())
+    // Connect flags: Will Flag + CleanSession; payload: client id, will topic, will message.
+    client.sendBytes(packet(0x10, Buffer.concat([wireString(Buffer.from('MQTT')), Buffer.from([4, 0x06, 0, 0]),
+      wireString(Buffer.from(uniqueClientId('will'))), wireString(bytes('conf/', 0xc0, 0x80)), wireString(Buffer.from('gone'))])))
+    await client.waitClosed()
+    expect(client.unread()).toEqual([])
+  })
+
+  it('[MQTT-3.1.3-11] closes the connection, without CONNACK, on a user name that is ill-formed UTF-8 [MQTT-1.5.3-1]', async () => {
+    const client = await RawClient.open(target.port())
+    // Connect flags: User Name Flag + CleanSession; payload: client id, user name.
+    client.sendBytes(packet(0x10, Buffer.concat([wireString(Buffer.from('MQTT')), Buffer.from([4, 0x82, 0, 0]),
+      wireString(Buffer.from(uniqueClientId('user'))), wireString(bytes('user', 0xed, 0xbf, 0xbf))])))
+    await client.waitClosed()
+    expect(client.unread()).toEqual([])
+  })
+
   it('[MQTT-1.5.3-2] closes the connection on a topic name holding U+0000 [MQTT-4.7.3-2]', async () => {
     const client = await connect()
     client.sendBytes(publishTo(bytes('conf/', 0x00, 0x61)))

@@ -19,7 +19,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     return packets.map((p) => (p as IPublishPacket).topic)
   }
 
-  it('[MQTT-3.8.4-1] answers SUBSCRIBE with a SUBACK of the same packet id [MQTT-3.8.4-2]', async () => {
+  it('[MQTT-3.8.4-1] answers SUBSCRIBE with a SUBACK of the same packet id [MQTT-3.8.4-2] [MQTT-2.3.1-7]', async () => {
     const client = await connect()
     client.send({ cmd: 'subscribe', messageId: 321, subscriptions: [{ topic: uniqueTopic('a'), qos: 1 }] })
     expect(await client.next('suback')).toMatchObject({ messageId: 321, granted: [1] })
@@ -93,7 +93,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
   })
 
   for (const order of ['QoS 0 first', 'QoS 1 first']) {
-    it(`[MQTT-3.3.5] delivers a message matching overlapping subscriptions at the highest of their QoS (${order})`, async () => {
+    it(`[MQTT-3.3.5-1] delivers a message matching overlapping subscriptions at the highest of their QoS (${order})`, async () => {
       const root = uniqueTopic('overlap')
       const client = await connect()
       const single = { topic: `${root}/+`, qos: 0 as const }
@@ -151,5 +151,56 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     const client = await connect()
     client.sendBytes([0xa0, 7, 0, 1, 0, 3, 0x61, 0x2f, 0x62])
     await client.waitClosed()
+  })
+
+  it('[MQTT-3.8.4-5] answers a filter named twice in one SUBSCRIBE with a return code for each [MQTT-3.9.3-1], the last one standing [MQTT-3.8.4-3]', async () => {
+    const topic = uniqueTopic('twice')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic, qos: 0 }, { topic: uniqueTopic('between'), qos: 2 }, { topic, qos: 1 })).toEqual([0, 2, 1])
+    const pub = await connect('pub')
+    pub.send(publish(topic, 'once', 1, 1))
+    const got = await client.nextPublish()
+    expect(got).toMatchObject({ topic, qos: 1 })
+    client.send({ cmd: 'puback', messageId: got.messageId })
+    expect(await client.drain(pub)).toEqual([])
+    await Promise.all([client.disconnect(), pub.disconnect()])
+  })
+
+  it('[MQTT-3.8.3-4] closes the connection when the reserved bits of a requested QoS byte are set', async () => {
+    const client = await connect()
+    client.sendBytes([0x82, 8, 0, 1, 0, 3, 0x61, 0x2f, 0x62, 0x04])
+    await client.waitClosed()
+  })
+
+  it('[MQTT-3.8.4-3] sends the retained message again when a subscription is replaced', async () => {
+    const topic = uniqueTopic('resubscribed')
+    const pub = await connect('pub')
+    pub.send({ ...publish(topic, 'kept', 1, 1), retain: true })
+    await pub.next('puback')
+    const client = await connect()
+    for (const messageId of [1, 2]) {
+      expect(await client.subscribe(messageId, { topic, qos: 0 })).toEqual([0])
+      expect(await client.nextPublish()).toMatchObject({ topic, retain: true })
+    }
+    await Promise.all([client.disconnect(), pub.disconnect()])
+  })
+
+  it('[MQTT-4.7.1-3] matches "+" to a zero-length level, and "#" to the level after a trailing "/" [MQTT-4.7.1-2]', async () => {
+    const root = uniqueTopic('empty-levels')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic: `${root}/+/x`, qos: 0 }, { topic: `${root}/y/#`, qos: 0 })).toEqual([0, 0])
+    expect(await delivered(client, [`${root}//x`, `${root}/y/`, `${root}/x`])).toEqual([`${root}//x`, `${root}/y/`])
+    await client.disconnect()
+  })
+
+  it('[MQTT-3.8.4-6] sends a retained message at the lower of its QoS and the granted QoS', async () => {
+    const topic = uniqueTopic('retained-qos')
+    const pub = await connect('pub')
+    pub.send({ ...publish(topic, 'kept', 1, 1), retain: true })
+    await pub.next('puback')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic, qos: 0 })).toEqual([0])
+    expect(await client.nextPublish()).toMatchObject({ topic, qos: 0, retain: true })
+    await Promise.all([client.disconnect(), pub.disconnect()])
   })
 })

@@ -67,7 +67,34 @@ describe(`wills, retained messages and keepalive (${TARGET})`, () => {
       await Promise.all([sub.disconnect(), late.disconnect()])
     })
 
-    it('[MQTT-3.1.2-11] closes a connection whose CONNECT sets Will QoS without the Will Flag', async () => {
+    it('[MQTT-3.1.2-8] publishes the will when the server closes the connection for a protocol error', async () => {
+      const topic = uniqueTopic('will-on-error')
+      const sub = await watcher(topic)
+      const device = await connect('device', will(topic))
+      device.sendBytes([0x36, 7, 0, 3, 0x61, 0x2f, 0x62, 0, 1]) // a PUBLISH at QoS 3 [MQTT-3.3.1-4]
+      await device.waitClosed()
+      const got = await sub.nextPublish()
+      expect(got.payload.toString()).toBe('gone')
+      sub.send({ cmd: 'puback', messageId: got.messageId })
+      await sub.disconnect()
+    })
+
+    it('[MQTT-3.1.2-10] publishes a will once: a session resumed without one leaves none behind', async () => {
+      const topic = uniqueTopic('will-once')
+      const clientId = uniqueClientId('device')
+      const sub = await watcher(topic)
+      const device = await connect('device', { clientId, clean: false, ...will(topic) })
+      device.drop()
+      const got = await sub.nextPublish()
+      sub.send({ cmd: 'puback', messageId: got.messageId })
+      const back = await connect('device', { clientId, clean: false })
+      back.drop()
+      await back.waitClosed()
+      expect(await sub.drain()).toEqual([])
+      await sub.disconnect()
+    })
+
+    it('[MQTT-3.1.2-11] closes a connection whose CONNECT sets Will QoS without the Will Flag [MQTT-3.1.2-13]', async () => {
       const client = await RawClient.open(target.port())
       client.sendBytes([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x0a, 0, 0, 0, 0]) // clean + Will QoS 1
       await client.waitClosed()
