@@ -84,6 +84,14 @@ describe(`CONNECT and CONNACK (${TARGET})`, () => {
     await client.disconnect()
   })
 
+  it('[MQTT-3.1.3-9] either accepts a client id longer than 23 characters or refuses it with CONNACK 0x02 and closes', async () => {
+    const clientId = uniqueClientId('x'.repeat(200))
+    const { client, connack } = await RawClient.connect(target.port(), { clientId })
+    if (connack.returnCode === 0) return client.disconnect() // [MQTT-3.1.3-5]: a server may allow more
+    expect(connack).toMatchObject({ returnCode: 2, sessionPresent: false })
+    await client.waitClosed()
+  })
+
   it('[MQTT-3.1.4-2] disconnects the existing client when another connects with its client id', async () => {
     const clientId = uniqueClientId('taken')
     const { client: first } = await RawClient.connect(target.port(), { clientId })

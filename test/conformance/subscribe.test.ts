@@ -141,6 +141,26 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     await client.disconnect()
   })
 
+  it('[MQTT-3.10.4-3] completes a QoS 1 delivery it had started when the subscription is removed', async () => {
+    const topic = uniqueTopic('unsub-in-flight')
+    const clientId = uniqueClientId('unsub')
+    const { client } = await RawClient.connect(target.port(), { clientId, clean: false })
+    await client.subscribe(1, { topic, qos: 1 })
+    const pub = await connect('pub')
+    pub.send(publish(topic, 'in flight', 1, 1))
+    const sent = await client.nextPublish()
+    client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [topic] })
+    await client.next('unsuback')
+    client.drop() // without PUBACK: the delivery is still owed
+    await client.waitClosed()
+    const { client: back } = await RawClient.connect(target.port(), { clientId, clean: false })
+    const again = await back.nextPublish()
+    expect(again).toMatchObject({ topic, messageId: sent.messageId, dup: true })
+    back.send({ cmd: 'puback', messageId: again.messageId })
+    expect(await delivered(back, [topic])).toEqual([]) // and nothing new: the subscription is gone
+    await Promise.all([back.disconnect(), pub.disconnect()])
+  })
+
   it('[MQTT-3.10.3-2] closes the connection on an UNSUBSCRIBE without a filter', async () => {
     const client = await connect()
     client.sendBytes([0xa2, 2, 0, 1])
