@@ -78,6 +78,20 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     await Promise.all([client.disconnect(), other.disconnect()])
   })
 
+  it('[MQTT-4.7.2-1] does not send retained messages of topics starting with $ to a filter starting with a wildcard', async () => {
+    const dollar = `$${uniqueTopic('retained').replace('/', '-')}`
+    const pub = await connect('pub')
+    pub.send({ ...publish(`${dollar}/x`, 'kept', 1, 1), retain: true })
+    await pub.next('puback')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic: '#', qos: 0 }, { topic: '+/x', qos: 0 })).toEqual([0, 0])
+    const topics = (await client.drain()).map((p) => (p as IPublishPacket).topic)
+    expect(topics.filter((topic) => topic.startsWith('$'))).toEqual([])
+    pub.send({ ...publish(`${dollar}/x`, '', 1, 2), retain: true }) // cleared again
+    await pub.next('puback')
+    await Promise.all([client.disconnect(), pub.disconnect()])
+  })
+
   it('[MQTT-3.8.4-3] replaces a subscription with an identical filter instead of adding a second', async () => {
     const topic = uniqueTopic('replace')
     const client = await connect()
