@@ -28,7 +28,7 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     return { pub: await connect('pub'), sub }
   }
 
-  it('[MQTT-3.3.2-2] disconnects a client that publishes to a topic name with a wildcard', async () => {
+  it('[MQTT-3.3.2-2] disconnects a client that publishes to a topic name with a wildcard [MQTT-4.7.1-1]', async () => {
     for (const topic of ['conf/+/x', 'conf/#']) {
       const client = await connect('wild')
       client.send(publish(topic, 'x', 1, 1))
@@ -171,7 +171,7 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     await Promise.all([pub.disconnect(), sub.disconnect()])
   })
 
-  it('[MQTT-4.6.0-6] delivers one publisher\'s messages to a subscriber in the order they were sent', async () => {
+  it('[MQTT-4.6.0-6] delivers one publisher\'s messages to a subscriber in the order they were sent (an ordered topic [MQTT-4.6.0-5])', async () => {
     const topic = uniqueTopic('order')
     const { pub, sub } = await pair(topic, 1)
     for (let i = 1; i <= 20; i++) pub.send(publish(topic, String(i), 1, i))

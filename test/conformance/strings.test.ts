@@ -32,9 +32,15 @@ describe(`UTF-8 strings (${TARGET})`, () => {
     })
   }
 
-  it('[MQTT-1.5.3-1] closes the connection on a SUBSCRIBE filter that is ill-formed UTF-8', async () => {
+  it('[MQTT-1.5.3-1] closes the connection on a SUBSCRIBE filter that is ill-formed UTF-8 [MQTT-3.8.3-1]', async () => {
     const client = await connect()
     client.sendBytes(subscribeTo(bytes('conf/', 0xfe)))
+    await client.waitClosed()
+  })
+
+  it('[MQTT-3.10.3-1] closes the connection on an UNSUBSCRIBE filter that is ill-formed UTF-8 [MQTT-1.5.3-1]', async () => {
+    const client = await connect()
+    client.sendBytes(packet(0xa2, Buffer.concat([Buffer.from([0, 1]), wireString(bytes('conf/', 0xe0, 0x80, 0x80))])))
     await client.waitClosed()
   })
 

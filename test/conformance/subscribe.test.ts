@@ -26,7 +26,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     await client.disconnect()
   })
 
-  it('[MQTT-3.8.4-4] answers several filters in one SUBACK, one code per filter, in order [MQTT-3.9.3-1] [MQTT-3.8.4-5]', async () => {
+  it('[MQTT-3.8.4-4] answers several filters in one SUBACK, one code per filter, in order [MQTT-3.9.3-1] [MQTT-3.8.4-5], each a valid code [MQTT-3.9.3-2]', async () => {
     const client = await connect()
     const granted = await client.subscribe(2, { topic: uniqueTopic('two'), qos: 2 }, { topic: uniqueTopic('zero'), qos: 0 }, { topic: uniqueTopic('one'), qos: 1 })
     expect(granted).toEqual([2, 0, 1])

@@ -94,6 +94,16 @@ describe(`wills, retained messages and keepalive (${TARGET})`, () => {
       await sub.disconnect()
     })
 
+    it('[MQTT-3.1.2-12] publishes nothing when a connection without a will ends without DISCONNECT', async () => {
+      const sub = await watcher('#') // '#' matches every topic a will could have, but no $ topic [MQTT-4.7.2-1]
+      const device = await connect('device')
+      device.drop()
+      await device.waitClosed()
+      // Retained messages of earlier tests arrive with RETAIN 1 [MQTT-3.3.1-8]; a will would not [MQTT-3.3.1-9].
+      expect((await sub.drain()).filter((p) => p.cmd !== 'publish' || !p.retain)).toEqual([])
+      await sub.disconnect()
+    })
+
     it('[MQTT-3.1.2-11] closes a connection whose CONNECT sets Will QoS without the Will Flag [MQTT-3.1.2-13]', async () => {
       const client = await RawClient.open(target.port())
       client.sendBytes([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x0a, 0, 0, 0, 0]) // clean + Will QoS 1
