@@ -112,6 +112,20 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     })
   }
 
+  it('[MQTT-4.5.0-1] delivers a message to its own publisher when it has a matching subscription', async () => {
+    const topic = uniqueTopic('own')
+    const client = await connect('self')
+    expect(await client.subscribe(1, { topic, qos: 1 })).toEqual([1])
+    client.send(publish(topic, 'to myself', 1, 2))
+    // The PUBACK and the delivery, in whatever order the server sends them.
+    const packets = await client.drain()
+    expect(packets.map((p) => p.cmd).sort()).toEqual(['puback', 'publish'])
+    const own = packets.find((p) => p.cmd === 'publish') as IPublishPacket
+    expect(own).toMatchObject({ topic, qos: 1 })
+    client.send({ cmd: 'puback', messageId: own.messageId })
+    await client.disconnect()
+  })
+
   it('[MQTT-3.3.4-1] answers a QoS 0 PUBLISH with nothing', async () => {
     const client = await connect('q0')
     client.send(publish(uniqueTopic('q0'), 'zero', 0))
@@ -228,6 +242,23 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
         await Promise.all([pub.disconnect(), back.disconnect()])
       })
     }
+
+    it('[MQTT-3.1.2-6] discards unacknowledged deliveries when the client returns with CleanSession 1', async () => {
+      const topic = uniqueTopic('discarded')
+      const clientId = uniqueClientId('discard')
+      const { pub, sub } = await pair(topic, 1, { clean: false, clientId })
+      await publishFully(pub, topic, 'unacknowledged', 1, 9)
+      await sub.nextPublish()
+      sub.drop() // no PUBACK
+      await sub.waitClosed()
+      const clean = await connect('discard', { clientId, clean: true })
+      expect(await clean.drain()).toEqual([])
+      await clean.disconnect()
+      const { client: again, connack } = await RawClient.connect(target.port(), { clientId, clean: false })
+      expect(connack.sessionPresent).toBe(false)
+      expect(await again.drain()).toEqual([])
+      await Promise.all([pub.disconnect(), again.disconnect()])
+    })
 
     it('[MQTT-4.4.0-1] resends an unacknowledged PUBREL on reconnect, and not the PUBLISH [MQTT-4.3.3-1]', async () => {
       const topic = uniqueTopic('pubrel')
