@@ -199,7 +199,40 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     await Promise.all([pub.disconnect(), sub.disconnect()])
   })
 
+  it('[MQTT-4.6.0-2] sends PUBACKs in the order of the PUBLISHes, and PUBRECs likewise [MQTT-4.6.0-3]', async () => {
+    const client = await connect('acks')
+    const topic = uniqueTopic('acks')
+    for (let id = 1; id <= 10; id++) client.send(publish(topic, String(id), 1, id))
+    for (let id = 11; id <= 20; id++) client.send(publish(topic, String(id), 2, id))
+    const acks = await client.drain()
+    expect(acks.map((p) => [p.cmd, (p as { messageId?: number }).messageId])).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => ['puback', i + 1]),
+      ...Array.from({ length: 10 }, (_, i) => ['pubrec', i + 11])
+    ])
+    for (let id = 11; id <= 20; id++) client.send({ cmd: 'pubrel', messageId: id })
+    expect((await client.drain()).map((p) => [p.cmd, (p as { messageId?: number }).messageId]))
+      .toEqual(Array.from({ length: 10 }, (_, i) => ['pubcomp', i + 11]))
+    await client.disconnect()
+  })
+
   describe('persistent sessions', () => {
+    it('[MQTT-4.6.0-1] resends unacknowledged PUBLISHes on reconnect in the order they were first sent', async () => {
+      const topic = uniqueTopic('resend-order')
+      const clientId = uniqueClientId('resend-order')
+      const { pub, sub } = await pair(topic, 1, { clean: false, clientId })
+      for (let i = 1; i <= 5; i++) pub.send(publish(topic, String(i), 1, i))
+      const first: number[] = []
+      for (let i = 1; i <= 5; i++) first.push((await sub.nextPublish()).messageId!)
+      sub.drop() // none acknowledged
+      await sub.waitClosed()
+      const { client: back } = await RawClient.connect(target.port(), { clientId, clean: false })
+      const again: IPublishPacket[] = []
+      for (let i = 1; i <= 5; i++) again.push(await back.nextPublish())
+      expect(again.map((p) => [p.payload.toString(), p.messageId])).toEqual(first.map((id, i) => [String(i + 1), id]))
+      for (const p of again) back.send({ cmd: 'puback', messageId: p.messageId })
+      await Promise.all([pub.disconnect(), back.disconnect()])
+    })
+
     for (const qos of [1, 2] as const) {
       it(`[MQTT-3.1.2-5] queues QoS ${qos} messages for a disconnected persistent session and sends them on its return`, async () => {
         const topic = uniqueTopic(`offline-q${qos}`)
