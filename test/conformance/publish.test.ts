@@ -185,6 +185,14 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     await Promise.all([pub.disconnect(), sub.disconnect()])
   })
 
+  it('[MQTT-3.3.1-2] delivers a QoS 0 PUBLISH its publisher sent with DUP 1 with DUP 0 (accepted, as Mosquitto does)', async () => {
+    const topic = uniqueTopic('dup-q0')
+    const { pub, sub } = await pair(topic, 0)
+    pub.send(publish(topic, 'zero', 0, undefined, { dup: true }))
+    expect(await sub.nextPublish()).toMatchObject({ topic, qos: 0, dup: false })
+    await Promise.all([pub.disconnect(), sub.disconnect()])
+  })
+
   it('[MQTT-4.6.0-6] delivers one publisher\'s messages to a subscriber in the order they were sent (an ordered topic [MQTT-4.6.0-5])', async () => {
     const topic = uniqueTopic('order')
     const { pub, sub } = await pair(topic, 1)
