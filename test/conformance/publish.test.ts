@@ -301,6 +301,22 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
       await Promise.all([pub.disconnect(), again.disconnect()])
     })
 
+    it('[MQTT-4.4.0-1] resends an unacknowledged PUBLISH with DUP 1 to a connection that takes the session over [MQTT-3.1.4-2]', async () => {
+      const topic = uniqueTopic('takeover')
+      const clientId = uniqueClientId('takeover')
+      const { pub, sub } = await pair(topic, 1, { clean: false, clientId })
+      await publishFully(pub, topic, 'in flight', 1, 10)
+      const first = await sub.nextPublish() // not acknowledged
+      const { client: next, connack } = await RawClient.connect(target.port(), { clientId, clean: false })
+      expect(connack.sessionPresent).toBe(true)
+      await sub.waitClosed()
+      const again = await next.nextPublish()
+      expect(again).toMatchObject({ topic, messageId: first.messageId, dup: true })
+      next.send({ cmd: 'puback', messageId: again.messageId })
+      expect(await next.drain()).toEqual([])
+      await Promise.all([pub.disconnect(), next.disconnect()])
+    })
+
     it('[MQTT-4.4.0-1] resends an unacknowledged PUBREL on reconnect, and not the PUBLISH [MQTT-4.3.3-1]', async () => {
       const topic = uniqueTopic('pubrel')
       const clientId = uniqueClientId('pubrel')
