@@ -166,6 +166,10 @@ describe(`CONNECT and CONNACK (${TARGET})`, () => {
     expect(client.unread()).toEqual([])
   }
 
+  it('[MQTT-3.1.3-3] closes a connection whose CONNECT ends before the Client Identifier', async () => {
+    await expectClosedWithoutConnack(rawConnect(CLEAN))
+  })
+
   it('[MQTT-3.1.2-15] closes a connection whose CONNECT sets Will Retain without the Will Flag [MQTT-3.1.4-1]', async () => {
     await expectClosedWithoutConnack(rawConnect(CLEAN | WILL_RETAIN, field(uniqueClientId('retain'))))
   })

@@ -25,7 +25,7 @@ describe(`UTF-8 strings (${TARGET})`, () => {
   const connect = async (): Promise<RawClient> => (await RawClient.connect(target.port(), { clientId: uniqueClientId('utf8') })).client
 
   for (const [what, topic] of ILL_FORMED) {
-    it(`[MQTT-1.5.3-1] closes the connection on a PUBLISH topic with ${what}`, async () => {
+    it(`[MQTT-1.5.3-1] closes the connection on a PUBLISH topic with ${what} [MQTT-3.3.2-1]`, async () => {
       const client = await connect()
       client.sendBytes(publishTo(topic))
       await client.waitClosed()

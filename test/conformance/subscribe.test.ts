@@ -59,7 +59,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     })
   }
 
-  it('[MQTT-4.5.0-1] matches "+" to exactly one level and "#" to any number, including the parent', async () => {
+  it('[MQTT-4.5.0-1] matches "+" to exactly one level and "#" to any number, including the parent, sending the topic name as published [MQTT-3.3.2-3]', async () => {
     const root = uniqueTopic('match')
     const client = await connect()
     expect(await client.subscribe(1, { topic: `${root}/+/temp`, qos: 0 }, { topic: `${root}/alerts/#`, qos: 0 })).toEqual([0, 0])
