@@ -86,8 +86,10 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
   http.on('connection', (socket: Socket) => { if (gate.admit(socket)) socket.setNoDelay(true) })
   await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
   // Attached once listening: ws re-emits a listen error on its own emitter, where nobody waits for it.
-  const wss = new WebSocketServer({ server: http, path: '/mqtt' })
+  const wss = new WebSocketServer({ server: http, path: '/mqtt', handleProtocols: mqttSubprotocol })
   wss.on('connection', (socket, request) => {
+    // Registered before the stream's own listener, so a text frame's bytes never reach the parser.
+    socket.on('message', (_data, isBinary) => { if (!isBinary) stream.destroy() }) // [MQTT-6.0.0-1]
     const stream = createWebSocketStream(socket)
     stream.on('error', () => stream.destroy())
     // Without the upgrade request: Aedes would keep it as `client.req` for the connection's life
@@ -95,6 +97,16 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
     handOver(stream, request.socket as Socket)
   })
   return listeners
+}
+
+/**
+ * The subprotocol chosen is "mqtt" whenever the client offers it [MQTT-6.0.0-4], whatever it offers
+ * first; "mqttv3.1" for MQTT 3.1 clients that offer only that (as Mosquitto does). A client that
+ * offers neither gets no subprotocol, which fails its handshake.
+ */
+function mqttSubprotocol (offered: Set<string>): string | false {
+  if (offered.has('mqtt')) return 'mqtt'
+  return offered.has('mqttv3.1') ? 'mqttv3.1' : false
 }
 
 async function readPem (file: string, option: string): Promise<Buffer> {

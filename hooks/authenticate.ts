@@ -28,8 +28,16 @@ export function createAuthenticate (ctx: HookContext, unnamed: UnnamedSessions) 
     if (unnamed.has(client)) return refuse(IDENTIFIER_REJECTED, 'a zero-byte client id needs CleanSession 1')
     if (username === undefined && password === undefined) {
       // Anonymous clients only where asked for, and never in the chat namespace (see authorize-*).
-      if (ctx.config.allowAnonymous) return done(null, true)
-      return refuse(NOT_AUTHORIZED, 'anonymous connections are not allowed')
+      if (!ctx.config.allowAnonymous) return refuse(NOT_AUTHORIZED, 'anonymous connections are not allowed')
+      // Nor under a chat device's client id: connecting would take over the device's connection
+      // and session [MQTT-3.1.4-2]. The server may refuse a client id [MQTT-3.1.3-9].
+      const named = parseClientId(client.id)
+      if (named === undefined) return done(null, true)
+      ctx.storage.directory.devicesOf(named.userId).then((devices) => {
+        if (devices.includes(named.deviceId)) return refuse(IDENTIFIER_REJECTED, 'the client id of a chat device needs its token')
+        done(null, true)
+      }, (error: unknown) => unavailable(error))
+      return
     }
     if (username === undefined || password === undefined || password.length === 0) {
       return refuse(BAD_USERNAME_OR_PASSWORD, 'missing token')
@@ -50,11 +58,13 @@ export function createAuthenticate (ctx: HookContext, unnamed: UnnamedSessions) 
     }, (error: unknown) => {
       const code = (error as { code?: string }).code
       refuse(BAD_USERNAME_OR_PASSWORD, code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token')
-    }).catch((error: unknown) => {
+    }).catch(unavailable)
+
+    function unavailable (error: unknown): void {
       // A store that cannot answer has said why once (broker/storage.ts); reconnecting devices do not repeat it.
       if (error instanceof RetriableError) ctx.log.debug({ clientId: client.id, reason: error.message }, 'connection refused: store not ready')
       else ctx.log.error({ err: error, clientId: client.id }, 'authentication failed unexpectedly')
       done(Object.assign(new Error('server unavailable'), { returnCode: 3 }) as AuthenticateError, false)
-    })
+    }
   }
 }

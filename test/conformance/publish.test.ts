@@ -28,7 +28,7 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     return { pub: await connect('pub'), sub }
   }
 
-  it('[MQTT-3.3.2-2] disconnects a client that publishes to a topic name with a wildcard', async () => {
+  it('[MQTT-3.3.2-2] disconnects a client that publishes to a topic name with a wildcard [MQTT-4.7.1-1]', async () => {
     for (const topic of ['conf/+/x', 'conf/#']) {
       const client = await connect('wild')
       client.send(publish(topic, 'x', 1, 1))
@@ -48,13 +48,14 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     await client.waitClosed()
   })
 
-  it('[MQTT-4.3.1-1] delivers QoS 0 with QoS 0 and DUP 0 [MQTT-3.3.1-2]', async () => {
+  it('[MQTT-4.3.1-1] delivers QoS 0 with QoS 0, DUP 0 [MQTT-3.3.1-2] and no packet id [MQTT-2.3.1-5]', async () => {
     const topic = uniqueTopic('q0')
     const { pub, sub } = await pair(topic, 0)
     pub.send(publish(topic, 'zero', 0))
     const got = await sub.nextPublish()
     expect(got).toMatchObject({ topic, qos: 0, dup: false, retain: false })
-    expect(got.payload.toString()).toBe('zero')
+    expect(got.messageId).toBeUndefined()
+    expect(got.payload.toString()).toBe('zero') // a packet id would have been read as payload
     await Promise.all([pub.disconnect(), sub.disconnect()])
   })
 
@@ -97,7 +98,7 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
   })
 
   for (const clean of [true, false]) {
-    it(`[MQTT-4.3.3-1] sends QoS 2 to a ${clean ? 'clean' : 'persistent'} session: PUBLISH, PUBREL on PUBREC, done on PUBCOMP`, async () => {
+    it(`[MQTT-4.3.3-1] sends QoS 2 to a ${clean ? 'clean' : 'persistent'} session: PUBLISH, PUBREL (flags 0010 [MQTT-2.2.2-1]) of its id on PUBREC [MQTT-2.3.1-6], done on PUBCOMP`, async () => {
       const topic = uniqueTopic('q2-out')
       const { pub, sub } = await pair(topic, 2, { clean })
       await publishFully(pub, topic, 'two', 2, 2)
@@ -110,6 +111,58 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
       await Promise.all([pub.disconnect(), sub.disconnect()])
     })
   }
+
+  it('[MQTT-4.5.0-1] delivers a message to its own publisher when it has a matching subscription', async () => {
+    const topic = uniqueTopic('own')
+    const client = await connect('self')
+    expect(await client.subscribe(1, { topic, qos: 1 })).toEqual([1])
+    client.send(publish(topic, 'to myself', 1, 2))
+    // The PUBACK and the delivery, in whatever order the server sends them.
+    const packets = await client.drain()
+    expect(packets.map((p) => p.cmd).sort()).toEqual(['puback', 'publish'])
+    const own = packets.find((p) => p.cmd === 'publish') as IPublishPacket
+    expect(own).toMatchObject({ topic, qos: 1 })
+    client.send({ cmd: 'puback', messageId: own.messageId })
+    await client.disconnect()
+  })
+
+  it('[MQTT-3.3.4-1] answers a QoS 0 PUBLISH with nothing', async () => {
+    const client = await connect('q0')
+    client.send(publish(uniqueTopic('q0'), 'zero', 0))
+    expect(await client.drain()).toEqual([])
+    await client.disconnect()
+  })
+
+  it('[MQTT-4.3.3-2] answers a PUBREL of a packet id it holds no state for with PUBCOMP', async () => {
+    const client = await connect('stray-pubrel')
+    client.send({ cmd: 'pubrel', messageId: 42 })
+    expect((await client.next('pubcomp')).messageId).toBe(42)
+    expect(client.closed).toBe(false)
+    await client.disconnect()
+  })
+
+  it('[MQTT-4.3.3-2] delivers a QoS 2 PUBLISH resent by its publisher after a reconnect once, and completes it', async () => {
+    const topic = uniqueTopic('q2-resent')
+    const clientId = uniqueClientId('q2-pub')
+    const { sub } = await pair(topic, 2)
+    const first = await connect('pub', { clientId, clean: false })
+    first.send(publish(topic, 'exactly once', 2, 11))
+    expect((await first.next('pubrec')).messageId).toBe(11)
+    first.drop() // before PUBREL: the publisher must resend the PUBLISH (or the PUBREL)
+    await first.waitClosed()
+    const again = await connect('pub', { clientId, clean: false })
+    again.send(publish(topic, 'exactly once', 2, 11, { dup: true }))
+    expect((await again.next('pubrec')).messageId).toBe(11)
+    again.send({ cmd: 'pubrel', messageId: 11 })
+    expect((await again.next('pubcomp')).messageId).toBe(11)
+    const got = await sub.nextPublish()
+    expect(got.payload.toString()).toBe('exactly once')
+    sub.send({ cmd: 'pubrec', messageId: got.messageId })
+    await sub.next('pubrel')
+    sub.send({ cmd: 'pubcomp', messageId: got.messageId })
+    expect(await sub.drain(again)).toEqual([])
+    await Promise.all([again.disconnect(), sub.disconnect()])
+  })
 
   it('[MQTT-3.8.4-6] delivers at the lower of the published QoS and the granted QoS', async () => {
     const topic = uniqueTopic('downgrade')
@@ -132,7 +185,15 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     await Promise.all([pub.disconnect(), sub.disconnect()])
   })
 
-  it('[MQTT-4.6.0-6] delivers one publisher\'s messages to a subscriber in the order they were sent', async () => {
+  it('[MQTT-3.3.1-2] delivers a QoS 0 PUBLISH its publisher sent with DUP 1 with DUP 0 (accepted, as Mosquitto does)', async () => {
+    const topic = uniqueTopic('dup-q0')
+    const { pub, sub } = await pair(topic, 0)
+    pub.send(publish(topic, 'zero', 0, undefined, { dup: true }))
+    expect(await sub.nextPublish()).toMatchObject({ topic, qos: 0, dup: false })
+    await Promise.all([pub.disconnect(), sub.disconnect()])
+  })
+
+  it('[MQTT-4.6.0-6] delivers one publisher\'s messages to a subscriber in the order they were sent (an ordered topic [MQTT-4.6.0-5])', async () => {
     const topic = uniqueTopic('order')
     const { pub, sub } = await pair(topic, 1)
     for (let i = 1; i <= 20; i++) pub.send(publish(topic, String(i), 1, i))
@@ -146,7 +207,40 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
     await Promise.all([pub.disconnect(), sub.disconnect()])
   })
 
+  it('[MQTT-4.6.0-2] sends PUBACKs in the order of the PUBLISHes, and PUBRECs likewise [MQTT-4.6.0-3]', async () => {
+    const client = await connect('acks')
+    const topic = uniqueTopic('acks')
+    for (let id = 1; id <= 10; id++) client.send(publish(topic, String(id), 1, id))
+    for (let id = 11; id <= 20; id++) client.send(publish(topic, String(id), 2, id))
+    const acks = await client.drain()
+    expect(acks.map((p) => [p.cmd, (p as { messageId?: number }).messageId])).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => ['puback', i + 1]),
+      ...Array.from({ length: 10 }, (_, i) => ['pubrec', i + 11])
+    ])
+    for (let id = 11; id <= 20; id++) client.send({ cmd: 'pubrel', messageId: id })
+    expect((await client.drain()).map((p) => [p.cmd, (p as { messageId?: number }).messageId]))
+      .toEqual(Array.from({ length: 10 }, (_, i) => ['pubcomp', i + 11]))
+    await client.disconnect()
+  })
+
   describe('persistent sessions', () => {
+    it('[MQTT-4.6.0-1] resends unacknowledged PUBLISHes on reconnect in the order they were first sent', async () => {
+      const topic = uniqueTopic('resend-order')
+      const clientId = uniqueClientId('resend-order')
+      const { pub, sub } = await pair(topic, 1, { clean: false, clientId })
+      for (let i = 1; i <= 5; i++) pub.send(publish(topic, String(i), 1, i))
+      const first: number[] = []
+      for (let i = 1; i <= 5; i++) first.push((await sub.nextPublish()).messageId!)
+      sub.drop() // none acknowledged
+      await sub.waitClosed()
+      const { client: back } = await RawClient.connect(target.port(), { clientId, clean: false })
+      const again: IPublishPacket[] = []
+      for (let i = 1; i <= 5; i++) again.push(await back.nextPublish())
+      expect(again.map((p) => [p.payload.toString(), p.messageId])).toEqual(first.map((id, i) => [String(i + 1), id]))
+      for (const p of again) back.send({ cmd: 'puback', messageId: p.messageId })
+      await Promise.all([pub.disconnect(), back.disconnect()])
+    })
+
     for (const qos of [1, 2] as const) {
       it(`[MQTT-3.1.2-5] queues QoS ${qos} messages for a disconnected persistent session and sends them on its return`, async () => {
         const topic = uniqueTopic(`offline-q${qos}`)
@@ -189,6 +283,39 @@ describe(`PUBLISH and its acknowledgements (${TARGET})`, () => {
         await Promise.all([pub.disconnect(), back.disconnect()])
       })
     }
+
+    it('[MQTT-3.1.2-6] discards unacknowledged deliveries when the client returns with CleanSession 1', async () => {
+      const topic = uniqueTopic('discarded')
+      const clientId = uniqueClientId('discard')
+      const { pub, sub } = await pair(topic, 1, { clean: false, clientId })
+      await publishFully(pub, topic, 'unacknowledged', 1, 9)
+      await sub.nextPublish()
+      sub.drop() // no PUBACK
+      await sub.waitClosed()
+      const clean = await connect('discard', { clientId, clean: true })
+      expect(await clean.drain()).toEqual([])
+      await clean.disconnect()
+      const { client: again, connack } = await RawClient.connect(target.port(), { clientId, clean: false })
+      expect(connack.sessionPresent).toBe(false)
+      expect(await again.drain()).toEqual([])
+      await Promise.all([pub.disconnect(), again.disconnect()])
+    })
+
+    it('[MQTT-4.4.0-1] resends an unacknowledged PUBLISH with DUP 1 to a connection that takes the session over [MQTT-3.1.4-2]', async () => {
+      const topic = uniqueTopic('takeover')
+      const clientId = uniqueClientId('takeover')
+      const { pub, sub } = await pair(topic, 1, { clean: false, clientId })
+      await publishFully(pub, topic, 'in flight', 1, 10)
+      const first = await sub.nextPublish() // not acknowledged
+      const { client: next, connack } = await RawClient.connect(target.port(), { clientId, clean: false })
+      expect(connack.sessionPresent).toBe(true)
+      await sub.waitClosed()
+      const again = await next.nextPublish()
+      expect(again).toMatchObject({ topic, messageId: first.messageId, dup: true })
+      next.send({ cmd: 'puback', messageId: again.messageId })
+      expect(await next.drain()).toEqual([])
+      await Promise.all([pub.disconnect(), next.disconnect()])
+    })
 
     it('[MQTT-4.4.0-1] resends an unacknowledged PUBREL on reconnect, and not the PUBLISH [MQTT-4.3.3-1]', async () => {
       const topic = uniqueTopic('pubrel')

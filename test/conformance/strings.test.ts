@@ -25,22 +25,46 @@ describe(`UTF-8 strings (${TARGET})`, () => {
   const connect = async (): Promise<RawClient> => (await RawClient.connect(target.port(), { clientId: uniqueClientId('utf8') })).client
 
   for (const [what, topic] of ILL_FORMED) {
-    it(`[MQTT-1.5.3-1] closes the connection on a PUBLISH topic with ${what}`, async () => {
+    it(`[MQTT-1.5.3-1] closes the connection on a PUBLISH topic with ${what} [MQTT-3.3.2-1]`, async () => {
       const client = await connect()
       client.sendBytes(publishTo(topic))
       await client.waitClosed()
     })
   }
 
-  it('[MQTT-1.5.3-1] closes the connection on a SUBSCRIBE filter that is ill-formed UTF-8', async () => {
+  it('[MQTT-1.5.3-1] closes the connection on a SUBSCRIBE filter that is ill-formed UTF-8 [MQTT-3.8.3-1]', async () => {
     const client = await connect()
     client.sendBytes(subscribeTo(bytes('conf/', 0xfe)))
+    await client.waitClosed()
+  })
+
+  it('[MQTT-3.10.3-1] closes the connection on an UNSUBSCRIBE filter that is ill-formed UTF-8 [MQTT-1.5.3-1]', async () => {
+    const client = await connect()
+    client.sendBytes(packet(0xa2, Buffer.concat([Buffer.from([0, 1]), wireString(bytes('conf/', 0xe0, 0x80, 0x80))])))
     await client.waitClosed()
   })
 
   it('[MQTT-1.5.3-1] closes the connection, without CONNACK, on a client id that is ill-formed UTF-8 [MQTT-3.1.4-1]', async () => {
     const client = await RawClient.open(target.port())
     client.sendBytes(connectAs(bytes('id', 0xff)))
+    await client.waitClosed()
+    expect(client.unread()).toEqual([])
+  })
+
+  it('[MQTT-3.1.3-10] closes the connection, without CONNACK, on a will topic that is ill-formed UTF-8 [MQTT-1.5.3-1]', async () => {
+    const client = await RawClient.open(target.port())
+    // Connect flags: Will Flag + CleanSession; payload: client id, will topic, will message.
+    client.sendBytes(packet(0x10, Buffer.concat([wireString(Buffer.from('MQTT')), Buffer.from([4, 0x06, 0, 0]),
+      wireString(Buffer.from(uniqueClientId('will'))), wireString(bytes('conf/', 0xc0, 0x80)), wireString(Buffer.from('gone'))])))
+    await client.waitClosed()
+    expect(client.unread()).toEqual([])
+  })
+
+  it('[MQTT-3.1.3-11] closes the connection, without CONNACK, on a user name that is ill-formed UTF-8 [MQTT-1.5.3-1]', async () => {
+    const client = await RawClient.open(target.port())
+    // Connect flags: User Name Flag + CleanSession; payload: client id, user name.
+    client.sendBytes(packet(0x10, Buffer.concat([wireString(Buffer.from('MQTT')), Buffer.from([4, 0x82, 0, 0]),
+      wireString(Buffer.from(uniqueClientId('user'))), wireString(bytes('user', 0xed, 0xbf, 0xbf))])))
     await client.waitClosed()
     expect(client.unread()).toEqual([])
   })

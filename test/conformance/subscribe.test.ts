@@ -19,14 +19,14 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     return packets.map((p) => (p as IPublishPacket).topic)
   }
 
-  it('[MQTT-3.8.4-1] answers SUBSCRIBE with a SUBACK of the same packet id [MQTT-3.8.4-2]', async () => {
+  it('[MQTT-3.8.4-1] answers SUBSCRIBE with a SUBACK of the same packet id [MQTT-3.8.4-2] [MQTT-2.3.1-7]', async () => {
     const client = await connect()
     client.send({ cmd: 'subscribe', messageId: 321, subscriptions: [{ topic: uniqueTopic('a'), qos: 1 }] })
     expect(await client.next('suback')).toMatchObject({ messageId: 321, granted: [1] })
     await client.disconnect()
   })
 
-  it('[MQTT-3.8.4-4] answers several filters in one SUBACK, one code per filter, in order [MQTT-3.9.3-1] [MQTT-3.8.4-5]', async () => {
+  it('[MQTT-3.8.4-4] answers several filters in one SUBACK, one code per filter, in order [MQTT-3.9.3-1] [MQTT-3.8.4-5], each a valid code [MQTT-3.9.3-2]', async () => {
     const client = await connect()
     const granted = await client.subscribe(2, { topic: uniqueTopic('two'), qos: 2 }, { topic: uniqueTopic('zero'), qos: 0 }, { topic: uniqueTopic('one'), qos: 1 })
     expect(granted).toEqual([2, 0, 1])
@@ -59,7 +59,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     })
   }
 
-  it('[MQTT-4.5.0-1] matches "+" to exactly one level and "#" to any number, including the parent', async () => {
+  it('[MQTT-4.5.0-1] matches "+" to exactly one level and "#" to any number, including the parent, sending the topic name as published [MQTT-3.3.2-3]', async () => {
     const root = uniqueTopic('match')
     const client = await connect()
     expect(await client.subscribe(1, { topic: `${root}/+/temp`, qos: 0 }, { topic: `${root}/alerts/#`, qos: 0 })).toEqual([0, 0])
@@ -78,6 +78,20 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     await Promise.all([client.disconnect(), other.disconnect()])
   })
 
+  it('[MQTT-4.7.2-1] does not send retained messages of topics starting with $ to a filter starting with a wildcard', async () => {
+    const dollar = `$${uniqueTopic('retained').replace('/', '-')}`
+    const pub = await connect('pub')
+    pub.send({ ...publish(`${dollar}/x`, 'kept', 1, 1), retain: true })
+    await pub.next('puback')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic: '#', qos: 0 }, { topic: '+/x', qos: 0 })).toEqual([0, 0])
+    const topics = (await client.drain()).map((p) => (p as IPublishPacket).topic)
+    expect(topics.filter((topic) => topic.startsWith('$'))).toEqual([])
+    pub.send({ ...publish(`${dollar}/x`, '', 1, 2), retain: true }) // cleared again
+    await pub.next('puback')
+    await Promise.all([client.disconnect(), pub.disconnect()])
+  })
+
   it('[MQTT-3.8.4-3] replaces a subscription with an identical filter instead of adding a second', async () => {
     const topic = uniqueTopic('replace')
     const client = await connect()
@@ -93,7 +107,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
   })
 
   for (const order of ['QoS 0 first', 'QoS 1 first']) {
-    it(`[MQTT-3.3.5] delivers a message matching overlapping subscriptions at the highest of their QoS (${order})`, async () => {
+    it(`[MQTT-3.3.5-1] delivers a message matching overlapping subscriptions at the highest of their QoS (${order})`, async () => {
       const root = uniqueTopic('overlap')
       const client = await connect()
       const single = { topic: `${root}/+`, qos: 0 as const }
@@ -141,6 +155,26 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     await client.disconnect()
   })
 
+  it('[MQTT-3.10.4-3] completes a QoS 1 delivery it had started when the subscription is removed', async () => {
+    const topic = uniqueTopic('unsub-in-flight')
+    const clientId = uniqueClientId('unsub')
+    const { client } = await RawClient.connect(target.port(), { clientId, clean: false })
+    await client.subscribe(1, { topic, qos: 1 })
+    const pub = await connect('pub')
+    pub.send(publish(topic, 'in flight', 1, 1))
+    const sent = await client.nextPublish()
+    client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [topic] })
+    await client.next('unsuback')
+    client.drop() // without PUBACK: the delivery is still owed
+    await client.waitClosed()
+    const { client: back } = await RawClient.connect(target.port(), { clientId, clean: false })
+    const again = await back.nextPublish()
+    expect(again).toMatchObject({ topic, messageId: sent.messageId, dup: true })
+    back.send({ cmd: 'puback', messageId: again.messageId })
+    expect(await delivered(back, [topic])).toEqual([]) // and nothing new: the subscription is gone
+    await Promise.all([back.disconnect(), pub.disconnect()])
+  })
+
   it('[MQTT-3.10.3-2] closes the connection on an UNSUBSCRIBE without a filter', async () => {
     const client = await connect()
     client.sendBytes([0xa2, 2, 0, 1])
@@ -151,5 +185,56 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     const client = await connect()
     client.sendBytes([0xa0, 7, 0, 1, 0, 3, 0x61, 0x2f, 0x62])
     await client.waitClosed()
+  })
+
+  it('[MQTT-3.8.4-5] answers a filter named twice in one SUBSCRIBE with a return code for each [MQTT-3.9.3-1], the last one standing [MQTT-3.8.4-3]', async () => {
+    const topic = uniqueTopic('twice')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic, qos: 0 }, { topic: uniqueTopic('between'), qos: 2 }, { topic, qos: 1 })).toEqual([0, 2, 1])
+    const pub = await connect('pub')
+    pub.send(publish(topic, 'once', 1, 1))
+    const got = await client.nextPublish()
+    expect(got).toMatchObject({ topic, qos: 1 })
+    client.send({ cmd: 'puback', messageId: got.messageId })
+    expect(await client.drain(pub)).toEqual([])
+    await Promise.all([client.disconnect(), pub.disconnect()])
+  })
+
+  it('[MQTT-3.8.3-4] closes the connection when the reserved bits of a requested QoS byte are set', async () => {
+    const client = await connect()
+    client.sendBytes([0x82, 8, 0, 1, 0, 3, 0x61, 0x2f, 0x62, 0x04])
+    await client.waitClosed()
+  })
+
+  it('[MQTT-3.8.4-3] sends the retained message again when a subscription is replaced', async () => {
+    const topic = uniqueTopic('resubscribed')
+    const pub = await connect('pub')
+    pub.send({ ...publish(topic, 'kept', 1, 1), retain: true })
+    await pub.next('puback')
+    const client = await connect()
+    for (const messageId of [1, 2]) {
+      expect(await client.subscribe(messageId, { topic, qos: 0 })).toEqual([0])
+      expect(await client.nextPublish()).toMatchObject({ topic, retain: true })
+    }
+    await Promise.all([client.disconnect(), pub.disconnect()])
+  })
+
+  it('[MQTT-4.7.1-3] matches "+" to a zero-length level, and "#" to the level after a trailing "/" [MQTT-4.7.1-2]', async () => {
+    const root = uniqueTopic('empty-levels')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic: `${root}/+/x`, qos: 0 }, { topic: `${root}/y/#`, qos: 0 })).toEqual([0, 0])
+    expect(await delivered(client, [`${root}//x`, `${root}/y/`, `${root}/x`])).toEqual([`${root}//x`, `${root}/y/`])
+    await client.disconnect()
+  })
+
+  it('[MQTT-3.8.4-6] sends a retained message at the lower of its QoS and the granted QoS', async () => {
+    const topic = uniqueTopic('retained-qos')
+    const pub = await connect('pub')
+    pub.send({ ...publish(topic, 'kept', 1, 1), retain: true })
+    await pub.next('puback')
+    const client = await connect()
+    expect(await client.subscribe(1, { topic, qos: 0 })).toEqual([0])
+    expect(await client.nextPublish()).toMatchObject({ topic, qos: 0, retain: true })
+    await Promise.all([client.disconnect(), pub.disconnect()])
   })
 })

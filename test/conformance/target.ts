@@ -19,11 +19,13 @@ export const TARGET: TargetName = (process.env.CONFORMANCE_TARGET as TargetName 
 
 interface Target {
   port: number
+  /** MQTT over WebSocket (path /mqtt), where the target has it: plain Aedes has no listener of its own. */
+  wsPort?: number
   close (): Promise<void>
 }
 
 /** Starts the target broker for one test file; `port()` is its MQTT port once started. */
-export function useTarget (): { port: () => number } {
+export function useTarget (): { port: () => number, wsPort: () => number | undefined } {
   const newDir = tempDirs('lowband-conformance-')
   let target: Target | undefined
   beforeAll(async () => { target = await startTarget(TARGET, newDir) })
@@ -32,7 +34,8 @@ export function useTarget (): { port: () => number } {
     port: () => {
       if (target === undefined) throw new Error('conformance target not started')
       return target.port
-    }
+    },
+    wsPort: () => target?.wsPort
   }
 }
 
@@ -40,7 +43,7 @@ async function startTarget (name: TargetName, newDir: () => Promise<string>): Pr
   switch (name) {
     case 'lowband': {
       const broker = await startTestBroker({ topicPolicy: 'open', allowAnonymous: true, logLevel: 'warn' })
-      return { port: broker.ports.tcp, close: () => broker.close() }
+      return { port: broker.ports.tcp, wsPort: broker.ports.ws, close: () => broker.close() }
     }
     case 'aedes':
       return startAedes()
@@ -63,9 +66,9 @@ export const hasMosquitto = spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).
 
 async function startMosquitto (dir: string): Promise<Target> {
   if (!hasMosquitto) throw new Error('CONFORMANCE_TARGET=mosquitto needs Debian\'s mosquitto package')
-  const port = await freePort()
+  const [port, wsPort] = [await freePort(), await freePort()]
   const config = join(dir, 'mosquitto.conf')
-  await writeFile(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n`)
+  await writeFile(config, `listener ${port} 127.0.0.1\nlistener ${wsPort} 127.0.0.1\nprotocol websockets\nallow_anonymous true\npersistence false\nlog_dest stderr\n`)
   const child = spawn('mosquitto', ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] })
   await new Promise<void>((resolve, reject) => {
     let log = ''
@@ -75,7 +78,7 @@ async function startMosquitto (dir: string): Promise<Target> {
     })
     child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${log}`)))
   })
-  return { port, close: () => stop(child) }
+  return { port, wsPort, close: () => stop(child) }
 }
 
 function stop (child: ChildProcess): Promise<void> {

@@ -67,7 +67,44 @@ describe(`wills, retained messages and keepalive (${TARGET})`, () => {
       await Promise.all([sub.disconnect(), late.disconnect()])
     })
 
-    it('[MQTT-3.1.2-11] closes a connection whose CONNECT sets Will QoS without the Will Flag', async () => {
+    it('[MQTT-3.1.2-8] publishes the will when the server closes the connection for a protocol error', async () => {
+      const topic = uniqueTopic('will-on-error')
+      const sub = await watcher(topic)
+      const device = await connect('device', will(topic))
+      device.sendBytes([0x36, 7, 0, 3, 0x61, 0x2f, 0x62, 0, 1]) // a PUBLISH at QoS 3 [MQTT-3.3.1-4]
+      await device.waitClosed()
+      const got = await sub.nextPublish()
+      expect(got.payload.toString()).toBe('gone')
+      sub.send({ cmd: 'puback', messageId: got.messageId })
+      await sub.disconnect()
+    })
+
+    it('[MQTT-3.1.2-10] publishes a will once: a session resumed without one leaves none behind', async () => {
+      const topic = uniqueTopic('will-once')
+      const clientId = uniqueClientId('device')
+      const sub = await watcher(topic)
+      const device = await connect('device', { clientId, clean: false, ...will(topic) })
+      device.drop()
+      const got = await sub.nextPublish()
+      sub.send({ cmd: 'puback', messageId: got.messageId })
+      const back = await connect('device', { clientId, clean: false })
+      back.drop()
+      await back.waitClosed()
+      expect(await sub.drain()).toEqual([])
+      await sub.disconnect()
+    })
+
+    it('[MQTT-3.1.2-12] publishes nothing when a connection without a will ends without DISCONNECT', async () => {
+      const sub = await watcher('#') // '#' matches every topic a will could have, but no $ topic [MQTT-4.7.2-1]
+      const device = await connect('device')
+      device.drop()
+      await device.waitClosed()
+      // Retained messages of earlier tests arrive with RETAIN 1 [MQTT-3.3.1-8]; a will would not [MQTT-3.3.1-9].
+      expect((await sub.drain()).filter((p) => p.cmd !== 'publish' || !p.retain)).toEqual([])
+      await sub.disconnect()
+    })
+
+    it('[MQTT-3.1.2-11] closes a connection whose CONNECT sets Will QoS without the Will Flag [MQTT-3.1.2-13]', async () => {
       const client = await RawClient.open(target.port())
       client.sendBytes([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x0a, 0, 0, 0, 0]) // clean + Will QoS 1
       await client.waitClosed()
@@ -159,12 +196,19 @@ describe(`wills, retained messages and keepalive (${TARGET})`, () => {
       await sub.disconnect()
     })
 
-    it('[MQTT-3.1.2-23] keeps a client that sends PINGREQ within its keepalive connected [MQTT-3.12.4-1]', async () => {
+    it('[MQTT-3.1.2-23] keeps a client that sends PINGREQ or another packet within its keepalive connected [MQTT-3.12.4-1]', async () => {
       const client = await connect('pinging', { keepalive: 1 })
+      const topic = uniqueTopic('alive')
       for (let i = 0; i < 5; i++) { // 2.5 s: past 1.5 × the keepalive
         await new Promise((resolve) => setTimeout(resolve, 500))
-        client.send({ cmd: 'pingreq' })
-        await client.next('pingresp')
+        // Any control packet counts, not only PINGREQ: every other one is a PUBLISH.
+        if (i % 2 === 0) {
+          client.send({ cmd: 'pingreq' })
+          await client.next('pingresp')
+        } else {
+          client.send(publish(topic, 'still here', { qos: 1, messageId: i }))
+          await client.next('puback')
+        }
       }
       expect(client.closed).toBe(false)
       await client.disconnect()
