@@ -2,11 +2,11 @@ import type { Migration } from './migrations.js'
 
 /**
  * A batch's appends as lowband_append_batch's arguments give them (migration 8's signature), one
- * row per append: `n` its place in the call (1, 2, …), its own holders `given`, and whether a group
- * message is refused because its sender is not a member. A known group's members replace the holders
+ * row per append: `n` its place in the call (1, 2, …), its holders, and whether a group message is
+ * refused because its sender is not a member. A known group's members replace the holders
  * given, except for a system message, which goes to whom its caller names (the members before and
  * after a change); a group unknown to this database keeps the holders given. `holders` is sorted
- * (byte order) and distinct, as messages.holders keeps it. Used twice in the function below: the
+ * (byte order) and distinct, as messages.holders keeps it. Used twice in lowband_append_set: the
  * writing statement and the answer.
  */
 const APPENDS = `
@@ -21,13 +21,29 @@ const APPENDS = `
     FROM unnest(p_ids, p_conversations, p_dedups, p_senders, p_sender_devices, p_recipients, p_groups, p_systems, p_kinds,
       p_ts, p_bodies, p_client_msg_ids, p_holder_counts)
       WITH ORDINALITY AS x (id, conversation, dedup, sender, sender_device, recipient, is_group, is_system, kind, ts, body, client_msg_id, holder_count, n)
-  ) a LEFT JOIN groups g ON a.is_group AND g.id = a.recipient`
+  ) a LEFT JOIN LATERAL (SELECT gr.members FROM groups gr WHERE a.is_group AND gr.id = a.recipient LIMIT 1) g ON true`
 
 /**
- * Migration 9: lowband_append_batch (same arguments, same rows back) as a few set-wise statements
- * for the whole batch instead of migration 8's loop of lowband_append, whose ~10 statements per
- * message (each an executor start, a plan and its own index probes) were most of PostgreSQL's CPU
- * per message. What the loop guaranteed, the statements keep:
+ * Batches of at least this many appends take the set-wise statements; smaller ones migration 8's
+ * loop. The set-wise form costs PostgreSQL a fixed ~0.5 ms per call (two statements of ~60 plan
+ * nodes, five of them writes) and less per append than the loop (~60 against ~110 µs of backend
+ * CPU); measured by backend CPU per append at batches of 1, 4, 16 and 48 (loop 660–920, 230–310,
+ * 139–188, 99–159 µs; set-wise 1250–1450, 310–430, 119–208, 60–129 µs; busy machine, three rounds),
+ * they cross between 10 and 16.
+ */
+const SETWISE_FROM = 12
+
+const ARGUMENTS = `p_ids text[], p_conversations text[], p_dedups text[], p_senders text[], p_sender_devices text[], p_recipients text[],
+      p_groups boolean[], p_systems boolean[], p_kinds integer[], p_ts bigint[], p_bodies bytea[], p_client_msg_ids bytea[],
+      p_holder_counts integer[], p_holders text[]`
+
+/**
+ * Migration 9: lowband_append_set, a batch's appends (lowband_append_batch's arguments, the same
+ * rows back) as a few set-wise statements for the whole batch instead of migration 8's loop of
+ * lowband_append, whose ~10 statements per message (each an executor start and its own index
+ * probes) were most of PostgreSQL's CPU per message in large batches; lowband_append_batch now hands
+ * it the batches of SETWISE_FROM appends or more, and the smaller ones to that loop, renamed
+ * lowband_append_each. What the loop guaranteed, the statements keep:
  * - one conversation's cseqs, and each inbox's seqs, follow the order of the call and have no gap:
  *   a counter moves once per conversation and once per user by the number of messages it takes,
  *   and each message gets `row_number()` in call order past the old head;
@@ -44,13 +60,10 @@ const APPENDS = `
  */
 export const setwiseAppendMigration: Migration = {
   version: 9,
-  name: 'lowband_append_batch as set-wise statements: one INSERT per table, each counter moved once',
+  name: 'lowband_append_set: a large batch\'s appends as set-wise statements, one INSERT per table, each counter moved once',
   sql: `
-    CREATE OR REPLACE FUNCTION lowband_append_batch (
-      p_ids text[], p_conversations text[], p_dedups text[], p_senders text[], p_sender_devices text[], p_recipients text[],
-      p_groups boolean[], p_systems boolean[], p_kinds integer[], p_ts bigint[], p_bodies bytea[], p_client_msg_ids bytea[],
-      p_holder_counts integer[], p_holders text[]
-    ) RETURNS TABLE (status text, message_id text, cseq bigint, holders text[], seqs bigint[])
+    CREATE FUNCTION lowband_append_set (${ARGUMENTS})
+    RETURNS TABLE (status text, message_id text, cseq bigint, holders text[], seqs bigint[])
     LANGUAGE plpgsql AS $fn$
     #variable_conflict use_column
     BEGIN
@@ -93,9 +106,28 @@ export const setwiseAppendMigration: Migration = {
       RETURN QUERY
         SELECT CASE WHEN a.refused THEN 'not_member' WHEN m.id = a.id THEN 'stored' ELSE 'duplicate' END, m.id, m.cseq, m.holders, m.holder_seqs
         FROM (${APPENDS}) a
-          LEFT JOIN message_dedup d ON NOT a.refused AND d.dedup_key = a.dedup
-          LEFT JOIN messages m ON m.id = d.message_id
+          -- LIMIT 1: an index probe per append, never a join over the whole table
+          LEFT JOIN LATERAL (SELECT ms.id, ms.cseq, ms.holders, ms.holder_seqs FROM message_dedup d JOIN messages ms ON ms.id = d.message_id
+            WHERE NOT a.refused AND d.dedup_key = a.dedup LIMIT 1) m ON true
         ORDER BY a.n;
+    END
+    $fn$;
+
+    -- Migration 8's loop, kept for small batches under a name of its own; lowband_append_batch
+    -- (what messages.ts calls) picks the form by the batch's size.
+    ALTER FUNCTION lowband_append_batch (text[], text[], text[], text[], text[], text[], boolean[], boolean[], integer[], bigint[], bytea[], bytea[], integer[], text[])
+      RENAME TO lowband_append_each;
+    CREATE FUNCTION lowband_append_batch (${ARGUMENTS})
+    RETURNS TABLE (status text, message_id text, cseq bigint, holders text[], seqs bigint[])
+    LANGUAGE plpgsql AS $fn$
+    BEGIN
+      IF coalesce(array_length(p_ids, 1), 0) >= ${SETWISE_FROM} THEN
+        RETURN QUERY SELECT * FROM lowband_append_set(p_ids, p_conversations, p_dedups, p_senders, p_sender_devices, p_recipients,
+          p_groups, p_systems, p_kinds, p_ts, p_bodies, p_client_msg_ids, p_holder_counts, p_holders);
+      ELSE
+        RETURN QUERY SELECT * FROM lowband_append_each(p_ids, p_conversations, p_dedups, p_senders, p_sender_devices, p_recipients,
+          p_groups, p_systems, p_kinds, p_ts, p_bodies, p_client_msg_ids, p_holder_counts, p_holders);
+      END IF;
     END
     $fn$;
   `

@@ -22,10 +22,13 @@ function answer (row: { status: string, message_id: string | null, cseq: string 
   return { status: row.status, message_id: row.message_id, cseq: row.cseq === null ? null : Number(row.cseq), holders: row.holders, seqs: row.seqs?.map(Number) ?? null }
 }
 
-/** The appends in one lowband_append_batch call (migration 9's set-wise statements). */
-async function appendBatch (db: pg.ClientBase | pg.Pool, appends: readonly Append[]): Promise<Answer[]> {
+/**
+ * The appends in one call of `fn`: lowband_append_set (migration 9's set-wise statements, whatever
+ * the batch's size), or lowband_append_batch (the set for a large batch, else the loop).
+ */
+async function appendBatch (db: pg.ClientBase | pg.Pool, appends: readonly Append[], fn = 'lowband_append_set'): Promise<Answer[]> {
   const { rows } = await db.query(
-    'SELECT * FROM lowband_append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)',
+    `SELECT * FROM ${fn}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [appends.map((a) => a.id), appends.map((a) => columns(a).conversation), appends.map((a) => a.dedup), appends.map((a) => a.from),
       appends.map(() => 'phone'), appends.map((a) => a.to), appends.map((a) => a.group === true), appends.map((a) => a.system === true),
       appends.map(() => 0), appends.map(() => 1_700_000_000), appends.map(() => CBOR_A), appends.map(() => CBOR_A),
@@ -76,7 +79,7 @@ withTestPostgres('postgres set-wise appends', (databases) => {
     return { pool, close: () => pool.end() }
   }
 
-  describe('postgres set-wise appends: a batch\'s appends as one statement per table (migration 9)', () => {
+  describe('postgres set-wise appends: a large batch\'s appends as one statement per table (migration 9)', () => {
     it('numbers two messages of one conversation in call order, each inbox gap-free', async () => {
       const { pool, close } = await database()
       try {
@@ -163,7 +166,8 @@ withTestPostgres('postgres set-wise appends', (databases) => {
         expect(conversations.size).toBeGreaterThanOrEqual(50)
         await appendBatch(setwise.pool, earlier)
         await appendOneByOne(reference.pool, earlier)
-        const answers = await appendBatch(setwise.pool, batch)
+        // lowband_append_batch: this size takes the set-wise statements.
+        const answers = await appendBatch(setwise.pool, batch, 'lowband_append_batch')
         expect(answers).toEqual(await appendOneByOne(reference.pool, batch))
         expect(answers.filter((a) => a.status === 'stored')).toHaveLength(batch.length - 3)
         expect(await written(setwise.pool)).toEqual(await written(reference.pool))
