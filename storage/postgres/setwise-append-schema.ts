@@ -25,11 +25,11 @@ const APPENDS = `
 
 /**
  * Batches of at least this many appends take the set-wise statements; smaller ones migration 8's
- * loop. The set-wise form costs PostgreSQL a fixed ~0.5 ms per call (two statements of ~60 plan
- * nodes, five of them writes) and less per append than the loop (~60 against ~110 µs of backend
- * CPU); measured by backend CPU per append at batches of 1, 4, 16 and 48 (loop 660–920, 230–310,
- * 139–188, 99–159 µs; set-wise 1250–1450, 310–430, 119–208, 60–129 µs; busy machine, three rounds),
- * they cross between 10 and 16.
+ * loop. The set-wise form costs PostgreSQL more per call (two statements of ~60 plan nodes, five of
+ * them writes) and less per append. Backend CPU per append (`node dist/bench/postgres-append-sizes.js
+ * 2000 1,4,8,12,16,32,64 2`, two rounds, load average 5–6), loop / set-wise: batch 1 620–725 /
+ * 840–905 µs, 4 170–220 / 205–255, 8 115–150 / 125–150, 12 100–140 / 100–130, 16 105–115 / 90–110,
+ * 32 79–109 / 74–79, 64 81–86 / 55–60: they cross between 8 and 16.
  */
 const SETWISE_FROM = 12
 
@@ -62,13 +62,19 @@ export const setwiseAppendMigration: Migration = {
   version: 9,
   name: 'lowband_append_set: a large batch\'s appends as set-wise statements, one INSERT per table, each counter moved once',
   sql: `
+    -- Generic plans, made once per connection: planning these statements afresh for each call
+    -- (PostgreSQL's choice for statements whose arrays it cannot size) cost ~0.5 ms, more than
+    -- running them for a small batch; every table is reached by an index probe per row, so no
+    -- plan depends on the batch's size. Set for the rest of the transaction (set_config's
+    -- is_local), not as the function's SET clause, which made each call ~4× dearer.
     CREATE FUNCTION lowband_append_set (${ARGUMENTS})
     RETURNS TABLE (status text, message_id text, cseq bigint, holders text[], seqs bigint[])
     LANGUAGE plpgsql AS $fn$
     #variable_conflict use_column
     BEGIN
+      PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
       IF true = ANY (p_groups) THEN
-        PERFORM 1 FROM groups g WHERE g.id IN (SELECT r FROM unnest(p_recipients, p_groups) AS t (r, is_group) WHERE t.is_group)
+        PERFORM 1 FROM groups g WHERE g.id = ANY (ARRAY(SELECT t.r FROM unnest(p_recipients, p_groups) AS t (r, is_group) WHERE t.is_group))
           ORDER BY g.id FOR SHARE;
       END IF;
       WITH appends AS MATERIALIZED (${APPENDS}),
