@@ -65,12 +65,15 @@ export const setwiseAppendMigration: Migration = {
     -- Generic plans, made once per connection: planning these statements afresh for each call
     -- (PostgreSQL's choice for statements whose arrays it cannot size) cost ~0.5 ms, more than
     -- running them for a small batch; every table is reached by an index probe per row, so no
-    -- plan depends on the batch's size. Set for the rest of the transaction (set_config's
-    -- is_local), not as the function's SET clause, which made each call ~4× dearer.
+    -- plan depends on the batch's size. Set with set_config for the call and put back at its
+    -- end, not as the function's SET clause, which made each call ~4× dearer (an error aborts
+    -- the transaction, and the setting with it).
     CREATE FUNCTION lowband_append_set (${ARGUMENTS})
     RETURNS TABLE (status text, message_id text, cseq bigint, holders text[], seqs bigint[])
     LANGUAGE plpgsql AS $fn$
     #variable_conflict use_column
+    DECLARE
+      v_plan_cache_mode text := current_setting('plan_cache_mode');
     BEGIN
       PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
       IF true = ANY (p_groups) THEN
@@ -116,6 +119,7 @@ export const setwiseAppendMigration: Migration = {
           LEFT JOIN LATERAL (SELECT ms.id, ms.cseq, ms.holders, ms.holder_seqs FROM message_dedup d JOIN messages ms ON ms.id = d.message_id
             WHERE NOT a.refused AND d.dedup_key = a.dedup LIMIT 1) m ON true
         ORDER BY a.n;
+      PERFORM set_config('plan_cache_mode', v_plan_cache_mode, true);
     END
     $fn$;
 
