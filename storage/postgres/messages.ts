@@ -21,7 +21,10 @@ interface AppendRow { status: 'stored' | 'duplicate' | 'not_member', message_id:
 /** One append as lowband_append_batch takes it. */
 interface AppendItem { id: string, conversation: string, key: string, draft: NewDirectMessage, group: boolean, holders: readonly string[] }
 
-/** Every append of a transaction in one statement (migration 8), each item's row back in its place. */
+/**
+ * Every append of a transaction in one statement (migration 8; from 12 appends on, set-wise
+ * statements inside it, migration 9), each item's row back in its place.
+ */
 const appendBatch: BatchJob<AppendItem, AppendRow> = {
   async run (client, items) {
     const { rows } = await client.query<AppendRow>(

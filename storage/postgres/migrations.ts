@@ -1,4 +1,5 @@
 import { batchedWritesMigration, deliveryFlushMigration, messageStoreMigration, transactionLocksMigration } from './message-schema.js'
+import { setwiseAppendMigration } from './setwise-append-schema.js'
 
 /**
  * The schema, as numbered migrations applied in order (see migrate.ts). A migration, once released,
@@ -127,5 +128,6 @@ export const migrations: readonly Migration[] = [
     `
   },
   deliveryFlushMigration,
-  batchedWritesMigration
+  batchedWritesMigration,
+  setwiseAppendMigration
 ]
