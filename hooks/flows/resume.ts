@@ -51,14 +51,23 @@ export function resumeOnConnect (ctx: HookContext, client: Client, identity: Ide
  * started after. Every later request is gap repair: a full replay from the device's cursor.
  */
 export async function runResume (ctx: HookContext, client: Client, identity: Identity, payload: DevicePayload): Promise<void> {
-  const cursor = ResumeRequest.fromCbor(payload.item()).cursor
+  const requested = ResumeRequest.fromCbor(payload.item()).cursor
+  const auto = ctx.replays.get(client)
+  const first = auto !== undefined && !auto.reconciled
+  if (first) {
+    // Set before anything awaits: the broker's replay checks it before each entry it hands to the socket.
+    auto.reconciled = true
+    auto.skipTo = Math.max(auto.skipTo, requested)
+  }
+  // A cursor past the inbox head claims entries that do not exist yet: taken as the device's own,
+  // it would hide what arrives next from its replays (and mark it delivered unseen). The head is
+  // as far as a device can have read.
+  const cursor = Math.min(requested, await ctx.storage.messages.inboxHead(identity.userId))
   recoverDeliveries(ctx, identity, cursor)
   ctx.storage.messages.advanceDeviceCursor(identity.userId, identity.deviceId, cursor)
-  const auto = ctx.replays.get(client)
-  if (auto === undefined || auto.reconciled) return replay(ctx, client, identity, { after: cursor })
-  // Set before anything awaits: the broker's replay checks it before each entry it hands to the socket.
-  auto.reconciled = true
-  auto.skipTo = Math.max(auto.skipTo, cursor)
+  if (!first) return replay(ctx, client, identity, { after: cursor })
+  // What the device holds ends at the head too; entries stored since still go out.
+  if (cursor < requested) auto.skipTo = cursor
   const start = await auto.start
   if (start === undefined) return replay(ctx, client, identity, { after: cursor })
   if (cursor < start) await replay(ctx, client, identity, { after: cursor, upTo: start })
