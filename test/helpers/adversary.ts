@@ -5,6 +5,7 @@ import { ErrorNotice } from '../../protocol/envelopes.js'
 import { ERROR_CODES, type ErrorName } from '../../protocol/errors.js'
 import { Response } from '../../protocol/requests.js'
 import type { TestBroker } from './broker.js'
+import { sendRaw } from './chat.js'
 import { Inbox } from './messages.js'
 
 /*
@@ -193,6 +194,18 @@ export class Adversary {
     }
     return undefined
   }
+}
+
+/**
+ * After a batch of hostile input: a bystander's 1:1 message (from `sender` to the user `recipient`
+ * collects for) still arrives, and the broker logged no error.
+ */
+export async function expectServing (broker: TestBroker, sender: MqttClient, recipient: Inbox, recipientId: string, body: string, after = ''): Promise<void> {
+  const count = recipient.on('inbox').length
+  await sendRaw(sender, recipientId, body)
+  const arrived = (): boolean => recipient.on('inbox').slice(count).some((r) => r.payload.includes(Buffer.from(body)))
+  await recipient.until(arrived, 5000, () => `the bystander's message "${body}"${after}`)
+  expect(errorLines(broker), after).toEqual([])
 }
 
 /** Log lines of level error (50) or fatal (60) the broker wrote: bad input must cause none. */
