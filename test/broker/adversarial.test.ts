@@ -228,11 +228,13 @@ describe('adversarial input', () => {
     await mallory.expectRefused({ topic: 'c/r', payload: cbor([5]) }, 'BAD_ENVELOPE', 'an array')
     // A cursor past the inbox head: nothing to replay, synced at the head — and the device still
     // gets what arrives later when it comes back (the future cursor is not taken as its own).
-    const device = await broker.device('mallory', 'future')
+    // Not subscribed: nothing reaches it live, so only its replays say what it has.
+    const device = await broker.device('mallory', 'future', { subscribe: false })
     const inbox = new Inbox(device)
     await device.publishAsync('c/r', Buffer.from(rawMap([[1, cbor(Number.MAX_SAFE_INTEGER)]])), { qos: 1 })
     await inbox.wait('/y')
     expect(inbox.on('inbox')).toEqual([])
+    expect(await broker.storage.messages.deviceCursor('mallory', 'future')).toBeLessThanOrEqual(await broker.storage.messages.inboxHead('mallory'))
     await device.endAsync()
     await sendRaw(alice, 'mallory', 'while away')
     const back = new Inbox(await broker.device('mallory', 'future', { clean: false }))
@@ -397,6 +399,20 @@ describe('adversarial input', () => {
     }
     const racing = (await broker.storage.messages.history('alice', 'mallory', 0, 100)).items.filter(({ message }) => message.body === 'racing')
     expect(new Set(racing.map(({ message }) => String(message.clientMsgId))).size).toBe(racing.length)
+  })
+
+  it('drops wills into the chat namespace: nothing stored or delivered, and no resend asked for', async () => {
+    for (const topic of ['s/bob', 'c/s', 'c/q', 'c/t', 'c/d', 'c/r', 'u/bob', 'u/mallory/e', '$SYS/x', 'x/y']) {
+      const will = { topic, payload: Buffer.from(DirectSend.encode({ clientMsgId: 'will', body: 'from the grave' })), qos: 1 as const, retain: false }
+      const device = await broker.device('mallory', `will${topic.replace(/\W/g, '')}`, { will, subscribe: false })
+      const closed = new Promise<void>((resolve) => device.once('close', () => resolve()))
+      device.stream.destroy()
+      await closed
+    }
+    await request(alice, 'alice', OP.listGroups)
+    expect(bob.received.filter((r) => r.payload.includes(Buffer.from('from the grave')))).toEqual([])
+    expect((await broker.storage.messages.history('bob', 'mallory', 0, 100)).items.filter(({ message }) => message.body === 'from the grave')).toEqual([])
+    expect(broker.logs.filter((line) => line.includes('"clientId":"mallory/will') && line.includes('resend later'))).toEqual([])
   })
 
   it('stores the edge cases a send may have, as sent', async () => {
