@@ -237,8 +237,11 @@ describe('adversarial input', () => {
     expect(await broker.storage.messages.deviceCursor('mallory', 'future')).toBeLessThanOrEqual(await broker.storage.messages.inboxHead('mallory'))
     await device.endAsync()
     await sendRaw(alice, 'mallory', 'while away')
-    const back = new Inbox(await broker.device('mallory', 'future', { clean: false }))
+    // The replay follows the CONNACK at once: listen before connecting.
+    const again = mqtt.connect(broker.url, { clientId: 'mallory/future', username: 'mallory', password: await broker.token('mallory'), clean: false, reconnectPeriod: 0 })
+    const back = new Inbox(again)
     await back.until(() => back.on('inbox').some((r) => r.payload.includes(Buffer.from('while away'))), 5000, () => 'the message sent while away')
+    await again.endAsync()
   })
 
   it('answers hostile requests (c/q) with a coded Response: the envelope, unknown ops, and every op\'s args', async () => {
@@ -413,6 +416,21 @@ describe('adversarial input', () => {
     expect(bob.received.filter((r) => r.payload.includes(Buffer.from('from the grave')))).toEqual([])
     expect((await broker.storage.messages.history('bob', 'mallory', 0, 100)).items.filter(({ message }) => message.body === 'from the grave')).toEqual([])
     expect(broker.logs.filter((line) => line.includes('"clientId":"mallory/will') && line.includes('resend later'))).toEqual([])
+  })
+
+  it('runs one replay for a burst of resume requests, not one each', async () => {
+    // 300 entries in dave's inbox, then 50 resume requests from 0 in one burst (QoS 0, unpaced).
+    const dave = await broker.device('dave', 'phone', { subscribe: false })
+    for (let i = 0; i < 300; i++) alice.publish('s/dave', Buffer.from(DirectSend.encode({ clientMsgId: `d${i}`, body: `to dave ${i}` })), { qos: 1 })
+    await sendRaw(alice, 'dave', 'to dave, last')
+    const inbox = new Inbox(dave)
+    for (let i = 0; i < 50; i++) dave.publish('c/r', Buffer.from(rawMap([[1, cbor(0)]])), { qos: 0 })
+    await inbox.until(() => inbox.on('/y').length > 0 && inbox.on('inbox').length >= 301, 10_000, () => `the replay (${inbox.on('inbox').length} entries)`)
+    await request(dave, 'dave', OP.listGroups)
+    expect(dave.connected).toBe(true)
+    // The latest request's replay is whole; those it superseded stopped (each may have sent a batch).
+    expect(inbox.on('inbox').length).toBeLessThan(2 * 301)
+    await dave.endAsync()
   })
 
   it('stores the edge cases a send may have, as sent', async () => {
