@@ -305,6 +305,7 @@ describe('adversarial input', () => {
       ['push platform 3', OP.registerPush, args('token', 3), 'BAD_ENVELOPE'],
       ['keys of the wrong sizes', OP.publishKeys, args(Buffer.alloc(31), 1, Buffer.alloc(32), Buffer.alloc(64)), 'BAD_ENVELOPE'],
       ['201 one-time prekeys', OP.publishKeys, args(Buffer.alloc(32), 1, Buffer.alloc(32), Buffer.alloc(64), Array.from({ length: 201 }, (_, i) => [i + 1, Buffer.alloc(32)])), 'BAD_ENVELOPE'],
+      ['a prekey id twice', OP.publishKeys, args(Buffer.alloc(32), 1, Buffer.alloc(32), Buffer.alloc(64), [[1, Buffer.alloc(32)], [1, Buffer.alloc(32, 1)]]), 'BAD_KEYS'],
       ['a prekey id 0', OP.publishKeys, args(Buffer.alloc(32), 1, Buffer.alloc(32), Buffer.alloc(64), [[0, Buffer.alloc(32)]]), 'BAD_ENVELOPE'],
       ['bundles of an unknown user', OP.fetchBundles, args('nobody'), 'UNKNOWN_RECIPIENT'],
       ['bundles of a user without keys', OP.fetchBundles, args('carol'), 'NO_KEYS'],
