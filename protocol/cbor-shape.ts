@@ -106,25 +106,26 @@ class ShapeWalk {
     if (depth > limits.maxDepth) tooMuch(`nested deeper than ${limits.maxDepth}`)
     if (++this.#containers > limits.maxContainers) tooMuch(`more than ${limits.maxContainers} arrays and maps`)
     const keys = itemsPerEntry === 2 ? new MapKeys() : undefined
-    const entry = keys === undefined
-      ? () => this.item(depth)
-      : () => {
-          const key = this.pos
-          this.item(depth)
-          keys.add(this.#bytes, key)
-          this.item(depth)
-        }
     if (info !== INDEFINITE) {
       const count = this.#argument(info)
       if (count > limits.maxEntries) tooMuch(`an array or map of more than ${limits.maxEntries} entries`)
-      for (let i = count; i > 0; i--) entry()
+      for (let i = count; i > 0; i--) this.#entry(depth, keys)
       return
     }
     for (let count = 1; this.#peek() !== BREAK; count++) {
       if (count > limits.maxEntries) tooMuch(`an array or map of more than ${limits.maxEntries} entries`)
-      entry()
+      this.#entry(depth, keys)
     }
     this.pos++
+  }
+
+  /** An array's element, or a map's key (checked against the map's other keys) and value. */
+  #entry (depth: number, keys: MapKeys | undefined): void {
+    if (keys === undefined) return this.item(depth)
+    const key = this.pos
+    this.item(depth)
+    keys.add(this.#bytes, key)
+    this.item(depth)
   }
 
   /** The head's argument (RFC 8949, 3); lengths past 2^53 are only compared, so their rounding is harmless. */
