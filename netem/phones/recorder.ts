@@ -1,4 +1,3 @@
-import { appendFileSync } from 'node:fs'
 import type { ChatMessage } from '../../clients/sdk/index.js'
 import type { DeliveryRecord, SentRecord } from '../run/types.js'
 import { settlesWithin } from '../run/wait.js'
@@ -73,12 +72,10 @@ export class Recorder {
   launch(send: SendBody, from: string, recipients: readonly string[]): SentRecord {
     const record: SentRecord = { index: this.sent.length, phase: this.#phase, from, recipients: [...recipients], sentMs: this.nowMs() }
     this.sent.push(record)
-    appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} send ${record.index}\n`)
     this.#expected += recipients.length
     const settled = send(this.body(record.index)).then(
       (stored) => {
         record.storedMs = this.nowMs()
-        appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} stored ${record.index}\n`)
         record.id = stored.id
         record.cseq = stored.cseq
       },
@@ -102,7 +99,6 @@ export class Recorder {
     const index = typeof message.body === 'string' ? Number(TAG.exec(message.body)?.[1] ?? Number.NaN) : Number.NaN
     const record = this.sent[index]
     if (record === undefined) return
-    appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} deliv ${index} ${recipient}\n`)
     let ids = this.#idsSeen.get(recipient)
     if (!ids) this.#idsSeen.set(recipient, (ids = new Set()))
     const duplicate = ids.has(message.id)

@@ -1,4 +1,3 @@
-import { appendFileSync } from 'node:fs'
 import { LowbandClient, type ClientOptions } from '../../clients/sdk/index.js'
 import { PHONE_DEVICE } from '../run/types.js'
 import type { Recorder, Stored } from './recorder.js'
@@ -37,9 +36,6 @@ export class SdkPhone {
       phone.#deliveredUpTo.set(receipt.peer, Math.max(receipt.cseq, phone.#deliveredUpTo.get(receipt.peer) ?? 0))
     })
     client.onError((error) => recorder.error(`${userId}: ${error.message}`))
-    const tr = (what: string): void => { appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} ${userId} ${what}\n`) }
-    ;(globalThis as { __lbtrace?: (w: string) => void }).__lbtrace = (w) => tr(w)
-    client.onStatus((s) => tr(`status ${JSON.stringify(s)}`))
     await withTimeout(
       (async () => {
         await client.connect({ retry: true })

@@ -1,4 +1,3 @@
-import { appendFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ScenarioContext } from '../context.js'
 
@@ -11,7 +10,7 @@ export async function flap(ctx: ScenarioContext): Promise<void> {
   const plan = ctx.plan
   if (plan.scenario !== 'flap') throw new Error('flap scenario given another plan')
   const outage = plan.outage
-  const [sender, receiver] = await Promise.all([ctx.phone('p1'), ctx.phone('p2')])
+  const [sender] = await Promise.all([ctx.phone('p1'), ctx.phone('p2')])
   await ctx.window('flap', async () => {
     const startMs = ctx.mark('sending')
     let keepSending: () => Promise<boolean>
@@ -19,14 +18,9 @@ export async function flap(ctx: ScenarioContext): Promise<void> {
     if (outage.kind === 'forced') {
       forced = (async () => {
         await sleep(outage.atMs)
-        appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} link down-req\n`)
         await ctx.control.setLinkUp(false)
-        appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} link down\n`)
         await sleep(outage.downMs)
-        appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} link up-req\n`)
         await ctx.control.setLinkUp(true)
-        appendFileSync('/tmp/i17flap-trace.log', `${Date.now()} link up\n`)
-        if (process.env.LB_SIGNAL === '1') { sender.client.reconnectNow(); receiver.client.reconnectNow() }
       })()
       const stopMs = startMs + outage.atMs + outage.downMs + outage.tailMs
       keepSending = async () => ctx.recorder.nowMs() < stopMs
