@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DirectSend, ErrorNotice, SendRequest } from '../../protocol/envelopes.js'
 import type { ErrorName } from '../../protocol/errors.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
+import { MAX_WATCHES } from '../../protocol/topics.js'
 import { SECRET, startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { request, sendRaw } from '../helpers/chat.js'
 import {
@@ -379,6 +380,21 @@ describe('adversarial input', () => {
       .then(([grant]) => grant?.qos, (error: { packet?: { granted?: number[] } }) => error.packet?.granted?.[0])
     for (const filter of refused) expect(await granted(filter), filter).toBe(128)
     for (const filter of ['u/mallory/#', 'u/mallory', 'u/mallory/q', 'u/mallory/p/alice', 'u/mallory/p/+', 'u/mallory/p/\u202ealice', 'u/mallory/../bob/#']) expect(await granted(filter), filter).toBe(1)
+    expect(device.connected).toBe(true)
+    await device.endAsync()
+  })
+
+  it('refuses presence watches past MAX_WATCHES per connection with 0x80, keeping the connection', async () => {
+    const device = await broker.device('mallory', 'watcher', { subscribe: false })
+    const filters = Array.from({ length: MAX_WATCHES + 10 }, (_, i) => `u/mallory/p/contact${i}`)
+    const granted = await device.subscribeAsync(filters, { qos: 0 }).then((grants) => grants.map((g) => g.qos),
+      (error: { packet?: { granted?: number[] } }) => error.packet?.granted ?? [])
+    expect(granted.filter((qos) => qos === 0)).toHaveLength(MAX_WATCHES)
+    expect(granted.slice(MAX_WATCHES)).toEqual(Array.from({ length: 10 }, () => 128))
+    // One it watches already is no new watch; after an unsubscribe there is room for another.
+    expect((await device.subscribeAsync('u/mallory/p/contact0', { qos: 0 }))[0]?.qos).toBe(0)
+    await device.unsubscribeAsync('u/mallory/p/contact1')
+    expect((await device.subscribeAsync('u/mallory/p/someone-else', { qos: 0 }))[0]?.qos).toBe(0)
     expect(device.connected).toBe(true)
     await device.endAsync()
   })
