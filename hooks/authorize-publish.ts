@@ -64,7 +64,10 @@ export function createAuthorizePublish (ctx: HookContext) {
         if (device !== undefined) void ctx.presence.disconnected(client!, device.userId)
         return done(new Error('will handled'))
       }
-      if (client === null) return done(isChatTopic(topic) || isInternalTopic(topic) ? new Error('forbidden will topic') : null)
+      // A will into the chat namespace (a send, a command), or a command read after its connection
+      // closed, is nobody's publish to store, answer or ask to resend: dropped.
+      if (isChatTopic(topic) || isInternalTopic(topic)) return done(new Error('forbidden will topic, or connection closed'))
+      if (client === null) return done(null)
     }
     const identity = ctx.identities.get(client)
     // Decoded at most once, by the command or the refusal, whichever needs it first.

@@ -15,11 +15,12 @@ import { aclOf } from './topic-acl.js'
 export function createAuthorizeSubscribe (ctx: HookContext) {
   return (client: Client, subscription: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void => {
     const filter = subscription.topic
-    const allowed = isAllowed(ctx, client, filter)
+    const watched = watchedContact(ctx, client, filter)
+    // A watch more than MAX_WATCHES is refused like a filter outside the subtree.
+    const allowed = isAllowed(ctx, client, filter) && (watched === undefined || ctx.presence.mayWatch(client, watched.contact))
     if (!allowed) ctx.log.info({ clientId: client.id, filter }, 'subscription refused')
     done(null, allowed ? subscription : null)
-    const watched = allowed ? watchedContact(ctx, client, filter) : undefined
-    if (watched !== undefined) void ctx.presence.watch(client, watched.watcher, watched.contact)
+    if (allowed && watched !== undefined) void ctx.presence.watch(client, watched.watcher, watched.contact)
   }
 }
 

@@ -24,6 +24,8 @@ export interface ReplayState {
   skipTo: number
   /** The device's first resume request has been reconciled with the broker's replay. */
   reconciled: boolean
+  /** Gap-repair replays started on the connection: a running one stops once a later one starts. */
+  repairs?: number
 }
 
 /** Who is on the other end of a connection, set once by the authenticate hook. */
@@ -115,7 +117,7 @@ export interface HookContext {
    * device (its own ciphertext only). authorize-forward swaps it per receiving device.
    */
   readonly deviceCopies: WeakMap<Buffer, (deviceId: DeviceId) => Buffer>
-  /** Persistent sessions' replays after CONNACK, per connection. */
+  /** Persistent sessions' replays after CONNACK, and every connection's gap repairs. */
   readonly replays: WeakMap<Client, ReplayState>
 }
 

@@ -2,7 +2,7 @@ import type { Aedes, Client } from 'aedes'
 import type { Logger } from 'pino'
 import { PresenceUpdate } from '../protocol/envelopes.js'
 import { clientIdOf, type DeviceId, type UserId } from '../protocol/ids.js'
-import { presenceTopic } from '../protocol/topics.js'
+import { MAX_WATCHES, presenceTopic } from '../protocol/topics.js'
 import type { Directory } from '../storage/contracts.js'
 import type { ClusterLink } from './cluster.js'
 import { publishTo } from './context.js'
@@ -25,6 +25,8 @@ export class Presence {
   readonly #devices = new Map<UserId, Set<Client>>()
   /** contact → watching device → the watching device's user */
   readonly #watchers = new Map<UserId, Map<Client, UserId>>()
+  /** watching device → the contacts it watches: a disconnect visits its own watches, not everyone's. */
+  readonly #watching = new WeakMap<Client, Set<UserId>>()
   readonly #cluster: ClusterLink | undefined
 
   constructor (directory: Directory, log: Logger, now: () => number, broker: () => Aedes, cluster?: ClusterLink) {
@@ -106,6 +108,12 @@ export class Presence {
       .catch((error: unknown) => this.#log.warn({ err: error, userId }, 'last seen not stored'))
   }
 
+  /** Whether the device may watch `contact`: it does already, or watches fewer than MAX_WATCHES. */
+  mayWatch (client: Client, contact: UserId): boolean {
+    const watching = this.#watching.get(client)
+    return watching === undefined || watching.size < MAX_WATCHES || watching.has(contact)
+  }
+
   async watch (client: Client, watcher: UserId, contact: UserId): Promise<void> {
     let watchers = this.#watchers.get(contact)
     if (watchers === undefined) {
@@ -113,10 +121,17 @@ export class Presence {
       this.#watchers.set(contact, watchers)
     }
     watchers.set(client, watcher)
+    let watching = this.#watching.get(client)
+    if (watching === undefined) {
+      watching = new Set()
+      this.#watching.set(client, watching)
+    }
+    watching.add(contact)
     await this.#tell(client, watcher, contact)
   }
 
   unwatch (client: Client, contact: UserId): void {
+    this.#watching.get(client)?.delete(contact)
     const watchers = this.#watchers.get(contact)
     if (watchers === undefined) return
     watchers.delete(client)
@@ -124,7 +139,8 @@ export class Presence {
   }
 
   unwatchAll (client: Client): void {
-    for (const contact of [...this.#watchers.keys()]) this.unwatch(client, contact)
+    for (const contact of [...this.#watching.get(client) ?? []]) this.unwatch(client, contact)
+    this.#watching.delete(client)
   }
 
   async #broadcast (contact: UserId): Promise<void> {

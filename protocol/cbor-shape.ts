@@ -26,10 +26,16 @@ const INDEFINITE = 31
 const BREAK = 0xff
 
 /**
- * Checks that `bytes` are exactly one well-formed CBOR item within `limits`, reading only the
- * heads of its items (string contents are skipped, nothing is built): a malformed item or trailing
- * bytes is BAD_ENCODING, structure beyond the limits BAD_ENVELOPE. It stops at the first excess,
- * so its cost is bounded by the limits, not by the size of the input.
+ * Checks that `bytes` are exactly one well-formed, valid CBOR item within `limits`, reading the
+ * heads of its items and the bytes of its text strings only (nothing is built): a malformed item,
+ * trailing bytes, text that is not UTF-8 or a map with a key twice is BAD_ENCODING, structure beyond
+ * the limits BAD_ENVELOPE. It stops at the first excess, so its cost is bounded by the limits and
+ * the payload's size, never more.
+ *
+ * Validity matters because the decoder (cbor-x) forgives what it should not: it decodes invalid
+ * UTF-8 (a lone surrogate too) as U+FFFD, so a message would be stored other than it was sent, and
+ * keeps the last of two equal map keys, so two readers of one payload could disagree on what it
+ * says (RFC 8949, 5.6: a map with duplicate keys is not valid).
  */
 export function checkCborShape (bytes: Uint8Array, limits: CborLimits): void {
   const walk = new ShapeWalk(bytes, limits)
@@ -64,11 +70,15 @@ class ShapeWalk {
         this.#argument(info)
         return
       case MAJOR.bytes:
-      case MAJOR.text:
+      case MAJOR.text: {
         // Strings in chunks (RFC 8949, 3.2.3) are legal CBOR that the decoder (cbor-x) does not read.
         if (info === INDEFINITE) malformed('indefinite-length string')
-        this.#skip(this.#argument(info))
+        const length = this.#argument(info)
+        const start = this.pos
+        this.#skip(length)
+        if (major === MAJOR.text && !isUtf8(this.#bytes, start, this.pos)) malformed('a text string that is not UTF-8')
         return
+      }
       case MAJOR.array:
       case MAJOR.map:
         this.#container(depth + 1, info, major === MAJOR.map ? 2 : 1)
@@ -95,17 +105,27 @@ class ShapeWalk {
     const limits = this.#limits
     if (depth > limits.maxDepth) tooMuch(`nested deeper than ${limits.maxDepth}`)
     if (++this.#containers > limits.maxContainers) tooMuch(`more than ${limits.maxContainers} arrays and maps`)
+    const keys = itemsPerEntry === 2 ? new MapKeys() : undefined
     if (info !== INDEFINITE) {
       const count = this.#argument(info)
       if (count > limits.maxEntries) tooMuch(`an array or map of more than ${limits.maxEntries} entries`)
-      for (let i = count * itemsPerEntry; i > 0; i--) this.item(depth)
+      for (let i = count; i > 0; i--) this.#entry(depth, keys)
       return
     }
     for (let count = 1; this.#peek() !== BREAK; count++) {
       if (count > limits.maxEntries) tooMuch(`an array or map of more than ${limits.maxEntries} entries`)
-      for (let i = itemsPerEntry; i > 0; i--) this.item(depth)
+      this.#entry(depth, keys)
     }
     this.pos++
+  }
+
+  /** An array's element, or a map's key (checked against the map's other keys) and value. */
+  #entry (depth: number, keys: MapKeys | undefined): void {
+    if (keys === undefined) return this.item(depth)
+    const key = this.pos
+    this.item(depth)
+    keys.add(this.#bytes, key)
+    this.item(depth)
   }
 
   /** The head's argument (RFC 8949, 3); lengths past 2^53 are only compared, so their rounding is harmless. */
@@ -131,6 +151,95 @@ class ShapeWalk {
     if (count > this.#bytes.length - this.pos) malformed('truncated item')
     this.pos += count
   }
+}
+
+/**
+ * The keys of one map, to find one given twice. Envelopes key their fields by small unsigned
+ * integers (a bit each, no allocation); a device's maps may also have other integers or text as
+ * keys (an encrypted body's user and device ids). Any other key — bytes, an array, a map, a tag, a
+ * float or a simple value — no envelope has, and its equality the decoder decides otherwise than
+ * its bytes would: refused.
+ */
+class MapKeys {
+  #small = 0
+  #others: Set<string> | undefined
+
+  /** The key at `pos`, already walked (so well formed). */
+  add (bytes: Uint8Array, pos: number): void {
+    const major = bytes[pos]! >> 5
+    if (major === MAJOR.text) return this.#other(`t${textOf(bytes, pos)}`)
+    if (major !== MAJOR.uint && major !== MAJOR.negint) tooMuch('a map key that is not an integer or text')
+    // By value: an integer may be written in more than one length.
+    const value = argumentAt(bytes, pos).value
+    if (major === MAJOR.uint && value < 24) {
+      const bit = 1 << value
+      if ((this.#small & bit) !== 0) malformed(`map key ${value} twice`)
+      this.#small |= bit
+      return
+    }
+    this.#other(`${major}:${value}`)
+  }
+
+  #other (key: string): void {
+    this.#others ??= new Set()
+    if (this.#others.has(key)) malformed('a map key twice')
+    this.#others.add(key)
+  }
+}
+
+/** The argument of the well-formed head at `pos` (a double past 2^53, as the decoder reads it) and where its content starts. */
+function argumentAt (bytes: Uint8Array, pos: number): { value: number, end: number } {
+  const info = bytes[pos]! & 31
+  if (info < 24) return { value: info, end: pos + 1 }
+  const length = ARGUMENT_BYTES[info - 24]!
+  let value = 0
+  for (let i = 1; i <= length; i++) value = value * 256 + bytes[pos + i]!
+  return { value, end: pos + 1 + length }
+}
+
+/** A well-formed text string's bytes, one character each (UTF-8 has one encoding per string, so equal bytes are equal text). */
+function textOf (bytes: Uint8Array, pos: number): string {
+  const { value, end } = argumentAt(bytes, pos)
+  let text = ''
+  for (let i = end; i < end + value; i++) text += String.fromCharCode(bytes[i]!)
+  return text
+}
+
+/**
+ * Whether `bytes[start, end)` is well-formed UTF-8 (RFC 3629; Unicode 15, table 3-7): no overlong
+ * forms, no surrogates (U+D800–U+DFFF), nothing past U+10FFFF. ASCII costs one comparison a byte.
+ */
+export function isUtf8 (bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start
+  while (i < end) {
+    const lead = bytes[i]!
+    if (lead < 0x80) {
+      i++
+      continue
+    }
+    let length: number
+    let low = 0x80
+    let high = 0xbf
+    if (lead >= 0xc2 && lead <= 0xdf) length = 2
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3
+      if (lead === 0xe0) low = 0xa0
+      else if (lead === 0xed) high = 0x9f // surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4
+      if (lead === 0xf0) low = 0x90
+      else if (lead === 0xf4) high = 0x8f
+    } else return false
+    if (i + length > end) return false
+    const second = bytes[i + 1]!
+    if (second < low || second > high) return false
+    for (let k = 2; k < length; k++) {
+      const next = bytes[i + k]!
+      if (next < 0x80 || next > 0xbf) return false
+    }
+    i += length
+  }
+  return true
 }
 
 function malformed (why: string): never {

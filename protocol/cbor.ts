@@ -5,9 +5,12 @@ import { LowbandError } from './errors.js'
 export type { CborLimits } from './cbor-shape.js'
 
 // Plain CBOR only: no cbor-x records or typed-array tags, so any CBOR library on a device can
-// speak the protocol. Maps decode as Map so integer keys stay integers.
+// speak the protocol. Maps decode as Map so integer keys stay integers. An integer with an 8-byte
+// head decodes as a number, as one with a shorter head does (cbor-x's default makes it a BigInt,
+// which no uint field takes, so a device whose library writes 2^40 in 8 bytes was refused); past
+// 2^53 it rounds, and every uint field refuses it for being above Number.MAX_SAFE_INTEGER.
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: false, variableMapSize: true })
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: false })
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: false, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0])
 
 /**
  * The most structure any device → broker payload has: a map of scalars (a SendRequest, whose body

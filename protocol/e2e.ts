@@ -154,3 +154,12 @@ export function decodeGroupDeviceBody (body: Uint8Array): { shared: Uint8Array, 
  */
 export const RetryRequest = defineEnvelope({ device: 1, to: 2, cseq: 3, group: 4 }, z.object({ device: id, to: id, cseq: uint.min(1), group: id.optional() }))
 export type RetryRequest = ReturnType<typeof RetryRequest.decode>
+
+/** A retry request's body is one map of scalars, checked like any payload a device sends before it is decoded. */
+const RETRY_REQUEST_LIMITS: CborLimits = Object.freeze({ maxDepth: 1, maxEntries: 16, maxContainers: 1, maxItems: 64 })
+
+/** The RetryRequest a kind-5 body carries: BAD_ENVELOPE (or BAD_ENCODING) when it is none. */
+export function decodeRetryRequest (body: Uint8Array | string): RetryRequest {
+  if (!(body instanceof Uint8Array)) throw new LowbandError('BAD_ENVELOPE', 'body: a retry request carries a RetryRequest, as bytes')
+  return RetryRequest.fromCbor(decodeCbor(body, RETRY_REQUEST_LIMITS))
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { decodeCbor, type CborLimits } from './cbor.js'
 import { defineEnvelope } from './envelope.js'
 import { LowbandError } from './errors.js'
 
@@ -46,10 +47,18 @@ export const MediaRef = defineEnvelope({ id: 1, sha256: 2, size: 3, mime: 4, dur
 }))
 export type MediaRef = ReturnType<typeof MediaRef.decode>
 
+/**
+ * The most structure a MediaRef has: one map of scalars (some byte strings maybe tagged), with
+ * room for fields added later. A media body is a device's payload nested in a payload: it is
+ * checked like one before it is decoded, or a body of 65 000 empty maps would cost the broker
+ * what DEVICE_PAYLOAD_LIMITS keeps the payload around it from costing (issue 12, item 5).
+ */
+const MEDIA_REF_LIMITS: CborLimits = Object.freeze({ maxDepth: 2, maxEntries: 64, maxContainers: 4, maxItems: 256 })
+
 /** The MediaRef a media message's body carries; BAD_ENVELOPE (or BAD_ENCODING) when it carries none. */
 export function decodeMediaBody (body: string | Uint8Array): MediaRef {
   if (typeof body === 'string') throw new LowbandError('BAD_ENVELOPE', 'body: a media message carries a MediaRef, as bytes')
-  return MediaRef.decode(body)
+  return MediaRef.fromCbor(decodeCbor(body, MEDIA_REF_LIMITS))
 }
 
 /** mediaUpload (op 30): a slot for a blob of this size, type and hash. */

@@ -83,7 +83,12 @@ export const PrivacyArgs = defineEnvelope({ presence: 1 }, z.object({ presence: 
 /** addContact / removeContact. */
 export const ContactArgs = defineEnvelope({ user: 1 }, z.object({ user: id }))
 
-const groupName = z.string().trim().min(1).max(100)
+/**
+ * A group's name as members' apps show it: 1-100 characters after trimming, any script, emoji and
+ * direction marks, but no control characters (C0, DEL, C1: NUL, newlines, escapes), which no name
+ * needs and which break what displays, logs or stores it.
+ */
+const groupName = z.string().trim().min(1).max(100).regex(/^\P{Cc}*$/u, 'no control characters')
 
 /** createGroup: a name and the first members (the creator is added, as admin). Result: GroupInfo. */
 export const CreateGroupArgs = defineEnvelope({ name: 1, members: 2 }, z.object({ name: groupName, members: z.array(id).max(1024).optional() }))

@@ -103,6 +103,13 @@ export function responseTopic (userId: UserId): string {
 }
 
 /**
+ * The most contacts one connection watches at once (`u/<self>/p/<contact>` subscriptions): a device
+ * watches the chats it has open, a handful. Past it a watch is refused (SUBACK 0x80), so no
+ * connection makes the broker hold and update an unbounded set of watches.
+ */
+export const MAX_WATCHES = 64
+
+/**
  * A contact's presence, for a watcher. Subscribing to this topic (inside the watcher's own subtree)
  * is how a device starts watching; unsubscribing stops it.
  */

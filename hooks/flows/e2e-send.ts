@@ -1,4 +1,4 @@
-import { decodeEncryptedBody, isEncryptedKind, type Copies } from '../../protocol/e2e.js'
+import { decodeEncryptedBody, decodeRetryRequest, isEncryptedKind, type Copies } from '../../protocol/e2e.js'
 import { KIND, type SendRequest } from '../../protocol/envelopes.js'
 import { LowbandError } from '../../protocol/errors.js'
 import type { HookContext, Identity } from '../context.js'
@@ -22,6 +22,9 @@ const CONTENT_FREE = new Set<number>([KIND.retryRequest])
 export function checkEncryption (ctx: HookContext, sender: Identity, request: SendRequest): Promise<void> | undefined {
   const kind = request.kind ?? KIND.text
   if (isEncryptedKind(kind)) return checkCopies(ctx, sender, request, kind)
+  // Content-free only if it is what it says: any other body under kind 5 would be plaintext
+  // slipping past --require-e2e, and is no retry request anyway.
+  if (kind === KIND.retryRequest) decodeRetryRequest(request.body)
   // A plaintext send costs the hot path nothing more than this test.
   if (ctx.config.requireE2e === true && !CONTENT_FREE.has(kind)) throw new LowbandError('E2E_REQUIRED', `kind ${kind} in plaintext`)
   return undefined

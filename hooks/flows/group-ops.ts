@@ -60,7 +60,8 @@ export const groupHandlers = new Map<number, Handler>([
       const changed = withoutMember(group, user)
       await ctx.storage.directory.saveGroup(changed)
       await announce(ctx, actor, changed, { event: GROUP_EVENT.removed, actor: actor.userId, targets: [user] }, group.members)
-      return info(changed)
+      // An admin may remove itself; the group must not be left without one.
+      return info(await keepAnAdmin(ctx, actor, changed))
     })
   }],
   [OP.promote, (ctx, actor, args) => setAdmin(ctx, actor, args, true)],
@@ -71,13 +72,7 @@ export const groupHandlers = new Map<number, Handler>([
       const changed = withoutMember(group, actor.userId)
       await ctx.storage.directory.saveGroup(changed)
       await announce(ctx, actor, changed, { event: GROUP_EVENT.left, actor: actor.userId }, group.members)
-      if (group.admins.includes(actor.userId) && changed.admins.length === 0 && changed.members.length > 0) {
-        // The last admin left: the longest-standing member takes over, as users expect.
-        const heir = changed.members[0]!
-        const inherited = { ...changed, admins: [heir] }
-        await ctx.storage.directory.saveGroup(inherited)
-        await announce(ctx, actor, inherited, { event: GROUP_EVENT.promoted, actor: actor.userId, targets: [heir] }, inherited.members)
-      }
+      await keepAnAdmin(ctx, actor, changed)
       return undefined
     })
   }],
@@ -114,6 +109,16 @@ async function setAdmin (ctx: HookContext, actor: Identity, args: unknown, admin
     await announce(ctx, actor, changed, { event: admin ? GROUP_EVENT.promoted : GROUP_EVENT.demoted, actor: actor.userId, targets: [user] }, changed.members)
     return info(changed)
   })
+}
+
+/** The last admin left (or removed itself): the longest-standing member takes over, as users expect. */
+async function keepAnAdmin (ctx: HookContext, actor: Identity, group: Group): Promise<Group> {
+  if (group.admins.length > 0 || group.members.length === 0) return group
+  const heir = group.members[0]!
+  const inherited = { ...group, admins: [heir] }
+  await ctx.storage.directory.saveGroup(inherited)
+  await announce(ctx, actor, inherited, { event: GROUP_EVENT.promoted, actor: actor.userId, targets: [heir] }, inherited.members)
+  return inherited
 }
 
 function withoutMember (group: Group, user: string): Group {

@@ -19,6 +19,9 @@ type Handler = (ctx: HookContext, identity: Identity, args: unknown) => Promise<
 export const keyHandlers: ReadonlyArray<[number, Handler]> = [
   [OP.publishKeys, async (ctx, identity, args) => {
     const { identityKey, signedPreKeyId, signedPreKey, signature, preKeys = [] } = PublishKeysArgs.fromCbor(args)
+    // One id, one key: the store keeps one of two keys published under an id, and whoever fetches
+    // it would run X3DH against a key whose private half the device may not have kept.
+    if (new Set(preKeys.map(([id]) => id)).size !== preKeys.length) throw new LowbandError('BAD_KEYS', 'a one-time prekey id twice')
     const record = { device: identity.deviceId, identityKey, signedPreKeyId, signedPreKey, signature }
     const stored = await ctx.storage.directory.publishDeviceKeys(identity.userId, record, preKeys.map(([id, key]) => ({ id, key })))
     if (stored.identityChanged) await announceKeyChange(ctx, identity)

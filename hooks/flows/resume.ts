@@ -17,6 +17,8 @@ interface ReplayRange {
   after: number
   upTo?: number
   state?: ReplayState
+  /** True once a later replay covers this one's rest: it stops (and sends no Synced). */
+  superseded?: () => boolean
 }
 
 /**
@@ -51,17 +53,43 @@ export function resumeOnConnect (ctx: HookContext, client: Client, identity: Ide
  * started after. Every later request is gap repair: a full replay from the device's cursor.
  */
 export async function runResume (ctx: HookContext, client: Client, identity: Identity, payload: DevicePayload): Promise<void> {
-  const cursor = ResumeRequest.fromCbor(payload.item()).cursor
+  const requested = ResumeRequest.fromCbor(payload.item()).cursor
+  const auto = ctx.replays.get(client)
+  const first = auto !== undefined && !auto.reconciled
+  if (first) {
+    // Set before anything awaits: the broker's replay checks it before each entry it hands to the socket.
+    auto.reconciled = true
+    auto.skipTo = Math.max(auto.skipTo, requested)
+  }
+  // A cursor past the inbox head claims entries that do not exist yet: taken as the device's own,
+  // it would hide what arrives next from its replays (and mark it delivered unseen). The head is
+  // as far as a device can have read.
+  const cursor = Math.min(requested, await ctx.storage.messages.inboxHead(identity.userId))
   recoverDeliveries(ctx, identity, cursor)
   ctx.storage.messages.advanceDeviceCursor(identity.userId, identity.deviceId, cursor)
-  const auto = ctx.replays.get(client)
-  if (auto === undefined || auto.reconciled) return replay(ctx, client, identity, { after: cursor })
-  // Set before anything awaits: the broker's replay checks it before each entry it hands to the socket.
-  auto.reconciled = true
-  auto.skipTo = Math.max(auto.skipTo, cursor)
+  if (!first) return repair(ctx, client, identity, cursor)
+  // What the device holds ends at the head too; entries stored since still go out.
+  if (cursor < requested) auto.skipTo = cursor
   const start = await auto.start
-  if (start === undefined) return replay(ctx, client, identity, { after: cursor })
+  if (start === undefined) return repair(ctx, client, identity, cursor)
   if (cursor < start) await replay(ctx, client, identity, { after: cursor, upTo: start })
+}
+
+/**
+ * Gap repair: a full replay after the device's cursor. A device's latest resume request says all
+ * it holds, so a repair still running when another starts stops there: the newer one covers what
+ * the device lacks. Without this a burst of requests — a few bytes each — ran as many whole-inbox
+ * replays at once.
+ */
+function repair (ctx: HookContext, client: Client, identity: Identity, cursor: number): Promise<void> {
+  let state = ctx.replays.get(client)
+  if (state === undefined) {
+    state = { start: Promise.resolve(undefined), skipTo: 0, reconciled: true }
+    ctx.replays.set(client, state)
+  }
+  const repairs = state.repairs = (state.repairs ?? 0) + 1
+  const current = state
+  return replay(ctx, client, identity, { after: cursor, superseded: () => current.repairs !== repairs })
 }
 
 /**
@@ -90,7 +118,7 @@ async function replay (ctx: HookContext, client: Client, identity: Identity, ran
   for (;;) {
     const page = await ctx.storage.messages.readInbox(identity.userId, cursor, PAGE)
     for (const entry of page) {
-      if (range.upTo !== undefined && entry.seq > range.upTo) return flush()
+      if ((range.upTo !== undefined && entry.seq > range.upTo) || range.superseded?.() === true) return flush()
       cursor = entry.seq
       if (range.state !== undefined && entry.seq <= range.state.skipTo) continue
       const packet = packetOf(identity, entry)
@@ -101,6 +129,7 @@ async function replay (ctx: HookContext, client: Client, identity: Identity, ran
     await flush()
     if (page.length < PAGE || client.closed) break
   }
+  if (range.superseded?.() === true) return
   if (range.upTo !== undefined) return
   const head = await ctx.storage.messages.inboxHead(identity.userId)
   const synced = Math.max(head, cursor, range.state?.skipTo ?? 0)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { encode } from 'cbor-x'
 import { DEVICE_PAYLOAD_LIMITS, decodeCbor, encodeCbor } from '../../protocol/cbor.js'
+import { isUtf8 } from '../../protocol/cbor-shape.js'
 import { decodeEncryptedBody, MAX_PREKEYS_PER_PUBLISH, PublishKeysArgs } from '../../protocol/e2e.js'
 import { ReadWatermark, ResumeRequest, SendRequest, TypingSignal } from '../../protocol/envelopes.js'
 import { type ErrorName, LowbandError } from '../../protocol/errors.js'
@@ -39,7 +40,12 @@ describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
     ['a tagged body in an indefinite map', hex('bf 01 62 6331 02 63 626f62 03 d840 43 010203 ff')],
     // cbor-x's default encode() writes every Map under tag 259: the tag does not deepen the map.
     ['createGroup as cbor-x writes JavaScript Maps, tag 259 on each', encode(new Map<number, unknown>([[1, 1], [2, OP.createGroup], [3, new Map<number, unknown>([[1, 'Hikers'], [2, ['bob']]])]]))],
-    ['floats and simple values', encodeCbor(new Map<number, unknown>([[1, 1.5], [2, true], [3, null], [4, -7]]))]
+    ['floats and simple values', encodeCbor(new Map<number, unknown>([[1, 1.5], [2, true], [3, null], [4, -7]]))],
+    // Lengths written after the head, in bytes that are no ASCII (0xc8; 0x0f 0xa0; 0x00 0x01 0x86 0xa0).
+    ['text of 200, 4000 and 100 000 bytes', encodeCbor(['é'.repeat(100), 'x'.repeat(4000), 'é'.repeat(50_000)])],
+    ['text of every UTF-8 length, to the ends of the code space', encodeCbor(['a', 'é', '€', '\ud7ff', '\ue000', '\uffff', '😀', '\u{10ffff}', '\u202eRTL', 'a\u0000b'])],
+    ['an encrypted body\'s text keys', encodeCbor(new Map([['bob', new Map([['phone', new Uint8Array(2)], ['laptop', new Uint8Array(2)]])], ['carol', new Map()]]))],
+    ['distinct keys of every integer length', hex('a5 00 00 17 00 1818 00 190100 00 3a00000001 00')]
   ]
   for (const [name, bytes] of legitimate) {
     it(`decodes ${name} as the unbounded decoder does`, () => {
@@ -70,13 +76,55 @@ describe('decoding a device payload within DEVICE_PAYLOAD_LIMITS', () => {
     ['an indefinite-length string, which cbor-x does not read', hex('a3 01 01 02 63 626f62 03 7f 62 6869 61 21 ff'), 'BAD_ENCODING'],
     ['an unterminated indefinite map', hex('bf 01 02'), 'BAD_ENCODING'],
     ['a break inside a definite array', hex('82 01 ff'), 'BAD_ENCODING'],
-    ['an 8-byte length of 2^63', hex('5b 8000000000000000 00'), 'BAD_ENCODING']
+    ['an 8-byte length of 2^63', hex('5b 8000000000000000 00'), 'BAD_ENCODING'],
+    // RFC 8949 5.6: not valid; the decoder would keep the last, another reader the first.
+    ['a map with key 1 twice', hex('a3 01 00 02 00 01 01'), 'BAD_ENCODING'],
+    ['a map with key 1 twice, once written in two bytes', hex('a2 01 00 1801 01'), 'BAD_ENCODING'],
+    ['a map with key 300 twice', hex('a2 19012c 00 19012c 01'), 'BAD_ENCODING'],
+    ['a map with key -1 twice', hex('a2 20 00 3800 01'), 'BAD_ENCODING'],
+    ['an indefinite map with a text key twice', hex('bf 63 626f62 00 63 626f62 01 ff'), 'BAD_ENCODING'],
+    ['a map nested in a map with a key twice', hex('a1 03 a2 01 00 01 00'), 'BAD_ENCODING'],
+    ['a map with a byte-string key', hex('a1 41 01 00'), 'BAD_ENVELOPE'],
+    ['a map with a float key', hex('a1 f93c00 00'), 'BAD_ENVELOPE'],
+    ['a map with a tagged key', hex('a1 c1 01 00'), 'BAD_ENVELOPE'],
+    ['a map with an array key', hex('a1 80 00'), 'BAD_ENVELOPE'],
+    // Text must be UTF-8 (RFC 8949 3.1): cbor-x would store U+FFFD in its place.
+    ['a lone high surrogate, CESU-8', hex('63 eda080'), 'BAD_ENCODING'],
+    ['a lone low surrogate, CESU-8', hex('63 edbfbf'), 'BAD_ENCODING'],
+    ['an overlong NUL', hex('62 c080'), 'BAD_ENCODING'],
+    ['an overlong three-byte form', hex('63 e08080'), 'BAD_ENCODING'],
+    ['a code point past U+10FFFF', hex('64 f4908080'), 'BAD_ENCODING'],
+    ['a sequence cut short', hex('62 e282'), 'BAD_ENCODING'],
+    ['a stray continuation byte', hex('61 80'), 'BAD_ENCODING'],
+    ['0xff in text', hex('61 ff'), 'BAD_ENCODING'],
+    ['invalid UTF-8 in a map key', hex('a1 61 ff 00'), 'BAD_ENCODING']
   ]
   for (const [name, bytes, expected] of refused) {
     it(`refuses ${name} with ${expected}`, () => {
       expect(codeOf(() => decodeFromDevice(bytes))).toBe(expected)
     })
   }
+
+  it('decodes an integer written in 8 bytes as a number, and one past 2^53 as no safe integer', () => {
+    expect(decodeFromDevice(hex('a1 01 1b 0000010000000000'))).toEqual(new Map([[1, 2 ** 40]]))
+    expect(decodeFromDevice(hex('a1 01 1b 001fffffffffffff'))).toEqual(new Map([[1, Number.MAX_SAFE_INTEGER]]))
+    expect(Number.isSafeInteger((decodeFromDevice(hex('a1 01 1b ffffffffffffffff')) as Map<number, unknown>).get(1))).toBe(false)
+    expect(SendRequest.fromCbor(decodeFromDevice(hex('83 1b 001fffffffffffff 63 626f62 61 78'))).clientMsgId).toBe(Number.MAX_SAFE_INTEGER)
+    expect(codeOf(() => SendRequest.fromCbor(decodeFromDevice(hex('83 1b 0020000000000000 63 626f62 61 78'))))).toBe('BAD_ENVELOPE')
+  })
+
+  it('agrees with a fatal UTF-8 decoder on 20 000 random byte strings (seed 12)', () => {
+    const fatal = new TextDecoder('utf-8', { fatal: true })
+    let state = 12
+    const random = (): number => { state = (Math.imul(state, 1103515245) + 12345) >>> 0; return state >>> 8 }
+    for (let n = 0; n < 20_000; n++) {
+      // Bytes drawn mostly from the lead and continuation ranges, where the edge cases are.
+      const bytes = Uint8Array.from({ length: 1 + (random() % 6) }, () => [random() & 0xff, 0x80 | (random() & 0x3f), 0xe0 | (random() & 0x1f)][random() % 3]!)
+      let valid = true
+      try { fatal.decode(bytes) } catch { valid = false }
+      expect(isUtf8(bytes, 0, bytes.length), Buffer.from(bytes).toString('hex')).toBe(valid)
+    }
+  })
 
   it('refuses what the unbounded decoder also refuses, with the same code', () => {
     for (const bytes of [hex('ff0013'), hex('1c'), hex('a2 01 02 03'), hex('5b 8000000000000000 00'), hex('7f 62 6869 ff')]) {

@@ -1,0 +1,62 @@
+import type { MqttClient } from 'mqtt'
+import { expect } from 'vitest'
+import { SendRequest } from '../../protocol/envelopes.js'
+import { GroupInfo, OP } from '../../protocol/requests.js'
+import { Adversary, expectServing } from './adversary.js'
+import { startTestBroker, type TestBroker } from './broker.js'
+import { request, sendRaw } from './chat.js'
+import { Inbox } from './messages.js'
+
+/**
+ * The scene of an adversarial suite (test/broker/adversarial*.test.ts): a broker, a bystander pair
+ * (alice writes to bob), an attacker (mallory, a member of alice's group `group`; carol exists
+ * too), and what bob had stored before any attack.
+ */
+export interface Arena {
+  broker: TestBroker
+  alice: MqttClient
+  bob: Inbox
+  mallory: Adversary
+  group: string
+  /** After a batch: the bystander pair still talks, no error was logged, everything stored before is still there. */
+  expectIntact (): Promise<void>
+  close (): Promise<void>
+}
+
+export async function startArena (): Promise<Arena> {
+  // Rates far above the probes': rate limiting has its own tests (bad-input.test.ts).
+  const broker = await startTestBroker({ maxPayload: 8192, rateLimit: 100_000, rateBurst: 100_000, rateBytes: '64MiB', rateBytesBurst: '64MiB' })
+  await (await broker.device('carol', 'phone')).endAsync()
+  const alice = await broker.device('alice', 'phone')
+  const bob = new Inbox(await broker.device('bob', 'phone'))
+  const mallory = new Adversary(await broker.device('mallory', 'phone'), 'mallory')
+  for (let i = 1; i <= 3; i++) await sendRaw(alice, 'bob', `before ${i}`)
+  const created = await request(alice, 'alice', OP.createGroup, new Map<number, unknown>([[1, 'team'], [2, ['bob', 'mallory']]]))
+  const group = GroupInfo.fromCbor(created.result).id
+  for (let i = 1; i <= 2; i++) {
+    await alice.publishAsync('c/s', Buffer.from(SendRequest.encode({ clientMsgId: `g${i}`, group, body: `group ${i}` })), { qos: 1 })
+  }
+  const stored = async (): Promise<{ direct: string[], group: string[] }> => {
+    const bodies = async (peer: string, isGroup: boolean): Promise<string[]> =>
+      (await broker.storage.messages.history('bob', peer, 0, 100, isGroup)).items.map(({ message }) => `${message.cseq}:${String(message.body)}`)
+    return { direct: await bodies('alice', false), group: await bodies(group, true) }
+  }
+  const before = await stored()
+  expect(before.direct).toHaveLength(3)
+  expect(before.group.length).toBeGreaterThanOrEqual(3)
+  let checks = 0
+  return {
+    broker,
+    alice,
+    bob,
+    mallory,
+    group,
+    async expectIntact () {
+      await expectServing(broker, alice, bob, 'bob', `check ${++checks}`)
+      const now = await stored()
+      expect(now.direct.slice(0, before.direct.length)).toEqual(before.direct)
+      expect(now.group.slice(0, before.group.length)).toEqual(before.group)
+    },
+    close: () => broker.close()
+  }
+}
