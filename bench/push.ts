@@ -69,16 +69,25 @@ export async function measurePush (settings: PushSettings, log: (line: string) =
     const requests = async (reset = false): Promise<number> =>
       (await ask<{ type: 'counted', requests: number }, StandInRequest>(standIn.child, { type: 'count', reset }, 'counted')).requests
     const withPush = await withBroker({ port: fcmPort, caFile }, async (port) => {
+      await warmUp(port, settings, log)
+      await settled(requests)
+      await requests(true)
       const puback = await loadRun(port, settings, log)
       await settled(requests)
       return puback
     })
     const pushes = await requests(true)
     log(`push: load with push: ${pushes} pushes for ${settings.recipients} recipients, PUBACK p99 ${withPush.p99Ms} ms`)
-    const withoutPush = await withBroker({}, (port) => loadRun(port, settings, log))
+    const withoutPush = await withBroker({}, async (port) => {
+      await warmUp(port, settings, log)
+      return await loadRun(port, settings, log)
+    })
     log(`push: load without push: PUBACK p99 ${withoutPush.p99Ms} ms`)
     await ask<{ type: 'answered' }, StandInRequest>(standIn.child, { type: 'answer', hang: true }, 'answered')
-    const fcmSilent = await withBroker({ port: fcmPort, caFile }, (port) => loadRun(port, settings, log))
+    const fcmSilent = await withBroker({ port: fcmPort, caFile }, async (port) => {
+      await warmUp(port, settings, log)
+      return await loadRun(port, settings, log)
+    })
     log(`push: load with FCM never answering (${await requests()} push requests, none answered): PUBACK p99 ${fcmSilent.p99Ms} ms`)
     return {
       settings,
@@ -158,9 +167,9 @@ async function latencyRun (port: number, endpoint: FcmEndpoint, messages: number
  * phone has one conversation: one push is the right answer) at an even rate over `seconds`.
  * Returns the senders' PUBACK latency.
  */
-async function loadRun (port: number, s: PushSettings, log: (line: string) => void): Promise<LatencySummary> {
-  const recipients = Array.from({ length: s.recipients }, (_, i) => `sleeper${i}`)
-  const senders = Array.from({ length: s.senders }, (_, i) => `sender${i}`)
+async function loadRun (port: number, s: PushSettings, log: (line: string) => void, names = ''): Promise<LatencySummary> {
+  const recipients = Array.from({ length: s.recipients }, (_, i) => `${names}sleeper${i}`)
+  const senders = Array.from({ length: s.senders }, (_, i) => `${names}sender${i}`)
   const tokens = await mintTokens([...senders, ...recipients])
   await sleepingPhones(port, recipients, tokens)
   const clients = await connectAll(senders, 8, (user) => RawClient.connect({ port, clientId: `${user}/phone`, username: user, password: tokens.get(user)!, clean: true, keepalive: 600 }))
@@ -191,6 +200,20 @@ async function loadRun (port: number, s: PushSettings, log: (line: string) => vo
     histogram.destroy()
     for (const client of clients) client.destroy()
   }
+}
+
+/**
+ * The same load, at two messages per phone, to other phones and from other senders, before each
+ * measured run (push on, off, or FCM silent alike): every run is then measured on a broker whose
+ * message and push paths have run before, as a broker that has been up a while has. On a fresh
+ * process the first thousand or so pushes each cost ~2.5× the CPU of later ones while V8 compiles
+ * the HTTP, TLS and firebase-admin code they run (`push/fcm.ts` at 32 sends in flight to a local
+ * endpoint: ~510 µs a push over the first 2000, 180–230 µs after), a start-up cost only the push-on
+ * run would otherwise pay inside its measurement.
+ */
+async function warmUp (port: number, s: PushSettings, log: (line: string) => void): Promise<void> {
+  await loadRun(port, { ...s, messagesEach: Math.min(2, s.messagesEach), seconds: Math.max(1, s.seconds / 5) }, () => undefined, 'warm-')
+  log(`push: warm-up of ${s.recipients} other sleeping phones done`)
 }
 
 /** Resolves once `count` has not grown for a second (pushes still in flight after the run). */
