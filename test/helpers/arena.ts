@@ -23,9 +23,10 @@ export interface Arena {
   close (): Promise<void>
 }
 
-export async function startArena (): Promise<Arena> {
+/** `flags` are added to the broker's (e.g. `{ postgres: url }` for the same scene on PostgreSQL). */
+export async function startArena (flags: Record<string, unknown> = {}): Promise<Arena> {
   // Rates far above the probes': rate limiting has its own tests (bad-input.test.ts).
-  const broker = await startTestBroker({ maxPayload: 8192, rateLimit: 100_000, rateBurst: 100_000, rateBytes: '64MiB', rateBytesBurst: '64MiB' })
+  const broker = await startTestBroker({ maxPayload: 8192, rateLimit: 100_000, rateBurst: 100_000, rateBytes: '64MiB', rateBytesBurst: '64MiB', ...flags })
   await (await broker.device('carol', 'phone')).endAsync()
   const alice = await broker.device('alice', 'phone')
   const bob = new Inbox(await broker.device('bob', 'phone'))
