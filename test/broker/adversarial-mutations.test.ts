@@ -8,8 +8,8 @@ import { CreateGroupArgs, GroupInfo, OP, Request, Response } from '../../protoco
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { request, sendRaw } from '../helpers/chat.js'
 import { cbor, errorLines, expectServing, HOSTILE_IDS, HOSTILE_VALUES, rawArray, rawMap, seeded, type Raw } from '../helpers/adversary.js'
+import { onEveryStore } from '../helpers/arena.js'
 import { Inbox } from '../helpers/messages.js'
-import { withTestPostgres } from '../helpers/postgres-databases.js'
 
 /*
  * Random mutations of valid envelopes — fields replaced by hostile or other users' values, removed,
@@ -102,8 +102,7 @@ const mutations: Array<[string, Mutation]> = [
   ['spliced envelopes', (b, o, r) => Buffer.concat([b.subarray(0, at(r, b.length)), o.subarray(at(r, o.length))])]
 ]
 
-/** The suite on one store: `flags` are added to the broker's. */
-function mutationsOn (store: string, flags: () => Promise<Record<string, unknown>>): void {
+onEveryStore('random mutations of valid envelopes', (store, flags) => {
   describe(`random mutations of valid envelopes on ${store} (seed ${SEED}, ${ROUNDS} rounds)`, () => {
     let broker: TestBroker
     let alice: MqttClient
@@ -186,10 +185,4 @@ function mutationsOn (store: string, flags: () => Promise<Record<string, unknown
       expect(codes.length).toBeGreaterThan(ROUNDS / 3)
     })
   })
-}
-
-mutationsOn('the embedded store', async () => ({}))
-// PostgreSQL refuses what LevelDB takes (NUL in text, long index entries, numbers past a column).
-withTestPostgres('random mutations of valid envelopes on PostgreSQL', (databases) => {
-  mutationsOn('PostgreSQL', async () => ({ postgres: await databases.create() }))
 })

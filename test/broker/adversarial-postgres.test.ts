@@ -4,10 +4,9 @@ import { Bundle, FetchBundlesResult, PublishKeysArgs } from '../../protocol/e2e.
 import { DirectSend, ErrorNotice, StoredAck } from '../../protocol/envelopes.js'
 import { GroupInfo, OP, PushTokenInfo } from '../../protocol/requests.js'
 import { cbor, errorLines, rawMap, type Raw } from '../helpers/adversary.js'
-import { startArena, type Arena } from '../helpers/arena.js'
+import { onEveryStore, startArena, type Arena } from '../helpers/arena.js'
 import { request } from '../helpers/chat.js'
 import { Inbox } from '../helpers/messages.js'
-import { withTestPostgres } from '../helpers/postgres-databases.js'
 
 /*
  * The inputs a device controls that reach a column of the store, each at the edge of what it may
@@ -26,7 +25,7 @@ const comparable = (value: unknown): unknown => value instanceof Uint8Array ? Bu
 /** Printable ASCII without spaces, as a push token is: random, so PostgreSQL cannot compress it under its index limit. */
 const randomToken = (length: number): string => randomBytes(length).toString('base64').replace(/[^\x21-\x7e]/g, 'x').slice(0, length)
 
-function probes (store: string, flags: () => Promise<Record<string, unknown>>): void {
+onEveryStore('inputs at a column\'s edge', (store, flags) => {
   describe(`inputs at a column's edge, on ${store}`, () => {
     let arena: Arena
     beforeAll(async () => { arena = await startArena(await flags()) })
@@ -131,9 +130,4 @@ function probes (store: string, flags: () => Promise<Record<string, unknown>>): 
       await device.endAsync()
     })
   })
-}
-
-probes('the embedded store', async () => ({}))
-withTestPostgres('inputs at a column\'s edge on PostgreSQL', (databases) => {
-  probes('PostgreSQL', async () => ({ postgres: await databases.create() }))
 })

@@ -6,6 +6,7 @@ import { Adversary, expectServing } from './adversary.js'
 import { startTestBroker, type TestBroker } from './broker.js'
 import { request, sendRaw } from './chat.js'
 import { Inbox } from './messages.js'
+import { withTestPostgres } from './postgres-databases.js'
 
 /**
  * The scene of an adversarial suite (test/broker/adversarial*.test.ts): a broker, a bystander pair
@@ -60,4 +61,19 @@ export async function startArena (flags: Record<string, unknown> = {}): Promise<
     },
     close: () => broker.close()
   }
+}
+
+/** A suite run on one store: `flags` are added to its broker's. */
+export type StoreSuite = (store: string, flags: () => Promise<Record<string, unknown>>) => void
+
+/**
+ * Runs `suite` on the embedded store and on PostgreSQL (a fresh database; skipped with the reason
+ * when npm test's server is not there): PostgreSQL refuses what LevelDB takes — NUL in text, index
+ * entries past 2704 bytes, numbers past a column's type — so bad input is probed on both.
+ */
+export function onEveryStore (name: string, suite: StoreSuite): void {
+  suite('the embedded store', async () => ({}))
+  withTestPostgres(`${name} on PostgreSQL`, (databases) => {
+    suite('PostgreSQL', async () => ({ postgres: await databases.create() }))
+  })
 }
