@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import type { MqttClient } from 'mqtt'
-import { expect } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { SendRequest } from '../../protocol/envelopes.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
 import { Adversary, expectServing } from './adversary.js'
@@ -67,13 +68,21 @@ export async function startArena (flags: Record<string, unknown> = {}): Promise<
 export type StoreSuite = (store: string, flags: () => Promise<Record<string, unknown>>) => void
 
 /**
- * Runs `suite` on the embedded store and on PostgreSQL (a fresh database; skipped with the reason
- * when npm test's server is not there): PostgreSQL refuses what LevelDB takes — NUL in text, index
- * entries past 2704 bytes, numbers past a column's type — so bad input is probed on both.
+ * Runs `suite` on the embedded store, on PostgreSQL (a fresh database) and on a cluster node
+ * (Redis and PostgreSQL), each skipped with the reason when npm test's server is not there:
+ * PostgreSQL refuses what LevelDB takes — NUL in text, index entries past 2704 bytes, numbers past
+ * a column's type — and a cluster node takes other paths (Redis), so bad input is probed on all.
  */
 export function onEveryStore (name: string, suite: StoreSuite): void {
   suite('the embedded store', async () => ({}))
   withTestPostgres(`${name} on PostgreSQL`, (databases) => {
     suite('PostgreSQL', async () => ({ postgres: await databases.create() }))
+    const redis = process.env.LOWBAND_TEST_REDIS_URL
+    if (redis === undefined || redis === '') {
+      describe.skip(`${name} on a cluster node: skipped, LOWBAND_TEST_REDIS_URL is unset (npm test starts a server)`, () => { it.todo('runs on a cluster node') })
+      return
+    }
+    // A cluster of one under a name of its own: test files run at once on one Redis.
+    suite('a cluster node (Redis, PostgreSQL)', async () => ({ postgres: await databases.create(), redis, nodeId: 'n1', clusterName: `arena-${randomBytes(4).toString('hex')}` }))
   })
 }
