@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { Bundle, FetchBundlesResult, PublishKeysArgs } from '../../protocol/e2e.js'
+import { Bundle, FetchBundlesResult, MAX_PREKEYS_PER_PUBLISH, PublishKeysArgs } from '../../protocol/e2e.js'
 import { DirectSend, ErrorNotice, StoredAck } from '../../protocol/envelopes.js'
 import { GroupInfo, OP, PushTokenInfo } from '../../protocol/requests.js'
 import { cbor, errorLines, rawMap, type Raw } from '../helpers/adversary.js'
@@ -107,12 +107,15 @@ onEveryStore('inputs at a column\'s edge', (store, flags) => {
         expect(page.code, `history ${JSON.stringify(args)}: ${page.detail ?? ''}`).toBeUndefined()
       }
       const key = new Uint8Array(32).fill(7)
-      const keys = PublishKeysArgs.toCbor({ identityKey: key, signedPreKeyId: 0xffffffff, signedPreKey: key, signature: new Uint8Array(64), preKeys: [[0xffffffff, key], [0xfffffffe, key]] })
+      // The most one-time prekeys one publish may carry, up to the largest id.
+      const preKeys = Array.from({ length: MAX_PREKEYS_PER_PUBLISH }, (_, i): [number, Uint8Array] => [0xffffffff - i, key])
+      const keys = PublishKeysArgs.toCbor({ identityKey: key, signedPreKeyId: 0xffffffff, signedPreKey: key, signature: new Uint8Array(64), preKeys })
       expect((await mallory.request(OP.publishKeys, cbor(keys))).code).toBeUndefined()
       const bundles = await request(alice, 'alice', OP.fetchBundles, new Map([[1, 'mallory']]))
       expect(bundles.code, bundles.detail).toBeUndefined()
       const [bundle] = FetchBundlesResult.fromCbor(bundles.result).bundles.map((item) => Bundle.fromCbor(item))
-      expect([bundle?.signedPreKeyId, bundle?.preKeyId]).toEqual([0xffffffff, 0xfffffffe])
+      // Lowest id first.
+      expect([bundle?.signedPreKeyId, bundle?.preKeyId]).toEqual([0xffffffff, 0xffffffff - MAX_PREKEYS_PER_PUBLISH + 1])
       for (const presence of [2, 0]) expect((await mallory.request(OP.setPrivacy, cbor(new Map([[1, presence]])))).code).toBeUndefined()
       expect(inbox.on('/e').slice(notices).map((r) => ErrorNotice.decode(r.payload).detail)).toEqual([])
       expect(errorLines(arena.broker)).toEqual([])
