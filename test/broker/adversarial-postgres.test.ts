@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Bundle, FetchBundlesResult, MAX_PREKEYS_PER_PUBLISH, PublishKeysArgs } from '../../protocol/e2e.js'
-import { DirectSend, ErrorNotice, StoredAck } from '../../protocol/envelopes.js'
+import { DirectSend, ErrorNotice, SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { GroupInfo, OP, PushTokenInfo } from '../../protocol/requests.js'
 import { cbor, errorLines, rawMap, type Raw } from '../helpers/adversary.js'
 import { onEveryStore, startArena, type Arena } from '../helpers/arena.js'
@@ -131,6 +131,25 @@ onEveryStore('inputs at a column\'s edge', (store, flags) => {
       await inbox.wait('inbox')
       expect((await mallory.request(OP.addContact, cbor(new Map([[1, user]])))).code).toBeUndefined()
       await device.endAsync()
+    })
+
+    it('takes the largest group of the longest ids, stores a message for every member, and refuses one member more with GROUP_FULL', async () => {
+      const { broker, mallory } = arena
+      // --max-group-size's default, 256 with the creator; ids of 64 characters.
+      const members = Array.from({ length: 255 }, (_, i) => `${i}`.padStart(64, 'm'))
+      for (const member of [...members, 'x'.repeat(64)]) await broker.storage.directory.registerUser(member)
+      // In three requests: one would be past the arena's --max-payload.
+      const created = await mallory.request(OP.createGroup, cbor(new Map<number, unknown>([[1, 'everyone'], [2, members.slice(0, 100)]])))
+      expect(created.code, created.detail).toBeUndefined()
+      const { id } = GroupInfo.fromCbor(created.result)
+      for (const more of [members.slice(100, 200), members.slice(200)]) {
+        const added = await mallory.request(OP.addMembers, cbor(new Map<number, unknown>([[1, id], [2, more]])))
+        expect(added.code, added.detail).toBeUndefined()
+      }
+      const answer = await sent(SendRequest.encode({ clientMsgId: 'to all', group: id, body: 'hello, all' }), 'c/s')
+      expect(answer.notice?.detail).toBeUndefined()
+      expect(await broker.storage.messages.inboxHead(members.at(-1)!)).toBeGreaterThanOrEqual(2)
+      await mallory.expectRequestRefused(OP.addMembers, cbor(new Map<number, unknown>([[1, id], [2, ['x'.repeat(64)]]])), 'GROUP_FULL', 'member 257')
     })
   })
 })
