@@ -18,13 +18,15 @@ export const ERROR_CODES = {
   ALREADY_MEMBER: { code: 11, message: 'already a member of that group' },
   GROUP_FULL: { code: 12, message: 'the group would exceed its size limit' },
   UNKNOWN_GROUP: { code: 13, message: 'no such group' },
-  PUSH_TOKEN_INVALID: { code: 30, message: 'not a push token: 1-4096 printable ASCII characters without spaces' },
+  PUSH_TOKEN_INVALID: { code: 30, message: 'not a push token: 1-2048 printable ASCII characters without spaces' },
   MEDIA_NOT_CONFIGURED: { code: 40, message: 'media is not configured on this broker (no object storage bucket)' },
   STORAGE_UNAVAILABLE: { code: 41, message: 'object storage is unavailable; try again later' },
   MEDIA_MISSING: { code: 42, message: 'no such media: upload it first, with the size and type declared' },
   MEDIA_TYPE_REFUSED: { code: 43, message: 'this media type is not accepted' },
   MEDIA_CORRUPT: { code: 44, message: 'the downloaded media does not match its sha256; it was discarded' },
   FORBIDDEN_KIND: { code: 14, message: 'only the broker sends messages of a system kind' },
+  // 25–29: what a store refuses for good (issue 12).
+  STORE_REFUSED: { code: 25, message: 'the store refuses a value of this for good (a character it cannot keep, too long, or out of range); sending it again will not help' },
   // 50–54: bytes and receipts (issue 18).
   CLIENT_MSG_ID_REUSED: { code: 50, message: 'this device already sent a different message with that client message id; send it again under a new id' },
   // 60–69: end-to-end encryption (key directory, encrypted bodies).

@@ -123,8 +123,10 @@ export type PushPlatform = typeof PUSH_PLATFORMS[number]
 /**
  * A push token as FCM issues it (Android, iOS through APNs, or the web): printable ASCII without
  * spaces. Checked by the broker with its own code (PUSH_TOKEN_INVALID), so the schema takes any text.
+ * At most 2048 characters (FCM's are about 160): a store indexes tokens to keep each on one device,
+ * and PostgreSQL's btree index takes at most 2704 bytes per entry.
  */
-export const PUSH_TOKEN_PATTERN = /^[\x21-\x7e]{1,4096}$/
+export const PUSH_TOKEN_PATTERN = /^[\x21-\x7e]{1,2048}$/
 
 /**
  * registerPush: this device's push token (the device is the connection's own: a device registers

@@ -34,9 +34,21 @@ function generatorTag (): string {
   return randomInt(36 ** 5).toString(36).padStart(5, '0')
 }
 
-/** The key under which a client message id is deduplicated: per sending device. */
+/** Text a dedup key may carry as it is: printable ASCII. */
+const PLAIN_TEXT = /^[\x20-\x7e]*$/
+
+/**
+ * The key under which a client message id is deduplicated: per sending device, and ASCII whatever
+ * the id holds. Text ids of other characters go in hex (under `u`, so they never meet a plain
+ * one): PostgreSQL refuses NUL in a text column (SQLSTATE 22021, which the device would be told
+ * to resend forever), and classic-level 3.0's getSync cuts a utf8 key that outgrows its shared
+ * buffer at a character boundary, so a resend of an id of 4-byte characters was looked up under a
+ * shorter key and stored twice.
+ */
 export function dedupKey (from: string, fromDevice: string, clientMsgId: Uint8Array | string | number): string {
   if (typeof clientMsgId === 'number') return `${from}/${fromDevice}/n${clientMsgId}`
-  if (typeof clientMsgId === 'string') return `${from}/${fromDevice}/s${clientMsgId}`
+  if (typeof clientMsgId === 'string') {
+    return PLAIN_TEXT.test(clientMsgId) ? `${from}/${fromDevice}/s${clientMsgId}` : `${from}/${fromDevice}/u${Buffer.from(clientMsgId).toString('hex')}`
+  }
   return `${from}/${fromDevice}/b${Buffer.from(clientMsgId).toString('hex')}`
 }

@@ -50,6 +50,7 @@ export class PostgresOutage implements CommitGate {
   failed (error: unknown): unknown {
     if (error instanceof LowbandError || error instanceof RetriableError) return error
     const reason = messageOf(error)
+    if (isRefusedValue(error)) return new LowbandError('STORE_REFUSED', `PostgreSQL: ${reason}`, { cause: error })
     if (isConnectionFailure(error)) {
       this.#start(`PostgreSQL unreachable: ${reason}`)
       return new RetriableError(this.#down!.reason, { cause: error })
@@ -82,6 +83,20 @@ export class PostgresOutage implements CommitGate {
     }, wait)
     this.#probe.unref()
   }
+}
+
+/**
+ * SQLSTATEs that refuse a value for what it is — 22001 string_data_right_truncation, 22003
+ * numeric_value_out_of_range, 22021 character_not_in_repertoire (NUL in text), 22P05
+ * untranslatable_character, 54000 program_limit_exceeded (an index entry past 2704 bytes, an
+ * array past its limit) — so the same write fails the same way every time. Taken as retriable, the
+ * device would resend it forever (a poison message); it is a permanent, coded refusal instead.
+ */
+const REFUSED_VALUE = new Set(['22001', '22003', '22021', '22P05', '54000'])
+
+export function isRefusedValue (error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && REFUSED_VALUE.has(code)
 }
 
 /**

@@ -8,6 +8,7 @@ import { CreateGroupArgs, GroupInfo, OP, Request, Response } from '../../protoco
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { request, sendRaw } from '../helpers/chat.js'
 import { cbor, errorLines, expectServing, HOSTILE_IDS, HOSTILE_VALUES, rawArray, rawMap, seeded, type Raw } from '../helpers/adversary.js'
+import { onEveryStore } from '../helpers/arena.js'
 import { Inbox } from '../helpers/messages.js'
 
 /*
@@ -101,83 +102,87 @@ const mutations: Array<[string, Mutation]> = [
   ['spliced envelopes', (b, o, r) => Buffer.concat([b.subarray(0, at(r, b.length)), o.subarray(at(r, o.length))])]
 ]
 
-describe(`random mutations of valid envelopes (seed ${SEED}, ${ROUNDS} rounds)`, () => {
-  let broker: TestBroker
-  let alice: MqttClient
-  let bob: Inbox
-  let mallory: MqttClient
-  let malloryInbox: Inbox
-  let before: string[]
+onEveryStore('random mutations of valid envelopes', (store, flags) => {
+  describe(`random mutations of valid envelopes on ${store} (seed ${SEED}, ${ROUNDS} rounds)`, () => {
+    let broker: TestBroker
+    let alice: MqttClient
+    let bob: Inbox
+    let mallory: MqttClient
+    let malloryInbox: Inbox
+    let before: string[]
 
-  const stored = async (): Promise<string[]> =>
-    (await broker.storage.messages.history('bob', 'alice', 0, 100)).items.map(({ message }) => `${message.cseq}:${String(message.body)}`)
+    const stored = async (): Promise<string[]> =>
+      (await broker.storage.messages.history('bob', 'alice', 0, 100)).items.map(({ message }) => `${message.cseq}:${String(message.body)}`)
 
-  beforeAll(async () => {
-    broker = await startTestBroker({ maxPayload: 8192, rateLimit: 100_000, rateBurst: 100_000, rateBytes: '64MiB', rateBytesBurst: '64MiB' })
-    await (await broker.device('carol', 'phone')).endAsync()
-    alice = await broker.device('alice', 'phone')
-    bob = new Inbox(await broker.device('bob', 'phone'))
-    mallory = await broker.device('mallory', 'phone')
-    malloryInbox = new Inbox(mallory)
-    for (let i = 1; i <= 3; i++) await sendRaw(alice, 'bob', `before ${i}`)
-    before = await stored()
-  })
-  afterAll(() => broker.close())
+    beforeAll(async () => {
+      broker = await startTestBroker({ maxPayload: 8192, rateLimit: 100_000, rateBurst: 100_000, rateBytes: '64MiB', rateBytesBurst: '64MiB', ...await flags() })
+      await (await broker.device('carol', 'phone')).endAsync()
+      alice = await broker.device('alice', 'phone')
+      bob = new Inbox(await broker.device('bob', 'phone'))
+      mallory = await broker.device('mallory', 'phone')
+      malloryInbox = new Inbox(mallory)
+      for (let i = 1; i <= 3; i++) await sendRaw(alice, 'bob', `before ${i}`)
+      before = await stored()
+    })
+    afterAll(() => broker.close())
 
-  it('acknowledges every mutation, answers it with a documented code or takes it, and breaks nothing', async () => {
-    const group = GroupInfo.fromCbor((await request(mallory, 'mallory', OP.createGroup, new Map<number, unknown>([[1, 'fuzz'], [2, ['bob', 'carol']]]))).result).id
-    const req = (rid: number, op: number, args?: Map<number, unknown>): Uint8Array => Request.encode({ rid, op, ...(args === undefined ? {} : { args }) })
-    const key = new Uint8Array(32).fill(7)
-    const valid: Array<[string, Uint8Array]> = [
-      ['s/bob', DirectSend.encode({ clientMsgId: new Uint8Array(7).fill(1), body: 'a twenty-byte text..' })],
-      ['s/bob', DirectSend.encode({ clientMsgId: 'c2', body: new Uint8Array(40).fill(9), kind: 0 })],
-      ['c/s', SendRequest.encode({ clientMsgId: 3, group, body: 'to the group' })],
-      ['c/s', SendRequest.encode({ clientMsgId: 'c4', to: 'carol', body: 'the old way' })],
-      ['c/d', ReadWatermark.encode({ peer: 'alice', cseq: 2 })],
-      ['c/d', ReadWatermark.encode({ peer: group, cseq: 1, group: true })],
-      ['c/t', TypingSignal.encode({ to: 'bob', state: 1 })],
-      ['c/t', TypingSignal.encode({ to: group, state: 0, group: true })],
-      ['c/r', ResumeRequest.encode({ cursor: 3 })],
-      ['c/q', req(1, OP.history, new Map<number, unknown>([[1, 'alice'], [3, 10]]))],
-      ['c/q', req(2, OP.createGroup, CreateGroupArgs.toCbor({ name: 'spawned', members: ['bob', 'carol'] }))],
-      ['c/q', req(3, OP.rename, new Map<number, unknown>([[1, group], [2, 'renamed']]))],
-      ['c/q', req(4, OP.addMembers, new Map<number, unknown>([[1, group], [2, ['alice']]]))],
-      ['c/q', req(5, OP.groupInfo, new Map<number, unknown>([[1, group]]))],
-      ['c/q', req(6, OP.setPrivacy, new Map<number, unknown>([[1, 1]]))],
-      ['c/q', req(7, OP.addContact, new Map<number, unknown>([[1, 'bob']]))],
-      ['c/q', req(8, OP.registerPush, new Map<number, unknown>([[1, 'token:abc'], [2, 0]]))],
-      ['c/q', req(9, OP.publishKeys, PublishKeysArgs.toCbor({ identityKey: key, signedPreKeyId: 1, signedPreKey: key, signature: new Uint8Array(64), preKeys: [[1, key], [2, key]] }))],
-      ['c/q', req(10, OP.fetchBundles, new Map<number, unknown>([[1, 'mallory']]))],
-      ['c/q', req(11, OP.listGroups)]
-    ]
-    const random = seeded(SEED)
-    const counts = new Map<string, number>()
-    for (let first = 1; first <= ROUNDS; first += BATCH) {
-      let what = ''
-      for (let round = first; round < first + BATCH && round <= ROUNDS; round++) {
-        const [topic, bytes] = pick(random, valid)
-        const [name, mutate] = pick(random, mutations)
-        const payload = mutate(bytes, pick(random, valid)[1], random)
-        counts.set(name, (counts.get(name) ?? 0) + 1)
-        what = `round ${round}: ${name} on ${topic}: ${Buffer.from(payload).toString('hex')}`
-        // Resolves on the PUBACK: every mutation is acknowledged, taken or refused.
-        await mallory.publishAsync(topic, Buffer.from(payload), { qos: 1 })
-        expect(mallory.connected, what).toBe(true)
+    it('acknowledges every mutation, answers it with a documented code or takes it, and breaks nothing', async () => {
+      const group = GroupInfo.fromCbor((await request(mallory, 'mallory', OP.createGroup, new Map<number, unknown>([[1, 'fuzz'], [2, ['bob', 'carol']]]))).result).id
+      const req = (rid: number, op: number, args?: Map<number, unknown>): Uint8Array => Request.encode({ rid, op, ...(args === undefined ? {} : { args }) })
+      const key = new Uint8Array(32).fill(7)
+      const valid: Array<[string, Uint8Array]> = [
+        ['s/bob', DirectSend.encode({ clientMsgId: new Uint8Array(7).fill(1), body: 'a twenty-byte text..' })],
+        ['s/bob', DirectSend.encode({ clientMsgId: 'c2', body: new Uint8Array(40).fill(9), kind: 0 })],
+        ['c/s', SendRequest.encode({ clientMsgId: 3, group, body: 'to the group' })],
+        ['c/s', SendRequest.encode({ clientMsgId: 'c4', to: 'carol', body: 'the old way' })],
+        ['c/d', ReadWatermark.encode({ peer: 'alice', cseq: 2 })],
+        ['c/d', ReadWatermark.encode({ peer: group, cseq: 1, group: true })],
+        ['c/t', TypingSignal.encode({ to: 'bob', state: 1 })],
+        ['c/t', TypingSignal.encode({ to: group, state: 0, group: true })],
+        ['c/r', ResumeRequest.encode({ cursor: 3 })],
+        ['c/q', req(1, OP.history, new Map<number, unknown>([[1, 'alice'], [3, 10]]))],
+        ['c/q', req(2, OP.createGroup, CreateGroupArgs.toCbor({ name: 'spawned', members: ['bob', 'carol'] }))],
+        ['c/q', req(3, OP.rename, new Map<number, unknown>([[1, group], [2, 'renamed']]))],
+        ['c/q', req(4, OP.addMembers, new Map<number, unknown>([[1, group], [2, ['alice']]]))],
+        ['c/q', req(5, OP.groupInfo, new Map<number, unknown>([[1, group]]))],
+        ['c/q', req(6, OP.setPrivacy, new Map<number, unknown>([[1, 1]]))],
+        ['c/q', req(7, OP.addContact, new Map<number, unknown>([[1, 'bob']]))],
+        ['c/q', req(8, OP.registerPush, new Map<number, unknown>([[1, 'token:abc'], [2, 0]]))],
+        ['c/q', req(9, OP.publishKeys, PublishKeysArgs.toCbor({ identityKey: key, signedPreKeyId: 1, signedPreKey: key, signature: new Uint8Array(64), preKeys: [[1, key], [2, key]] }))],
+        ['c/q', req(10, OP.fetchBundles, new Map<number, unknown>([[1, 'mallory']]))],
+        ['c/q', req(11, OP.listGroups)]
+      ]
+      const random = seeded(SEED)
+      const counts = new Map<string, number>()
+      for (let first = 1; first <= ROUNDS; first += BATCH) {
+        let what = ''
+        for (let round = first; round < first + BATCH && round <= ROUNDS; round++) {
+          const [topic, bytes] = pick(random, valid)
+          const [name, mutate] = pick(random, mutations)
+          const payload = mutate(bytes, pick(random, valid)[1], random)
+          counts.set(name, (counts.get(name) ?? 0) + 1)
+          what = `round ${round}: ${name} on ${topic}: ${Buffer.from(payload).toString('hex')}`
+          // Resolves on the PUBACK: every mutation is acknowledged, taken or refused.
+          await mallory.publishAsync(topic, Buffer.from(payload), { qos: 1 })
+          expect(mallory.connected, what).toBe(true)
+        }
+        await expectServing(broker, alice, bob, 'bob', `bystander ${first}`, ` after ${what}`)
       }
-      await expectServing(broker, alice, bob, 'bob', `bystander ${first}`, ` after ${what}`)
-    }
-    // Requests are answered after their PUBACK: one more round trip, then every answer is in.
-    await request(mallory, 'mallory', OP.listGroups)
-    const codes = [...malloryInbox.on('/e').map((r) => ErrorNotice.decode(r.payload).code), ...malloryInbox.on('/q').map((r) => Response.decode(r.payload).code)]
-      .filter((code): code is number => code !== undefined)
-    for (const code of codes) {
-      expect(errorName(code), `code ${code}`).toBeDefined()
-      expect(code, 'a request the input broke').not.toBe(ERROR_CODES.STORE_FAILED.code)
-    }
-    expect(errorLines(broker)).toEqual([])
-    expect((await stored()).slice(0, before.length)).toEqual(before)
-    // Every kind of mutation ran, and most were refused with a code.
-    expect([...counts.keys()].sort()).toEqual(mutations.map(([name]) => name).sort())
-    expect(codes.length).toBeGreaterThan(ROUNDS / 3)
+      // Requests are answered after their PUBACK: one more round trip, then every answer is in.
+      await request(mallory, 'mallory', OP.listGroups)
+      const codes = [...malloryInbox.on('/e').map((r) => ErrorNotice.decode(r.payload).code), ...malloryInbox.on('/q').map((r) => Response.decode(r.payload).code)]
+        .filter((code): code is number => code !== undefined)
+      for (const code of codes) {
+        expect(errorName(code), `code ${code}`).toBeDefined()
+        expect(code, 'a request the input broke').not.toBe(ERROR_CODES.STORE_FAILED.code)
+        // The protocol keeps from every store what one of them would refuse.
+        expect(code, 'a value the store refused').not.toBe(ERROR_CODES.STORE_REFUSED.code)
+      }
+      expect(errorLines(broker)).toEqual([])
+      expect((await stored()).slice(0, before.length)).toEqual(before)
+      // Every kind of mutation ran, and most were refused with a code.
+      expect([...counts.keys()].sort()).toEqual(mutations.map(([name]) => name).sort())
+      expect(codes.length).toBeGreaterThan(ROUNDS / 3)
+    })
   })
 })

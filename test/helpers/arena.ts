@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import type { MqttClient } from 'mqtt'
-import { expect } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { SendRequest } from '../../protocol/envelopes.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
 import { Adversary, expectServing } from './adversary.js'
 import { startTestBroker, type TestBroker } from './broker.js'
 import { request, sendRaw } from './chat.js'
 import { Inbox } from './messages.js'
+import { withTestPostgres } from './postgres-databases.js'
 
 /**
  * The scene of an adversarial suite (test/broker/adversarial*.test.ts): a broker, a bystander pair
@@ -23,9 +25,10 @@ export interface Arena {
   close (): Promise<void>
 }
 
-export async function startArena (): Promise<Arena> {
+/** `flags` are added to the broker's (e.g. `{ postgres: url }` for the same scene on PostgreSQL). */
+export async function startArena (flags: Record<string, unknown> = {}): Promise<Arena> {
   // Rates far above the probes': rate limiting has its own tests (bad-input.test.ts).
-  const broker = await startTestBroker({ maxPayload: 8192, rateLimit: 100_000, rateBurst: 100_000, rateBytes: '64MiB', rateBytesBurst: '64MiB' })
+  const broker = await startTestBroker({ maxPayload: 8192, rateLimit: 100_000, rateBurst: 100_000, rateBytes: '64MiB', rateBytesBurst: '64MiB', ...flags })
   await (await broker.device('carol', 'phone')).endAsync()
   const alice = await broker.device('alice', 'phone')
   const bob = new Inbox(await broker.device('bob', 'phone'))
@@ -59,4 +62,27 @@ export async function startArena (): Promise<Arena> {
     },
     close: () => broker.close()
   }
+}
+
+/** A suite run on one store: `flags` are added to its broker's. */
+export type StoreSuite = (store: string, flags: () => Promise<Record<string, unknown>>) => void
+
+/**
+ * Runs `suite` on the embedded store, on PostgreSQL (a fresh database) and on a cluster node
+ * (Redis and PostgreSQL), each skipped with the reason when npm test's server is not there:
+ * PostgreSQL refuses what LevelDB takes — NUL in text, index entries past 2704 bytes, numbers past
+ * a column's type — and a cluster node takes other paths (Redis), so bad input is probed on all.
+ */
+export function onEveryStore (name: string, suite: StoreSuite): void {
+  suite('the embedded store', async () => ({}))
+  withTestPostgres(`${name} on PostgreSQL`, (databases) => {
+    suite('PostgreSQL', async () => ({ postgres: await databases.create() }))
+    const redis = process.env.LOWBAND_TEST_REDIS_URL
+    if (redis === undefined || redis === '') {
+      describe.skip(`${name} on a cluster node: skipped, LOWBAND_TEST_REDIS_URL is unset (npm test starts a server)`, () => { it.todo('runs on a cluster node') })
+      return
+    }
+    // A cluster of one under a name of its own: test files run at once on one Redis.
+    suite('a cluster node (Redis, PostgreSQL)', async () => ({ postgres: await databases.create(), redis, nodeId: 'n1', clusterName: `arena-${randomBytes(4).toString('hex')}` }))
+  })
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createMessageIdGenerator } from '../../storage/message-id.js'
+import { createMessageIdGenerator, dedupKey } from '../../storage/message-id.js'
 
 describe('server message ids', () => {
   it('are unique within one generator while the clock stands still or steps back', () => {
@@ -33,5 +33,14 @@ describe('server message ids', () => {
     const id = createMessageIdGenerator(() => 1_800_000_000_123)()
     expect(id).toHaveLength(15)
     expect(Number.parseInt(id.slice(0, 8), 36)).toBe(1_800_000_000_123)
+  })
+
+  it('dedup keys are printable ASCII whatever the client message id holds, and never the same for two ids', () => {
+    const ids: Array<string | number | Uint8Array> = ['plain', 'a\u0000b', '\u{1F600}'.repeat(32), '61', 'u61', 61, new Uint8Array([0x61]), 'a']
+    const keys = ids.map((id) => dedupKey('mallory', 'phone', id))
+    expect(keys.filter((key) => !/^[\x20-\x7e]+$/.test(key))).toEqual([])
+    expect(new Set(keys).size).toBe(ids.length)
+    // Plain ids keep the key they always had (resends of messages stored before still match).
+    expect(dedupKey('mallory', 'phone', 'plain')).toBe('mallory/phone/splain')
   })
 })
