@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { Bundle, FetchBundlesResult, MAX_PREKEYS_PER_PUBLISH, PublishKeysArgs } from '../../protocol/e2e.js'
 import { DirectSend, ErrorNotice, SendRequest, StoredAck } from '../../protocol/envelopes.js'
 import { GroupInfo, OP, PushTokenInfo } from '../../protocol/requests.js'
 import { cbor, errorLines, rawMap, type Raw } from '../helpers/adversary.js'
-import { onEveryStore, startArena, type Arena } from '../helpers/arena.js'
+import { onEveryStore, useArena } from '../helpers/arena.js'
 import { request } from '../helpers/chat.js'
 import { Inbox } from '../helpers/messages.js'
 
@@ -27,13 +27,8 @@ const randomToken = (length: number): string => randomBytes(length).toString('ba
 
 onEveryStore('inputs at a column\'s edge', (store, flags) => {
   describe(`inputs at a column's edge, on ${store}`, () => {
-    let arena: Arena
-    beforeAll(async () => { arena = await startArena(await flags()) })
-    afterAll(() => arena?.close())
-    afterEach(async () => {
-      await arena.expectIntact()
-      expect(arena.mallory.client.connected, 'the attacker\'s connection').toBe(true)
-    })
+    const arena = useArena(flags)
+    afterEach(() => { expect(arena.mallory.client.connected, 'the attacker\'s connection').toBe(true) })
 
     /** Publishes a send and returns its StoredAck, or the ErrorNotice it earned. */
     async function sent (payload: Raw, topic = 's/bob'): Promise<{ ack?: StoredAck, notice?: ErrorNotice }> {

@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ErrorName } from '../../protocol/errors.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
 import { request } from '../helpers/chat.js'
 import { cbor, hex, HOSTILE_IDS, HOSTILE_VALUES, rawArray, rawMap, rawText, tagged, type Raw } from '../helpers/adversary.js'
-import { onEveryStore, startArena, type Arena } from '../helpers/arena.js'
+import { onEveryStore, useArena } from '../helpers/arena.js'
 
 /*
  * Adversarial probes (see adversarial.test.ts for the whole set), this file: requests on c/q — the
@@ -13,12 +13,7 @@ import { onEveryStore, startArena, type Arena } from '../helpers/arena.js'
 
 onEveryStore('adversarial input: requests', (store, flags) => {
   describe(`adversarial input: requests on ${store}`, () => {
-    let arena: Arena
-    beforeAll(async () => { arena = await startArena(await flags()) })
-    afterAll(() => arena.close())
-    // After every batch: a bystander's message still arrives, nothing was logged as an error, and
-    // everything stored before the batch is still stored.
-    afterEach(() => arena.expectIntact())
+    const arena = useArena(flags)
 
     it('answers hostile requests (c/q) with a coded Response: the envelope, unknown ops, and every op\'s args', async () => {
       const { mallory } = arena

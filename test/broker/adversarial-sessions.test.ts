@@ -1,13 +1,13 @@
 import { SignJWT } from 'jose'
 import mqtt, { type IClientOptions } from 'mqtt'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DirectSend } from '../../protocol/envelopes.js'
 import { OP } from '../../protocol/requests.js'
 import { MAX_WATCHES } from '../../protocol/topics.js'
 import { SECRET } from '../helpers/broker.js'
 import { request, sendRaw } from '../helpers/chat.js'
 import { cbor, rawMap } from '../helpers/adversary.js'
-import { onEveryStore, startArena, type Arena } from '../helpers/arena.js'
+import { onEveryStore, useArena } from '../helpers/arena.js'
 import { Inbox } from '../helpers/messages.js'
 
 /*
@@ -18,12 +18,7 @@ import { Inbox } from '../helpers/messages.js'
 
 onEveryStore('adversarial input: connections', (store, flags) => {
   describe(`adversarial input: connections on ${store}`, () => {
-    let arena: Arena
-    beforeAll(async () => { arena = await startArena(await flags()) })
-    afterAll(() => arena.close())
-    // After every batch: a bystander's message still arrives, nothing was logged as an error, and
-    // everything stored before the batch is still stored.
-    afterEach(() => arena.expectIntact())
+    const arena = useArena(flags)
 
     it('refuses hostile CONNECTs with CONNACK 4 or 5, and serves the same device right after', async () => {
       const { broker } = arena

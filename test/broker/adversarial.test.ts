@@ -1,12 +1,12 @@
 import mqtt from 'mqtt'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DirectSend, ErrorNotice } from '../../protocol/envelopes.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
 import { request, sendRaw } from '../helpers/chat.js'
 import {
   cbor, claimed, hex, HOSTILE_IDS, HOSTILE_VALUES, indefiniteArray, indefiniteMap, nested, rawArray, rawMap, rawText, rawUint, tagged, type Raw
 } from '../helpers/adversary.js'
-import { onEveryStore, startArena, type Arena } from '../helpers/arena.js'
+import { onEveryStore, useArena } from '../helpers/arena.js'
 import { Inbox } from '../helpers/messages.js'
 
 /*
@@ -23,12 +23,7 @@ import { Inbox } from '../helpers/messages.js'
 
 onEveryStore('adversarial input: payloads and topics', (store, flags) => {
   describe(`adversarial input: payloads and topics on ${store}`, () => {
-    let arena: Arena
-    beforeAll(async () => { arena = await startArena(await flags()) })
-    afterAll(() => arena.close())
-    // After every batch: a bystander's message still arrives, nothing was logged as an error, and
-    // everything stored before the batch is still stored.
-    afterEach(() => arena.expectIntact())
+    const arena = useArena(flags)
 
     const send = (fields: Array<[number, Raw]>): Raw => rawMap(fields)
 

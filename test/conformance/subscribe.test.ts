@@ -19,6 +19,14 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
     return packets.map((p) => (p as IPublishPacket).topic)
   }
 
+  /** A publisher that has had `topic`'s retained message ('kept', QoS 1) acknowledged; it stays connected. */
+  const retainedOn = async (topic: string): Promise<RawClient> => {
+    const pub = await connect('pub')
+    pub.send({ ...publish(topic, 'kept', 1, 1), retain: true })
+    await pub.next('puback')
+    return pub
+  }
+
   it('[MQTT-3.8.4-1] answers SUBSCRIBE with a SUBACK of the same packet id [MQTT-3.8.4-2] [MQTT-2.3.1-7]', async () => {
     const client = await connect()
     client.send({ cmd: 'subscribe', messageId: 321, subscriptions: [{ topic: uniqueTopic('a'), qos: 1 }] })
@@ -80,9 +88,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
 
   it('[MQTT-4.7.2-1] does not send retained messages of topics starting with $ to a filter starting with a wildcard', async () => {
     const dollar = `$${uniqueTopic('retained').replace('/', '-')}`
-    const pub = await connect('pub')
-    pub.send({ ...publish(`${dollar}/x`, 'kept', 1, 1), retain: true })
-    await pub.next('puback')
+    const pub = await retainedOn(`${dollar}/x`)
     const client = await connect()
     expect(await client.subscribe(1, { topic: '#', qos: 0 }, { topic: '+/x', qos: 0 })).toEqual([0, 0])
     const topics = (await client.drain()).map((p) => (p as IPublishPacket).topic)
@@ -208,9 +214,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
 
   it('[MQTT-3.8.4-3] sends the retained message again when a subscription is replaced', async () => {
     const topic = uniqueTopic('resubscribed')
-    const pub = await connect('pub')
-    pub.send({ ...publish(topic, 'kept', 1, 1), retain: true })
-    await pub.next('puback')
+    const pub = await retainedOn(topic)
     const client = await connect()
     for (const messageId of [1, 2]) {
       expect(await client.subscribe(messageId, { topic, qos: 0 })).toEqual([0])
@@ -229,9 +233,7 @@ describe(`SUBSCRIBE and UNSUBSCRIBE (${TARGET})`, () => {
 
   it('[MQTT-3.8.4-6] sends a retained message at the lower of its QoS and the granted QoS', async () => {
     const topic = uniqueTopic('retained-qos')
-    const pub = await connect('pub')
-    pub.send({ ...publish(topic, 'kept', 1, 1), retain: true })
-    await pub.next('puback')
+    const pub = await retainedOn(topic)
     const client = await connect()
     expect(await client.subscribe(1, { topic, qos: 0 })).toEqual([0])
     expect(await client.nextPublish()).toMatchObject({ topic, qos: 0, retain: true })

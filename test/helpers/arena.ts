@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { MqttClient } from 'mqtt'
-import { describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SendRequest } from '../../protocol/envelopes.js'
 import { GroupInfo, OP } from '../../protocol/requests.js'
 import { Adversary, expectServing } from './adversary.js'
@@ -62,6 +62,24 @@ export async function startArena (flags: Record<string, unknown> = {}): Promise<
     },
     close: () => broker.close()
   }
+}
+
+/**
+ * The arena of one describe block: started before its tests (with `flags` added to the broker's),
+ * checked intact after each test, closed after the last. The Arena returned reads the one started.
+ */
+export function useArena (flags: () => Promise<Record<string, unknown>>): Arena {
+  let started: Arena | undefined
+  const arena = (): Arena => {
+    if (started === undefined) throw new Error('the arena is not started (use it inside a test)')
+    return started
+  }
+  beforeAll(async () => { started = await startArena(await flags()) })
+  afterAll(() => started?.close())
+  // After every batch: a bystander's message still arrives, nothing was logged as an error, and
+  // everything stored before the batch is still stored.
+  afterEach(() => arena().expectIntact())
+  return new Proxy({} as Arena, { get: (_target, key) => Reflect.get(arena(), key) })
 }
 
 /** A suite run on one store: `flags` are added to its broker's. */
