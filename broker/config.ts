@@ -56,6 +56,7 @@ const schema = z.object({
   maxPending: z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_MAX_PENDING), // connections (4096)
   maxPendingPerIp: z.coerce.number().int().min(1).max(1_000_000).default(128), // connections
   connectTimeout: z.coerce.number().positive().max(600).default(10), // seconds
+  acceptProcess: flag.default(true), // accept connections in a child process (broker/accept-process.ts)
   maxGroupSize: z.coerce.number().int().min(2).max(1024).default(256), // members
   fcmServiceAccount: z.string().min(1).optional(),
   pushGrace: z.coerce.number().min(0).max(3600).default(10), // seconds

@@ -73,6 +73,9 @@ export class ConnectionGate {
   /** The cap reached now, while the guarded listeners refuse before making a socket. */
   #shut: 'max_connections' | 'max_pending' | undefined
   #stopped = false
+  /** Connections held by another process that count against the caps too (`elsewhere`). */
+  #elsewhere = { open: 0, pending: 0 }
+  #watcher: (() => void) | undefined
 
   constructor (options: GateOptions) {
     this.#options = options
@@ -98,8 +101,25 @@ export class ConnectionGate {
     return this.#pending.size
   }
 
-  /** Takes a newly accepted socket, or closes it at once (false). */
-  admit (socket: Socket): boolean {
+  /**
+   * Connections another process holds (the broker's, or its accept process's) that count against
+   * the caps with this gate's own: the two processes share one `maxConnections` and `maxPending`.
+   */
+  elsewhere (counts: { open: number, pending: number }): void {
+    this.#elsewhere = counts
+    this.#applyCaps()
+  }
+
+  /** Told (in the same turn) whenever this gate's open or pending count changes. */
+  watch (watcher: () => void): void {
+    this.#watcher = watcher
+  }
+
+  /**
+   * Takes a newly accepted socket, or closes it at once (false). `waitedMs`: how long ago it was
+   * accepted, when that was elsewhere (the accept process); its CONNECT timeout counts from then.
+   */
+  admit (socket: Socket, waitedMs = 0): boolean {
     const address = addressKey(socket.remoteAddress)
     if (address === undefined) {
       socket.destroy() // already gone
@@ -114,7 +134,7 @@ export class ConnectionGate {
     }
     this.#open++
     this.#pendingByAddress.set(address, pending + 1)
-    this.#pending.set(socket, { address, since: this.#now() })
+    this.#pending.set(socket, { address, since: this.#now() - waitedMs })
     socket.on('close', this.#onClose)
     this.#guardCaps()
     return true
@@ -201,15 +221,21 @@ export class ConnectionGate {
 
   /** The cap a new connection would go over now, if one is reached. */
   #capReached (): 'max_connections' | 'max_pending' | undefined {
-    if (this.#open >= this.#options.maxConnections) return 'max_connections'
-    return this.#pending.size >= this.#options.maxPending ? 'max_pending' : undefined
+    if (this.#open + this.#elsewhere.open >= this.#options.maxConnections) return 'max_connections'
+    return this.#pending.size + this.#elsewhere.pending >= this.#options.maxPending ? 'max_pending' : undefined
+  }
+
+  /** After a change of this gate's own counts: tells the watcher, and applies the caps. */
+  #guardCaps (): void {
+    this.#watcher?.()
+    this.#applyCaps()
   }
 
   /**
    * Sets the guarded listeners' `maxConnections` for the counts now: each at its own socket count
    * while a cap is reached (again after each close, which lowers that count), unset once below.
    */
-  #guardCaps (): void {
+  #applyCaps (): void {
     const reached = this.#capReached()
     if (reached === undefined && this.#shut === undefined) return
     this.#shut = reached

@@ -7,7 +7,8 @@ import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
-import type { ConnectionGate } from './connection-gate.js'
+import { AcceptProcess } from './accept-process.js'
+import type { ConnectionGate, RefusalReason } from './connection-gate.js'
 
 /**
  * TCP keepalive on every MQTT socket: probes after this long idle, ms (then every 1 s, 10 times:
@@ -21,6 +22,8 @@ const SOCKET_OPTIONS = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 
 export interface Listener {
   readonly name: 'tcp' | 'tls' | 'ws' | 'http'
   readonly server: Server | HttpServer
+  /** The option that sets its port, for an error that names it. */
+  readonly option: string
   port (): number
 }
 
@@ -42,61 +45,137 @@ export function listen (server: Server | HttpServer, host: string, port: number,
   })
 }
 
+/** What the MQTT listeners tell the broker of the accept process (broker/accept-process.ts). */
+export interface AcceptEvents {
+  /** Sockets the accept process refused or timed out. */
+  closed (reason: RefusalReason, count: number): void
+  /** The accept process is gone; the broker listens on the same ports itself once `reopened`. */
+  lost (code: number | null, signal: NodeJS.Signals | null, reopened: Promise<void>): void
+}
+
+export interface MqttListeners {
+  readonly listeners: readonly Listener[]
+  /** Sockets held by the accept process now (accepted, no bytes yet), 0 without one. */
+  pending (): number
+  /** Brings `pending` and the accept process's refusals (`AcceptEvents.closed`) up to date. */
+  report (): Promise<void>
+  /** Stops accepting (connections already open stay open). */
+  close (): Promise<void>
+}
+
 /**
  * The MQTT listeners: TCP always, WebSocket on /mqtt, TLS when a certificate and key are given.
  * Every accepted socket passes the gate first (the TCP under TLS and WebSocket too), so a flood
  * is turned away before it costs a TLS handshake, an HTTP parser or an Aedes client; while a cap is
- * reached, before it costs a Socket (the gate's `guard`).
+ * reached, before it costs a Socket (the gate's `guard`). Unless `--no-accept-process`, the
+ * sockets are accepted in a process of their own, which gives the broker each one with its first
+ * bytes; should that process end, the broker accepts on the same ports itself.
  */
-export async function startMqttListeners (broker: Aedes, config: Config, gate: ConnectionGate): Promise<Listener[]> {
+export async function startMqttListeners (broker: Aedes, config: Config, gate: ConnectionGate, events: AcceptEvents): Promise<MqttListeners> {
   const listeners: Listener[] = []
   const handOver = gate.handOver(broker)
+  /** How long before its hand-over each socket from the accept process was accepted, ms. */
+  const waited = new WeakMap<Socket, number>()
+  const admit = (socket: Socket): boolean => gate.admit(socket, waited.get(socket))
+  const servers = new Map<string, Server | HttpServer>()
+  /** A socket accepted by another server than its listener's own (the accept process, or a door). */
+  const arrive = (server: Server | HttpServer, socket: Socket, waitedMs: number): void => {
+    // What a listener's own accept sets from its options.
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, TCP_KEEPALIVE_IDLE_MS)
+    waited.set(socket, waitedMs)
+    server.emit('connection', socket)
+  }
+  const accept = config.acceptProcess
+    ? await AcceptProcess.start({
+      limits: { maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000 },
+      arrived (listener, socket, waitedMs) {
+        const server = servers.get(listener)
+        if (server === undefined) socket.destroy()
+        else arrive(server, socket, waitedMs)
+      },
+      closed: events.closed,
+      held: (pending) => gate.elsewhere({ open: pending, pending }),
+      lost (code, signal) {
+        gate.elsewhere({ open: 0, pending: 0 })
+        for (const l of listeners) gate.guard(l.server as Server)
+        events.lost(code, signal, Promise.all(listeners.map((l) => listen(l.server, config.host, l.port(), l.option))).then(() => undefined))
+      }
+    })
+    : undefined
+  // The two processes share the caps: each tells the other what it holds.
+  if (accept !== undefined) gate.watch(() => accept.tell({ open: gate.open, pending: gate.pending }))
   const add = async (name: Listener['name'], server: Server | HttpServer, port: number, option: string): Promise<void> => {
-    gate.guard(server)
-    await listen(server, config.host, port, option)
-    listeners.push({ name, server, port: () => (server.address() as AddressInfo).port })
+    servers.set(name, server)
+    if (accept === undefined) {
+      gate.guard(server)
+      await listen(server, config.host, port, option)
+      listeners.push({ name, server, option, port: () => (server.address() as AddressInfo).port })
+      return
+    }
+    // Bound here, so a busy port is this process's ConfigError; then accepted on in the other.
+    // A connection accepted here before the hand-over is this listener's like any other.
+    const door = createNetServer((socket) => arrive(server, socket, 0))
+    await listen(door, config.host, port, option)
+    const bound = (door.address() as AddressInfo).port
+    await accept.take(name, door)
+    listeners.push({ name, server, option, port: () => bound })
   }
-  // No Nagle: small replies (a receipt, a delivery) must not wait for the peer's delayed ACK
-  // (~40 ms) behind an earlier unacknowledged segment — a latency no chat user should pay.
-  await add('tcp', createNetServer(SOCKET_OPTIONS, (socket) => { if (gate.admit(socket)) handOver(socket, socket) }), config.port, '--port (LOWBAND_PORT)')
-  if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
-    const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
-    // The gate's timeout covers the handshake; TLS's own (120 s) would outlast it.
-    const tls = createTlsServer({ ...SOCKET_OPTIONS, cert, key, handshakeTimeout: config.connectTimeout * 1000 })
-    // The TLS socket is announced apart from the TCP socket under it: they share their remote end.
-    const handshaking = new Map<string, Socket>()
-    const endpoint = (socket: Socket): string => `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`
-    tls.on('connection', (socket: Socket) => {
-      if (!gate.admit(socket)) return
-      const key = endpoint(socket)
-      handshaking.set(key, socket)
-      socket.on('close', () => { if (handshaking.get(key) === socket) handshaking.delete(key) })
+  try {
+    // No Nagle: small replies (a receipt, a delivery) must not wait for the peer's delayed ACK
+    // (~40 ms) behind an earlier unacknowledged segment — a latency no chat user should pay.
+    await add('tcp', createNetServer(SOCKET_OPTIONS, (socket) => { if (admit(socket)) handOver(socket, socket) }), config.port, '--port (LOWBAND_PORT)')
+    if (config.tlsCert !== undefined && config.tlsKey !== undefined) {
+      const [cert, key] = await Promise.all([readPem(config.tlsCert, '--tls-cert'), readPem(config.tlsKey, '--tls-key')])
+      // The gate's timeout covers the handshake; TLS's own (120 s) would outlast it.
+      const tls = createTlsServer({ ...SOCKET_OPTIONS, cert, key, handshakeTimeout: config.connectTimeout * 1000 })
+      // The TLS socket is announced apart from the TCP socket under it: they share their remote end.
+      const handshaking = new Map<string, Socket>()
+      const endpoint = (socket: Socket): string => `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`
+      tls.on('connection', (socket: Socket) => {
+        if (!admit(socket)) return
+        const key = endpoint(socket)
+        handshaking.set(key, socket)
+        socket.on('close', () => { if (handshaking.get(key) === socket) handshaking.delete(key) })
+      })
+      tls.on('secureConnection', (secure) => {
+        secure.setNoDelay(true)
+        const key = endpoint(secure)
+        const socket = handshaking.get(key)
+        handshaking.delete(key)
+        if (socket === undefined) secure.destroy()
+        else handOver(secure, socket)
+      })
+      await add('tls', tls, config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
+    }
+    const http = createHttpServer(SOCKET_OPTIONS, (_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'))
+    http.on('connection', (socket: Socket) => { if (admit(socket)) socket.setNoDelay(true) })
+    await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
+    // Attached once listening: ws re-emits a listen error on its own emitter, where nobody waits for it.
+    const wss = new WebSocketServer({ server: http, path: '/mqtt', handleProtocols: mqttSubprotocol })
+    wss.on('connection', (socket, request) => {
+      // Registered before the stream's own listener, so a text frame's bytes never reach the parser.
+      socket.on('message', (_data, isBinary) => { if (!isBinary) stream.destroy() }) // [MQTT-6.0.0-1]
+      const stream = createWebSocketStream(socket)
+      stream.on('error', () => stream.destroy())
+      // Without the upgrade request: Aedes would keep it as `client.req` for the connection's life
+      // (≈ 1.2 KiB per WebSocket device), and no hook reads it.
+      handOver(stream, request.socket as Socket)
     })
-    tls.on('secureConnection', (secure) => {
-      secure.setNoDelay(true)
-      const key = endpoint(secure)
-      const socket = handshaking.get(key)
-      handshaking.delete(key)
-      if (socket === undefined) secure.destroy()
-      else handOver(secure, socket)
-    })
-    await add('tls', tls, config.tlsPort, '--tls-port (LOWBAND_TLS_PORT)')
+  } catch (error) {
+    for (const l of listeners) l.server.close()
+    await accept?.close()
+    throw error
   }
-  const http = createHttpServer(SOCKET_OPTIONS, (_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket at /mqtt\n'))
-  http.on('connection', (socket: Socket) => { if (gate.admit(socket)) socket.setNoDelay(true) })
-  await add('ws', http, config.wsPort, '--ws-port (LOWBAND_WS_PORT)')
-  // Attached once listening: ws re-emits a listen error on its own emitter, where nobody waits for it.
-  const wss = new WebSocketServer({ server: http, path: '/mqtt', handleProtocols: mqttSubprotocol })
-  wss.on('connection', (socket, request) => {
-    // Registered before the stream's own listener, so a text frame's bytes never reach the parser.
-    socket.on('message', (_data, isBinary) => { if (!isBinary) stream.destroy() }) // [MQTT-6.0.0-1]
-    const stream = createWebSocketStream(socket)
-    stream.on('error', () => stream.destroy())
-    // Without the upgrade request: Aedes would keep it as `client.req` for the connection's life
-    // (≈ 1.2 KiB per WebSocket device), and no hook reads it.
-    handOver(stream, request.socket as Socket)
-  })
-  return listeners
+  return {
+    listeners,
+    pending: () => accept?.pending ?? 0,
+    report: async () => await accept?.report(),
+    async close () {
+      await accept?.close()
+      for (const l of listeners) l.server.close()
+    }
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ export type CloseReason = 'backlog' | 'connect_timeout' | 'max_connections' | 'm
 export interface SocketCounts { open: number, pending: number }
 
 /** Prometheus metrics of one broker process, served on /metrics. */
-export function createMetrics (): { registry: Registry, chat: ChatMetrics, push: PushMetrics, closed: (reason: CloseReason) => void, watchSockets: (counts: () => SocketCounts) => void } {
+export function createMetrics (): { registry: Registry, chat: ChatMetrics, push: PushMetrics, closed: (reason: CloseReason, count?: number) => void, watchSockets: (counts: () => SocketCounts, refresh?: () => Promise<void>) => void } {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'lowband_' })
   const connections = new Gauge({ name: 'lowband_connections', help: 'connected MQTT clients', registers: [registry] })
@@ -31,14 +31,23 @@ export function createMetrics (): { registry: Registry, chat: ChatMetrics, push:
     retried: new Counter({ name: 'lowband_push_retried_total', help: 'push sends retried after a 429, a 5xx or a network error', registers: [registry] }),
     pruned: new Counter({ name: 'lowband_push_tokens_pruned_total', help: 'push tokens removed because the push service called them dead', registers: [registry] })
   }
-  const closed = new Counter({ name: 'lowband_connections_closed_total', help: 'connections the broker closed or refused to protect the others: outgoing backlog over --max-queued-bytes, no CONNECT in time, over --max-connections, --max-pending or --max-pending-per-ip', labelNames: ['reason'], registers: [registry] })
   let sockets: () => SocketCounts = () => ({ open: 0, pending: 0 })
+  /** Brings the counts of another process (the accept process) up to date before a scrape reads them. */
+  let refreshSockets = async (): Promise<void> => {}
+  const closed = new Counter({
+    name: 'lowband_connections_closed_total',
+    help: 'connections the broker closed or refused to protect the others: outgoing backlog over --max-queued-bytes, no CONNECT in time, over --max-connections, --max-pending or --max-pending-per-ip',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect: () => refreshSockets()
+  })
   new Gauge({
     name: 'lowband_sockets',
     help: 'accepted MQTT sockets (TCP, TLS, WebSocket): open, and of them pending (not yet authenticated)',
     labelNames: ['state'],
     registers: [registry],
-    collect () {
+    async collect () {
+      await refreshSockets()
       const now = sockets()
       this.set({ state: 'open' }, now.open)
       this.set({ state: 'pending' }, now.pending)
@@ -46,8 +55,11 @@ export function createMetrics (): { registry: Registry, chat: ChatMetrics, push:
   })
   return {
     registry,
-    closed: (reason) => closed.inc({ reason }),
-    watchSockets: (counts) => { sockets = counts },
+    closed: (reason, count = 1) => closed.inc({ reason }, count),
+    watchSockets: (counts, refresh) => {
+      sockets = counts
+      if (refresh !== undefined) refreshSockets = refresh
+    },
     push: {
       sent: () => push.sent.inc(),
       coalesced: () => push.coalesced.inc(),

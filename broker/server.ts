@@ -19,7 +19,7 @@ import { leanConnections } from './lean-connections.js'
 import { batchSocketWrites } from './write-batching.js'
 import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
-import { listen, startMqttListeners, type Listener } from './listeners.js'
+import { listen, startMqttListeners, type Listener, type MqttListeners } from './listeners.js'
 import { openMedia } from './media.js'
 import { createMetrics } from './metrics.js'
 import { createSessionPersistence } from './session-persistence.js'
@@ -111,13 +111,15 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     }
   })
   const gate = new ConnectionGate({ maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000, closed: metrics.closed })
-  metrics.watchSockets(() => ({ open: gate.open, pending: gate.pending }))
+  // Sockets the accept process holds are open and pending too, in that process.
+  metrics.watchSockets(() => ({ open: gate.open + (mqtt?.pending() ?? 0), pending: gate.pending + (mqtt?.pending() ?? 0) }), async () => await mqtt?.report())
   watchConnections(ctx, broker)
   watchDeliveries(ctx, broker)
   await cluster?.node.start()
 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting'
   const listeners: Listener[] = []
+  let mqtt: MqttListeners | undefined
   const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
   const web = config.web ? webPage(webRoot(), () => port('ws') ?? config.wsPort) : undefined
   const http = createHttpServer(metrics.registry, () => {
@@ -126,10 +128,17 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     return storage.health()
   }, web)
   try {
-    listeners.push(...await startMqttListeners(broker, config, gate))
+    mqtt = await startMqttListeners(broker, config, gate, {
+      closed: metrics.closed,
+      lost (code, signal, reopened) {
+        log.error({ code, signal }, 'the accept process ended; accepting in the broker process from now on')
+        reopened.catch((error: Error) => log.error({ err: error }, 'cannot listen again after the accept process ended: no new connections until restarted'))
+      }
+    })
+    listeners.push(...mqtt.listeners)
     await listen(http, config.host, config.httpPort, '--http-port (LOWBAND_HTTP_PORT)')
   } catch (error) {
-    for (const l of listeners) l.server.close()
+    await mqtt?.close()
     http.close()
     await closeBroker(broker)
     await cluster?.close()
@@ -146,7 +155,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     storage,
     async stop () {
       phase = 'stopping'
-      for (const l of listeners) l.server.close()
+      await mqtt?.close()
       const timeoutMs = config.shutdownTimeout * 1000
       // Let stores under way finish and their PUBACKs go out, then close the clients.
       await ctx.inFlight.drain(timeoutMs)

@@ -61,6 +61,47 @@ describe('the gate sweeping expired sockets', () => {
   })
 })
 
+describe('the gate sharing its caps with the accept process', () => {
+  let gate: ConnectionGate | undefined
+  afterEach(() => gate?.close())
+
+  it('times a socket accepted elsewhere from its accept there', async () => {
+    let now = 1000
+    gate = new ConnectionGate({ maxConnections: 100, maxPending: 100, maxPendingPerAddress: 100, connectTimeoutMs: 10_000, closed: () => undefined, now: () => now })
+    const closed: string[] = []
+    const socket = (name: string): Socket => fakeSocket('127.0.0.1', () => closed.push(name)) as unknown as Socket
+    // Accepted 9.5 s ago in the accept process: due in 0.5 s.
+    gate.admit(socket('handed over'), 9500)
+    now = 1499
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    expect(closed).toEqual([])
+    now = 1501
+    for (let i = 0; i < 25 && closed.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(closed).toEqual(['handed over'])
+  })
+
+  it('counts what the other process holds against --max-connections and --max-pending, and tells its watcher of its own changes', () => {
+    const reasons: string[] = []
+    gate = new ConnectionGate({ maxConnections: 10, maxPending: 4, maxPendingPerAddress: 100, connectTimeoutMs: 60_000, closed: (reason) => reasons.push(reason) })
+    let told = 0
+    gate.watch(() => { told++ })
+    const socket = (): Socket => fakeSocket('127.0.0.1', () => undefined) as unknown as Socket
+    gate.elsewhere({ open: 3, pending: 3 })
+    expect(told).toBe(0)
+    expect(gate.admit(socket())).toBe(true)
+    expect(told).toBe(1)
+    expect(gate.admit(socket())).toBe(false) // 3 + 1 pending of 4
+    const authenticated = socket()
+    gate.elsewhere({ open: 3, pending: 0 })
+    expect(gate.admit(authenticated)).toBe(true)
+    gate.authenticated(authenticated)
+    gate.elsewhere({ open: 8, pending: 0 })
+    expect(gate.admit(socket())).toBe(false) // 8 + 2 open of 10
+    expect(reasons).toEqual(['max_pending', 'max_connections'])
+    expect(told).toBe(3)
+  })
+})
+
 describe('the gate refusing before a socket is made', () => {
   let gate: ConnectionGate | undefined
   const servers: Server[] = []
