@@ -14,19 +14,22 @@ export function registerStart (program: Command): void {
   start.action(async (_flags: Record<string, unknown>, command: Command) => {
     const config = configFrom(command)
     const log = createLogger(config.logLevel)
-    const broker = await startBroker(config, log)
+    const started = startBroker(config, log)
     let stopping = false
     const stop = (signal: string): void => {
       if (stopping) return
       stopping = true
       log.info({ signal }, 'stopping')
-      broker.stop().then(() => process.exit(0), (error: unknown) => {
+      started.then((broker) => broker.stop()).then(() => process.exit(0), (error: unknown) => {
         log.error({ err: error }, 'unclean stop')
         process.exit(1)
       })
     }
+    // Before "lowband ready" is logged: a supervisor may signal as soon as it reads that line (or
+    // while the broker starts, when the stop waits for the start to finish).
     process.on('SIGTERM', () => stop('SIGTERM'))
     process.on('SIGINT', () => stop('SIGINT'))
+    await started
   })
 }
 

@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestBroker, type TestBroker } from '../helpers/broker.js'
 import { sendRaw } from '../helpers/chat.js'
@@ -23,7 +22,10 @@ describe('packet size limit', () => {
 
   it('closes a connection whose packet announces more than the payload limit plus a topic, before buffering it', async () => {
     const device = await broker.device('mallory', 'phone', { subscribe: false })
-    const closed = once(device.stream, 'close')
+    // Closed with a FIN or, with the client's bytes still unread at the broker, a reset: either is the close.
+    device.on('error', () => undefined)
+    device.stream.on('error', () => undefined)
+    const closed = new Promise((resolve) => device.stream.once('close', resolve))
     // 100 MiB announced; without the limit the broker would buffer everything sent after it.
     device.stream.write(publishHeader(100 * 1024 * 1024))
     let sent = 0
