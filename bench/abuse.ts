@@ -8,7 +8,7 @@ import { chatPayload, deliveredNumber } from './chat-traffic.js'
 import { connectAll } from './connect-all.js'
 import { ask } from './ipc.js'
 import { latencyHistogram, summarize, type LatencySummary } from './latency.js'
-import { fdHardLimit, rssBytes, sleep } from './proc.js'
+import { fdHardLimit, rssBytes, sleep, withChildren } from './proc.js'
 import { RawClient } from './raw-client.js'
 import { mintTokens } from './tokens.js'
 import { startWorker, stopWorker } from './workers.js'
@@ -86,8 +86,11 @@ export async function measureAbuse (settings: AbuseSettings, log: (line: string)
   const sentAt = new Map<number, number>()
   const acknowledged = new Set<number>()
   const received = new Set<number>()
+  /** The broker's processes together: lowband and its accept process, which holds the flood's sockets. */
+  const brokerPids = withChildren(broker.pid)
+  const brokerRss = (): number => brokerPids.reduce((sum, pid) => { try { return sum + rssBytes(pid) } catch { return sum } }, 0)
   let peakRss = 0
-  const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, rssBytes(broker.pid)) }, 200)
+  const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, brokerRss()) }, 200)
   try {
     const device = async (user: string): Promise<RawClient> => {
       const client = await RawClient.connect({ port: broker.port, clientId: `${user}/phone`, username: user, password: tokens.get(user)!, clean: false, keepalive: 600 })
@@ -122,7 +125,7 @@ export async function measureAbuse (settings: AbuseSettings, log: (line: string)
     }, 1000 / settings.ratePerPair)
 
     const phase = async (name: AbusePhase['name'], during: () => Promise<Record<string, number> | undefined>): Promise<Run> => {
-      const run: Run = { name, from: performance.now(), to: Number.POSITIVE_INFINITY, histogram: latencyHistogram(), startRss: rssBytes(broker.pid) }
+      const run: Run = { name, from: performance.now(), to: Number.POSITIVE_INFINITY, histogram: latencyHistogram(), startRss: brokerRss() }
       runs.push(run)
       peakRss = run.startRss
       const stats = await during()
@@ -136,7 +139,7 @@ export async function measureAbuse (settings: AbuseSettings, log: (line: string)
     const peaks = new Map<Run, number>()
     await sleep(2000) // warm-up, not measured
     const quiet = await phase('quiet', async () => { await sleep(settings.phaseMs); return undefined })
-    const quietRss = rssBytes(broker.pid)
+    const quietRss = brokerRss()
     for (const attack of ATTACKS) {
       await phase(attack, async () => {
         await ask(attacker.child, { type: 'start', attack }, 'started')

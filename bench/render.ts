@@ -252,7 +252,7 @@ function abuse (report: BenchReport): string[] {
     `## Abuse: other users' latency under attack (${s.pairs} alice → bob pairs at ${s.ratePerPair} msg/s each, ${s.phaseMs / 1000} s phases; default limits: ${a.limits.rateLimit} publishes/s, ${a.limits.rateBytes / 1024} KiB/s, ${a.limits.maxPendingPerIp} pending per address)`,
     renderTable(['phase', 'attack', 'p50 ms', 'p99 ms', 'p99 ÷ quiet', 'max ms', 'delivered / sent', 'RSS peak MiB', 'RSS growth MiB', 'attacker did'],
       a.phases.map((p) => [p.name, what[p.name] ?? p.name, p.latency.p50Ms, p.latency.p99Ms, p.p99Ratio === undefined ? '–' : `${p.p99Ratio}×`, p.latency.maxMs, `${p.latency.count} / ${p.sent}`, p.peakRssMiB, p.rssGrowthMiB, counts(p.attack)])),
-    'RSS growth: the phase\'s peak (its 3 s of settling included) over the RSS it began with.',
+    'RSS growth: the phase\'s peak (its 3 s of settling included) over the RSS it began with; RSS is the broker\'s processes together (lowband and its accept process).',
     `acknowledged alice → bob messages: ${a.acknowledged}, lost ${a.lost.pairs}; the slow reader's acknowledged messages missing from its replay: ${a.lost.slowReader}`,
     `broker RSS: ${a.rss.quietMiB} MiB after the quiet phase, ${a.rss.peakMiB} MiB at most under attack (+${Math.round((a.rss.peakMiB - a.rss.quietMiB) * 10) / 10} MiB over the whole run)`
   ]

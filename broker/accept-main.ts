@@ -1,5 +1,5 @@
+import { closeSync, readdirSync, readlinkSync } from 'node:fs'
 import type { Server, Socket } from 'node:net'
-import { getPriority, setPriority } from 'node:os'
 import type { AcceptCommand, AcceptLimits, AcceptReport } from './accept-process.js'
 import { ConnectionGate, type RefusalReason } from './connection-gate.js'
 import { onFirstBytes } from './first-bytes.js'
@@ -12,17 +12,8 @@ import { onFirstBytes } from './first-bytes.js'
 
 /** How often the refusal counts and the held sockets are reported to the broker's /metrics, ms. */
 const REPORT_MS = 500
-/**
- * Below the broker's event loop: accepting a reconnect storm may wait a little while the broker is
- * busy with the devices already connected, never the other way round.
- */
-const NICENESS = 10
 
-try {
-  setPriority(Math.min(19, getPriority() + NICENESS))
-} catch {
-  // Not permitted here: accepting works the same, only without the lower priority.
-}
+closeInherited()
 
 const limits = JSON.parse(process.argv[2] ?? '{}') as AcceptLimits
 let closed: Partial<Record<RefusalReason, number>> = {}
@@ -60,6 +51,36 @@ process.on('message', (command: AcceptCommand, server?: Server) => {
     })
   })
 })
+/**
+ * Closes the files and sockets this process inherited from the broker's process (descriptors not
+ * marked close-on-exec: a host process's, when the broker is embedded, or another broker's in the
+ * same process), so that none stays open for as long as this process lives: a data directory
+ * could not be unmounted, a port would stay bound. Kept: stdio, the IPC channel, and what Node
+ * opened for itself (event loop descriptors, pipes, /dev/null).
+ */
+function closeInherited (): void {
+  const channel = (process.channel as unknown as { fd?: number } | undefined)?.fd
+  let names: string[]
+  try {
+    names = readdirSync('/proc/self/fd')
+  } catch {
+    return // no /proc (not Linux): what was inherited stays open
+  }
+  for (const name of names) {
+    const fd = Number(name)
+    if (fd <= 2 || fd === channel) continue
+    let target: string
+    try {
+      target = readlinkSync(`/proc/self/fd/${name}`)
+    } catch {
+      continue // the directory's own descriptor, gone by now
+    }
+    if ((target.startsWith('/') && target !== '/dev/null') || target.startsWith('socket:')) {
+      try { closeSync(fd) } catch { /* closed meanwhile */ }
+    }
+  }
+}
+
 // A report the channel could not carry: the broker is stopping, and 'disconnect' follows.
 process.on('error', () => undefined)
 // The broker stopped or died: the listening sockets close with this process.

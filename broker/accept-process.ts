@@ -29,8 +29,8 @@ export type AcceptReport =
   | { type: 'counts', closed: Partial<Record<RefusalReason, number>>, pending: number }
   | { type: 'ready' }
 
-export interface AcceptProcessOptions {
-  limits: AcceptLimits
+/** What the broker does with what the accept process reports (`AcceptProcess.bind`). */
+export interface AcceptHandlers {
   /** A socket that has sent its first bytes (put back in it, unread), `waitedMs` after its accept. */
   arrived (listener: string, socket: Socket, waitedMs: number): void
   /** Sockets the accept process refused or timed out. */
@@ -39,8 +39,6 @@ export interface AcceptProcessOptions {
   held (pending: number): void
   /** The process is gone without being asked to stop; its listening sockets went with it. */
   lost (code: number | null, signal: NodeJS.Signals | null): void
-  /** The accept process's script (tests run the broker from source, the script from dist/). */
-  entry?: URL
 }
 
 /** How long a stopping accept process has to exit before it is killed, ms. */
@@ -57,8 +55,9 @@ const EXIT_GRACE_MS = 2000
  */
 export class AcceptProcess {
   readonly #child: ChildProcess
+  #handlers: AcceptHandlers | undefined
   #pending = 0
-  #stopping = false
+  #stopping: Promise<void> | undefined
   /** Waiting for the next counts report (`report`). */
   #reported: Array<() => void> = []
   /** The broker's counts are to be sent at the end of this turn. */
@@ -68,8 +67,13 @@ export class AcceptProcess {
     this.#child = child
   }
 
-  static async start (options: AcceptProcessOptions): Promise<AcceptProcess> {
-    const child = fork(fileURLToPath(options.entry ?? defaultEntry()), [JSON.stringify(options.limits)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+  /**
+   * Starts the process: before the broker opens its store or anything else, as a child inherits
+   * every descriptor not marked close-on-exec, LevelDB's files among them (and the process closes
+   * what it inherited besides, for a broker embedded in a process that had files open).
+   */
+  static async start (limits: AcceptLimits, entry: URL = defaultEntry()): Promise<AcceptProcess> {
+    const child = fork(fileURLToPath(entry), [JSON.stringify(limits)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
     const accept = new AcceptProcess(child)
     await new Promise<void>((resolve, reject) => {
       const failed = (code: number | null): void => reject(new Error(`the accept process exited at start (code ${code ?? 'none'})`))
@@ -82,21 +86,27 @@ export class AcceptProcess {
           resolve()
         } else if (report.type === 'counts') {
           accept.#pending = report.pending
-          for (const [reason, count] of Object.entries(report.closed)) options.closed(reason as RefusalReason, count)
-          options.held(report.pending)
+          for (const [reason, count] of Object.entries(report.closed)) accept.#handlers?.closed(reason as RefusalReason, count)
+          accept.#handlers?.held(report.pending)
           for (const done of accept.#reported.splice(0)) done()
         } else if (socket !== undefined) { // undefined: it closed while on its way
           socket.unshift(Buffer.from(report.head, 'base64'))
-          options.arrived(report.listener, socket, report.waitedMs)
+          if (accept.#handlers === undefined) socket.destroy()
+          else accept.#handlers.arrived(report.listener, socket, report.waitedMs)
         }
       })
     })
     child.on('error', () => undefined) // a failed send: the socket is closed on the child's side
     child.once('exit', (code, signal) => {
       for (const done of accept.#reported.splice(0)) done()
-      if (!accept.#stopping) options.lost(code, signal)
+      if (accept.#stopping === undefined) accept.#handlers?.lost(code, signal)
     })
     return accept
+  }
+
+  /** Where what the process reports goes, once the listeners it serves exist. */
+  bind (handlers: AcceptHandlers): void {
+    this.#handlers = handlers
   }
 
   /** Sockets the accept process holds now (accepted, no bytes yet). */
@@ -134,15 +144,15 @@ export class AcceptProcess {
     this.#telling = counts
   }
 
-  /** Stops accepting: the process exits, and the listening sockets with it. */
+  /** Stops accepting: the process exits, and the listening sockets with it (once, however often asked). */
   async close (): Promise<void> {
-    this.#stopping = true
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
-    this.#child.disconnect()
-    const kill = setTimeout(() => this.#child.kill('SIGKILL'), EXIT_GRACE_MS)
-    await exited
-    clearTimeout(kill)
+    this.#stopping ??= new Promise<void>((resolve) => {
+      if (this.#child.exitCode !== null || this.#child.signalCode !== null) return resolve()
+      const kill = setTimeout(() => this.#child.kill('SIGKILL'), EXIT_GRACE_MS)
+      this.#child.once('exit', () => { clearTimeout(kill); resolve() })
+      if (this.#child.connected) this.#child.disconnect()
+    })
+    await this.#stopping
   }
 }
 

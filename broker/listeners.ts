@@ -7,7 +7,7 @@ import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { ConfigError } from './config-error.js'
 import type { Config } from './config.js'
-import { AcceptProcess } from './accept-process.js'
+import type { AcceptProcess } from './accept-process.js'
 import type { ConnectionGate, RefusalReason } from './connection-gate.js'
 
 /**
@@ -67,11 +67,11 @@ export interface MqttListeners {
  * The MQTT listeners: TCP always, WebSocket on /mqtt, TLS when a certificate and key are given.
  * Every accepted socket passes the gate first (the TCP under TLS and WebSocket too), so a flood
  * is turned away before it costs a TLS handshake, an HTTP parser or an Aedes client; while a cap is
- * reached, before it costs a Socket (the gate's `guard`). Unless `--no-accept-process`, the
- * sockets are accepted in a process of their own, which gives the broker each one with its first
- * bytes; should that process end, the broker accepts on the same ports itself.
+ * reached, before it costs a Socket (the gate's `guard`). With an accept process (unless
+ * `--no-accept-process`), the sockets are accepted there, and it gives the broker each one with its
+ * first bytes; should that process end, the broker accepts on the same ports itself.
  */
-export async function startMqttListeners (broker: Aedes, config: Config, gate: ConnectionGate, events: AcceptEvents): Promise<MqttListeners> {
+export async function startMqttListeners (broker: Aedes, config: Config, gate: ConnectionGate, accept: AcceptProcess | undefined, events: AcceptEvents): Promise<MqttListeners> {
   const listeners: Listener[] = []
   const handOver = gate.handOver(broker)
   /** How long before its hand-over each socket from the accept process was accepted, ms. */
@@ -86,23 +86,20 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
     waited.set(socket, waitedMs)
     server.emit('connection', socket)
   }
-  const accept = config.acceptProcess
-    ? await AcceptProcess.start({
-      limits: { maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000 },
-      arrived (listener, socket, waitedMs) {
-        const server = servers.get(listener)
-        if (server === undefined) socket.destroy()
-        else arrive(server, socket, waitedMs)
-      },
-      closed: events.closed,
-      held: (pending) => gate.elsewhere({ open: pending, pending }),
-      lost (code, signal) {
-        gate.elsewhere({ open: 0, pending: 0 })
-        for (const l of listeners) gate.guard(l.server as Server)
-        events.lost(code, signal, Promise.all(listeners.map((l) => listen(l.server, config.host, l.port(), l.option))).then(() => undefined))
-      }
-    })
-    : undefined
+  accept?.bind({
+    arrived (listener, socket, waitedMs) {
+      const server = servers.get(listener)
+      if (server === undefined) socket.destroy()
+      else arrive(server, socket, waitedMs)
+    },
+    closed: events.closed,
+    held: (pending) => gate.elsewhere({ open: pending, pending }),
+    lost (code, signal) {
+      gate.elsewhere({ open: 0, pending: 0 })
+      for (const l of listeners) gate.guard(l.server as Server)
+      events.lost(code, signal, Promise.all(listeners.map((l) => listen(l.server, config.host, l.port(), l.option))).then(() => undefined))
+    }
+  })
   // The two processes share the caps: each tells the other what it holds.
   if (accept !== undefined) gate.watch(() => accept.tell({ open: gate.open, pending: gate.pending }))
   const add = async (name: Listener['name'], server: Server | HttpServer, port: number, option: string): Promise<void> => {

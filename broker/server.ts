@@ -12,6 +12,7 @@ import type { AedesMemoryPersistence } from 'aedes-persistence'
 import type { Cluster } from './cluster/index.js'
 import type { AedesPersistence } from './cluster/split-persistence.js'
 import type { Config } from './config.js'
+import { AcceptProcess } from './accept-process.js'
 import { ConnectionGate } from './connection-gate.js'
 import { createHttpServer } from './http.js'
 import { webPage, webRoot } from './web.js'
@@ -48,6 +49,19 @@ export interface BrokerDeps {
 
 /** Opens storage, builds the hooked Aedes broker and starts every listener. */
 export async function startBroker (config: Config, log: Logger, deps: BrokerDeps = {}): Promise<RunningBroker> {
+  // First, before anything is opened that the child would inherit (broker/accept-process.ts).
+  const accept = config.acceptProcess
+    ? await AcceptProcess.start({ maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000 })
+    : undefined
+  try {
+    return await startServing(config, log, deps, accept)
+  } catch (error) {
+    await accept?.close()
+    throw error
+  }
+}
+
+async function startServing (config: Config, log: Logger, deps: BrokerDeps, accept: AcceptProcess | undefined): Promise<RunningBroker> {
   const key = await loadVerificationKey(config)
   if (key.createdDevSecret !== undefined) {
     log.warn({ file: key.createdDevSecret }, 'no --jwt-secret or --jwt-public-key given: created a development secret; mint tokens with `lowband token <user> --data-dir`')
@@ -128,7 +142,7 @@ export async function startBroker (config: Config, log: Logger, deps: BrokerDeps
     return storage.health()
   }, web)
   try {
-    mqtt = await startMqttListeners(broker, config, gate, {
+    mqtt = await startMqttListeners(broker, config, gate, accept, {
       closed: metrics.closed,
       lost (code, signal, reopened) {
         log.error({ code, signal }, 'the accept process ended; accepting in the broker process from now on')

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { readdirSync, readlinkSync } from 'node:fs'
 import { connect as netConnect, type Socket } from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -90,6 +91,20 @@ describe('the accept process', () => {
     const got = await Promise.all(users.map((user, i) => pipelined(broker!.ports.tcp, user, tokens[i]!)))
     // CONNACK first; SUBACK and PINGRESP in either order (the subscription is authorised asynchronously).
     expect(got.filter((packets) => packets[0] !== 'connack' || [...packets].sort().join() !== 'connack,pingresp,suback')).toEqual([])
+  })
+
+  it.skipIf(!hasPs)('holds none of the broker\'s files: forked before the store opens, and closes what it inherited (needs ps)', async () => {
+    const marker = 12_347
+    // Another broker's store open in this process, as an embedding process's files would be.
+    const other = await startTestBroker({ acceptProcess: false })
+    try {
+      broker = await startTestBroker({ maxConnections: marker })
+      const pid = acceptPid(marker)!
+      const files = readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`) } catch { return '' } })
+      expect(files.filter((target) => target.startsWith(broker!.dataDir) || target.startsWith(other.dataDir))).toEqual([])
+    } finally {
+      await other.close()
+    }
   })
 
   it.skipIf(!hasPs)('is replaced by the broker accepting on the same ports if it dies, and leaves nothing behind at stop (needs ps)', async () => {
