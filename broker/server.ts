@@ -125,6 +125,7 @@ async function startServing (config: Config, log: Logger, deps: BrokerDeps, acce
     }
   })
   const gate = new ConnectionGate({ maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000, closed: metrics.closed })
+  let mqtt: MqttListeners | undefined
   // Sockets the accept process holds are open and pending too, in that process.
   metrics.watchSockets(() => ({ open: gate.open + (mqtt?.pending() ?? 0), pending: gate.pending + (mqtt?.pending() ?? 0) }), async () => await mqtt?.report())
   watchConnections(ctx, broker)
@@ -133,7 +134,6 @@ async function startServing (config: Config, log: Logger, deps: BrokerDeps, acce
 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting'
   const listeners: Listener[] = []
-  let mqtt: MqttListeners | undefined
   const port = (name: Listener['name']): number | undefined => listeners.find((l) => l.name === name)?.port()
   const web = config.web ? webPage(webRoot(), () => port('ws') ?? config.wsPort) : undefined
   const http = createHttpServer(metrics.registry, () => {
