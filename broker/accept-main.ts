@@ -1,7 +1,7 @@
 import { closeSync, readdirSync, readlinkSync } from 'node:fs'
 import type { Server, Socket } from 'node:net'
-import type { AcceptCommand, AcceptLimits, AcceptReport } from './accept-process.js'
-import { ConnectionGate, type RefusalReason } from './connection-gate.js'
+import type { AcceptCommand, AcceptReport } from './accept-process.js'
+import { ConnectionGate, type GateLimits, type RefusalReason } from './connection-gate.js'
 import { onFirstBytes } from './first-bytes.js'
 
 /**
@@ -15,7 +15,7 @@ const REPORT_MS = 500
 
 closeInherited()
 
-const limits = JSON.parse(process.argv[2] ?? '{}') as AcceptLimits
+const limits = JSON.parse(process.argv[2] ?? '{}') as GateLimits
 let closed: Partial<Record<RefusalReason, number>> = {}
 let reported = -1
 const gate = new ConnectionGate({

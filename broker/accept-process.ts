@@ -2,15 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import type { Server, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { RefusalReason } from './connection-gate.js'
-
-/** The caps the accept process holds sockets to until their first bytes (broker/connection-gate.ts). */
-export interface AcceptLimits {
-  maxConnections: number
-  maxPending: number
-  maxPendingPerAddress: number
-  connectTimeoutMs: number
-}
+import type { GateLimits, RefusalReason } from './connection-gate.js'
 
 /** The broker to the accept process. */
 export type AcceptCommand =
@@ -72,7 +64,7 @@ export class AcceptProcess {
    * every descriptor not marked close-on-exec, LevelDB's files among them (and the process closes
    * what it inherited besides, for a broker embedded in a process that had files open).
    */
-  static async start (limits: AcceptLimits, entry: URL = defaultEntry()): Promise<AcceptProcess> {
+  static async start (limits: GateLimits, entry: URL = defaultEntry()): Promise<AcceptProcess> {
     const child = fork(fileURLToPath(entry), [JSON.stringify(limits)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
     const accept = new AcceptProcess(child)
     await new Promise<void>((resolve, reject) => {

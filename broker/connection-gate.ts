@@ -4,7 +4,8 @@ import type { Aedes, Client } from 'aedes'
 
 export type RefusalReason = 'max_connections' | 'max_pending' | 'pending_per_ip' | 'connect_timeout'
 
-export interface GateOptions {
+/** The caps a gate holds sockets to: the broker's and its accept process's alike. */
+export interface GateLimits {
   /** Open connections, every listener together. */
   maxConnections: number
   /** Connections not yet authenticated, every address and listener together. */
@@ -13,6 +14,9 @@ export interface GateOptions {
   maxPendingPerAddress: number
   /** From accepting a socket to its client being authenticated (TLS handshake and CONNECT included), ms. */
   connectTimeoutMs: number
+}
+
+export interface GateOptions extends GateLimits {
   /** Told of every socket closed at admission or for its timeout. */
   closed (reason: RefusalReason): void
   /** The gate's clock, ms (tests pass their own). */

@@ -78,6 +78,11 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
   const waited = new WeakMap<Socket, number>()
   const admit = (socket: Socket): boolean => gate.admit(socket, waited.get(socket))
   const servers = new Map<string, Server | HttpServer>()
+  /** Accepting in this process, behind the gate. */
+  const listenHere = async (server: Server | HttpServer, port: number, option: string): Promise<void> => {
+    gate.guard(server)
+    await listen(server, config.host, port, option)
+  }
   /** A socket accepted by another server than its listener's own (the accept process, or a door). */
   const arrive = (server: Server | HttpServer, socket: Socket, waitedMs: number): void => {
     // What a listener's own accept sets from its options.
@@ -96,8 +101,7 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
     held: (pending) => gate.elsewhere({ open: pending, pending }),
     lost (code, signal) {
       gate.elsewhere({ open: 0, pending: 0 })
-      for (const l of listeners) gate.guard(l.server as Server)
-      events.lost(code, signal, Promise.all(listeners.map((l) => listen(l.server, config.host, l.port(), l.option))).then(() => undefined))
+      events.lost(code, signal, Promise.all(listeners.map((l) => listenHere(l.server, l.port(), l.option))).then(() => undefined))
     }
   })
   // The two processes share the caps: each tells the other what it holds.
@@ -105,8 +109,7 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
   const add = async (name: Listener['name'], server: Server | HttpServer, port: number, option: string): Promise<void> => {
     servers.set(name, server)
     if (accept === undefined) {
-      gate.guard(server)
-      await listen(server, config.host, port, option)
+      await listenHere(server, port, option)
       listeners.push({ name, server, option, port: () => (server.address() as AddressInfo).port })
       return
     }

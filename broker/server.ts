@@ -13,7 +13,7 @@ import type { Cluster } from './cluster/index.js'
 import type { AedesPersistence } from './cluster/split-persistence.js'
 import type { Config } from './config.js'
 import { AcceptProcess } from './accept-process.js'
-import { ConnectionGate } from './connection-gate.js'
+import { ConnectionGate, type GateLimits } from './connection-gate.js'
 import { createHttpServer } from './http.js'
 import { webPage, webRoot } from './web.js'
 import { leanConnections } from './lean-connections.js'
@@ -51,7 +51,7 @@ export interface BrokerDeps {
 export async function startBroker (config: Config, log: Logger, deps: BrokerDeps = {}): Promise<RunningBroker> {
   // First, before anything is opened that the child would inherit (broker/accept-process.ts).
   const accept = config.acceptProcess
-    ? await AcceptProcess.start({ maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000 })
+    ? await AcceptProcess.start(gateLimits(config))
     : undefined
   try {
     return await startServing(config, log, deps, accept)
@@ -124,7 +124,7 @@ async function startServing (config: Config, log: Logger, deps: BrokerDeps, acce
       log.warn({ clientId: client.id, queuedBytes }, 'closing a connection whose outgoing backlog is over --max-queued-bytes')
     }
   })
-  const gate = new ConnectionGate({ maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000, closed: metrics.closed })
+  const gate = new ConnectionGate({ ...gateLimits(config), closed: metrics.closed })
   let mqtt: MqttListeners | undefined
   // Sockets the accept process holds are open and pending too, in that process.
   metrics.watchSockets(() => ({ open: gate.open + (mqtt?.pending() ?? 0), pending: gate.pending + (mqtt?.pending() ?? 0) }), async () => await mqtt?.report())
@@ -185,6 +185,11 @@ async function startServing (config: Config, log: Logger, deps: BrokerDeps, acce
       log.info('lowband stopped')
     }
   }
+}
+
+/** The connection caps, as the broker's gate and its accept process's hold them. */
+function gateLimits (config: Config): GateLimits {
+  return { maxConnections: config.maxConnections, maxPending: config.maxPending, maxPendingPerAddress: config.maxPendingPerIp, connectTimeoutMs: config.connectTimeout * 1000 }
 }
 
 /** Chat sessions in memory (session-persistence.ts); in a cluster, open-mode ones in Redis. */
