@@ -6,6 +6,7 @@ import { createServer as createTlsServer } from 'node:tls'
 import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { ConfigError } from './config-error.js'
+import { allowFastOpen } from './fast-open.js'
 import type { Config } from './config.js'
 import type { AcceptProcess } from './accept-process.js'
 import type { ConnectionGate, RefusalReason } from './connection-gate.js'
@@ -82,6 +83,7 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
   const listenHere = async (server: Server | HttpServer, port: number, option: string): Promise<void> => {
     gate.guard(server)
     await listen(server, config.host, port, option)
+    allowFastOpen(server)
   }
   /** A socket accepted by another server than its listener's own (the accept process, or a door). */
   const arrive = (server: Server | HttpServer, socket: Socket, waitedMs: number): void => {
@@ -117,6 +119,7 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
     // A connection accepted here before the hand-over is this listener's like any other.
     const door = createNetServer((socket) => arrive(server, socket, 0))
     await listen(door, config.host, port, option)
+    allowFastOpen(door)
     const bound = (door.address() as AddressInfo).port
     await accept.take(name, door)
     listeners.push({ name, server, option, port: () => bound })

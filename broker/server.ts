@@ -20,6 +20,7 @@ import { leanConnections } from './lean-connections.js'
 import { batchSocketWrites } from './write-batching.js'
 import { limitPacketLength } from './packet-limit.js'
 import { loadVerificationKey } from './keys.js'
+import { fastOpenStatus } from './fast-open.js'
 import { listen, startMqttListeners, type Listener, type MqttListeners } from './listeners.js'
 import { openMedia } from './media.js'
 import { createMetrics } from './metrics.js'
@@ -162,7 +163,7 @@ async function startServing (config: Config, log: Logger, deps: BrokerDeps, acce
   }
   phase = 'serving'
   const ports = { tcp: port('tcp')!, ws: port('ws')!, http: (http.address() as AddressInfo).port, ...(port('tls') === undefined ? {} : { tls: port('tls')! }) }
-  log.info({ ...ports, ...(cluster === undefined ? {} : { node: cluster.nodeId }), dataDir: config.dataDir, topicPolicy: config.topicPolicy, media: config.s3Bucket ?? false }, 'lowband ready')
+  log.info({ ...ports, ...(cluster === undefined ? {} : { node: cluster.nodeId }), dataDir: config.dataDir, topicPolicy: config.topicPolicy, media: config.s3Bucket ?? false, tcpFastOpen: fastOpenStatus() }, 'lowband ready')
 
   return {
     ports,

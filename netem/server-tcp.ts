@@ -15,7 +15,10 @@ export const SERVER_TCP_SYSCTLS: Readonly<Record<string, string>> = Object.freez
   // Give up on a peer that acknowledges nothing after ~100 s of retransmissions (default 15:
   // ~15 min) — a dead phone's connection and its session are dropped in bounded time.
   // Node has no TCP_USER_TIMEOUT socket option; this is the host-wide equivalent.
-  'net.ipv4.tcp_retries2': '8'
+  'net.ipv4.tcp_retries2': '8',
+  // TCP Fast Open, client and server (RFC 7413): a phone that reconnects sends its CONNECT in its
+  // SYN and has the CONNACK and its backlog one round trip later, not two (broker/fast-open.ts).
+  'net.ipv4.tcp_fastopen': '3'
 })
 
 /** Applies SERVER_TCP_SYSCTLS inside network namespace `ns`. */

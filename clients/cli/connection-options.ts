@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander'
 import { showDefault } from '../../bin/usage.js'
 import { isValidId } from '../../protocol/ids.js'
+import { fastOpenTransportFactory } from '../sdk/fast-open-transport.js'
 import { LowbandClient, type ClientOptions, type TokenSource } from '../sdk/index.js'
 import { devSigningSecret, devTokenFunction } from './dev-token.js'
 import { ownDeviceId, type DeviceRole } from './device-id.js'
@@ -69,8 +70,9 @@ export async function resolveConnection (flags: ConnectionFlags, io: CliIo, role
   return { userId, deviceId, urls, token: await devTokenFunction(userId, deviceId, signing), dataDir: signing.dataDir }
 }
 
+/** A client of the CLI: over TCP Fast Open on mqtt:// where it is built (clients/sdk/fast-open-transport.ts). */
 export function createClient (connection: Connection, options: Partial<ClientOptions> = {}): LowbandClient {
-  return new LowbandClient({ urls: connection.urls, userId: connection.userId, deviceId: connection.deviceId, token: connection.token, ...options })
+  return new LowbandClient({ urls: connection.urls, userId: connection.userId, deviceId: connection.deviceId, token: connection.token, transportFactory: fastOpenTransportFactory(), ...options })
 }
 
 /** `--url a,b` and `--url a --url b` both name two brokers. */

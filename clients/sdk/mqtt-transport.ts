@@ -1,6 +1,7 @@
 // The default export, not named imports: mqtt.js's browser build (chosen by bundlers through its
 // `browser` export condition) is one bundled object with no named exports.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import type { Duplex } from 'node:stream'
 import { ConnectionRefusedError, SubscriptionRefusedError } from './errors.js'
 import type { Transport, TransportFactory, TransportOptions, TransportPublish } from './transport.js'
 
@@ -19,9 +20,28 @@ export interface MqttTlsOptions {
   rejectUnauthorized?: boolean
 }
 
+/** A TCP connection a {@link Dialer} opened, and how to hear that its handshake is done. */
+export interface DialedSocket {
+  readonly stream: Duplex
+  onEstablished (listener: () => void): void
+}
+
+/**
+ * Opens the TCP connection of an mqtt:// URL itself (TCP Fast Open: fast-open-transport.ts, Node
+ * only), or resolves undefined to leave it to mqtt.js. Kept out of this file: the SDK also runs in
+ * browsers and React Native.
+ */
+export type Dialer = (host: string, port: number) => Promise<DialedSocket | undefined>
+
 /** A transport factory on mqtt.js; the URL scheme picks TCP, TLS, WebSocket or secure WebSocket. */
-export function mqttTransportFactory (tls: MqttTlsOptions = {}): TransportFactory {
-  return (options) => new MqttTransport(options, tls)
+export function mqttTransportFactory (tls: MqttTlsOptions = {}, dial?: Dialer): TransportFactory {
+  return (options) => new MqttTransport(options, tls, dial)
+}
+
+/** The host and port of an mqtt:// URL (1883 when it names none). */
+function tcpAddress (url: string): { host: string, port: number } | undefined {
+  const parsed = /^mqtt:\/\/([^/:?#]+)(?::(\d+))?\/?$/i.exec(url)
+  return parsed === null ? undefined : { host: parsed[1]!, port: Number(parsed[2] ?? 1883) }
 }
 
 /** One mqtt.js client for exactly one network connection: its own reconnect is switched off. */
@@ -36,15 +56,19 @@ export class MqttTransport implements Transport {
   #lastError: Error | undefined
   readonly #pipelined: TransportPublish | undefined
   readonly #noDelay: boolean
+  readonly #dial: Dialer | undefined
+  /** close() was called: a connection dialed after it is dropped at once. */
+  #closed = false
   /** Settled by hand on close: mqtt.js keeps QoS 1 callbacks waiting for a reconnect that never comes. */
   readonly #pending = new Set<(error: Error) => void>()
 
-  constructor (options: TransportOptions, tls: MqttTlsOptions = {}) {
+  constructor (options: TransportOptions, tls: MqttTlsOptions = {}, dial?: Dialer) {
     if (!/^(mqtts?|wss?):\/\//i.test(options.url)) throw new TypeError(`unsupported broker URL ${JSON.stringify(options.url)}: use mqtt://, mqtts://, ws:// or wss://`)
     // lowband serves MQTT over WebSocket at /mqtt; mqtt.js would ask for / when no path is given.
     this.#url = /^wss?:\/\/[^/?#]+$/i.test(options.url) ? `${options.url}/mqtt` : options.url
     this.#pipelined = options.pipelined
     this.#noDelay = options.noDelay ?? false
+    this.#dial = dial
     this.#options = {
       clientId: options.clientId,
       username: options.username,
@@ -76,17 +100,24 @@ export class MqttTransport implements Transport {
     this.#onEstablished = handler
   }
 
-  connect (): Promise<void> {
-    if (this.#client !== undefined) return Promise.reject(new Error('a transport connects once'))
+  async connect (): Promise<void> {
+    if (this.#client !== undefined) throw new Error('a transport connects once')
+    const address = this.#dial === undefined ? undefined : tcpAddress(this.#url)
+    const dialed = address === undefined ? undefined : await this.#dial!(address.host, address.port)
+    if (this.#closed) {
+      dialed?.stream.destroy()
+      throw new Error('transport closed while connecting')
+    }
     return new Promise((resolve, reject) => {
-      const client = mqtt.connect(this.#url, this.#options)
+      const client = dialed === undefined ? mqtt.connect(this.#url, this.#options) : new mqtt.MqttClient(() => dialed.stream, { ...this.#options })
       this.#client = client
       // A net or TLS socket (Node) has setNoDelay; a WebSocket stream does not, and is left as it is.
       if (this.#noDelay) (client.stream as { setNoDelay?: (noDelay: boolean) => unknown }).setNoDelay?.(true)
       // A net or TLS socket says when its TCP handshake is done ('connect'). A WebSocket stream
       // does not: it counts as established at once, so its attempts wait for the CONNACK alone.
       const socket = client.stream as { connecting?: unknown, once: (event: 'connect', listener: () => void) => unknown }
-      if (socket.connecting === true) socket.once('connect', () => this.#onEstablished())
+      if (dialed !== undefined) dialed.onEstablished(() => this.#onEstablished())
+      else if (socket.connecting === true) socket.once('connect', () => this.#onEstablished())
       else this.#onEstablished()
       // mqtt.js holds every publish until the CONNACK; this one goes on the stream right behind the
       // CONNECT it has just written there (a stream still opening buffers both, in order).
@@ -154,6 +185,7 @@ export class MqttTransport implements Transport {
   }
 
   close (force = false): Promise<void> {
+    this.#closed = true
     const client = this.#client
     if (client === undefined || client.disconnected || !this.#open) {
       client?.end(true)

@@ -1,3 +1,4 @@
+import { fastOpenTransportFactory } from '../../clients/sdk/fast-open-transport.js'
 import { LowbandClient, type ClientOptions } from '../../clients/sdk/index.js'
 import { PHONE_DEVICE } from '../run/types.js'
 import type { Recorder, Stored } from './recorder.js'
@@ -25,7 +26,9 @@ export class SdkPhone {
    */
   static async connect(url: string, userId: string, token: string, recorder: Recorder, timeoutMs: number, cursor = 0, options: Partial<ClientOptions> = {}): Promise<SdkPhone> {
     // A 2G handshake with a token in CONNECT takes several round trips of 1.3 s.
-    const client = new LowbandClient({ url, userId, deviceId: PHONE_DEVICE, token, cursor, connectTimeoutMs: Math.min(timeoutMs, 60_000), ...options })
+    // Over TCP Fast Open where it is built, as a phone's own stack offers it (iOS Network.framework,
+    // Linux): the phone's namespace has the kernel's default, client on.
+    const client = new LowbandClient({ url, userId, deviceId: PHONE_DEVICE, token, cursor, connectTimeoutMs: Math.min(timeoutMs, 60_000), transportFactory: fastOpenTransportFactory(), ...options })
     const phone = new SdkPhone(userId, client, cursor)
     client.onMessage((message) => recorder.delivered(userId, message))
     client.onCursor((seq) => {

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { createServer, Socket, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fastOpenDialer } from '../../clients/sdk/fast-open-transport.js'
 import { mqttTransportFactory, type ChatMessage } from '../../clients/sdk/index.js'
+import type { DialedSocket, Dialer } from '../../clients/sdk/mqtt-transport.js'
 import { ResumeRequest, Synced } from '../../protocol/envelopes.js'
 import { COMMAND } from '../../protocol/topics.js'
 import { TestBroker } from './helpers/broker.js'
@@ -38,6 +40,55 @@ describe('the mqtt.js transport over every kind of link', () => {
     expect(await synced).toBeGreaterThanOrEqual(0)
     await transport.ping!()
     await transport.close()
+  })
+
+  /** The TCP Fast Open dialer (built by npm run build, with the C compiler the netem suite needs too), counting what it opened. */
+  function countingFastOpen (): { dial: Dialer, dialed: Array<DialedSocket | undefined> } {
+    const dialer = fastOpenDialer()
+    expect(dialer, 'native/fast-open is built').toBeDefined()
+    const dialed: Array<DialedSocket | undefined> = []
+    return { dialed, dial: async (host, port) => { const socket = await dialer!(host, port); dialed.push(socket); return socket } }
+  }
+
+  it('opens mqtt:// over a TCP Fast Open socket: its handshake reported, the resume behind the CONNECT, a probe answered', async () => {
+    const { dial, dialed } = countingFastOpen()
+    const transport = mqttTransportFactory({}, dial)({
+      url: urls()[0]![1], clientId: 'bob/fast-open', username: 'bob', password: await broker.token('bob'), clean: true, keepaliveSeconds: 60, connectTimeoutMs: 5000,
+      pipelined: { topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: 0 }) }
+    })
+    let established = 0
+    transport.onEstablished!(() => established++)
+    const synced = new Promise<number>((resolve) => transport.onMessage((topic, payload) => { if (topic === 'u/bob/y') resolve(Synced.decode(payload).seq) }))
+    await transport.connect()
+    expect(dialed).toHaveLength(1)
+    expect(dialed[0]).toBeDefined()
+    expect(established).toBe(1)
+    expect(await synced).toBeGreaterThanOrEqual(0)
+    await transport.ping!()
+    await transport.close()
+  })
+
+  it('drops a connection dialed after close(): an attempt cut while it dialed leaves no socket open', async () => {
+    const { dial } = countingFastOpen()
+    let release!: () => void
+    const held = new Promise<void>((resolve) => { release = resolve })
+    let socket: DialedSocket | undefined
+    const slow: Dialer = async (host, port) => { await held; socket = await dial(host, port); return socket }
+    const transport = mqttTransportFactory({}, slow)({ url: urls()[0]![1], clientId: 'bob/cut', username: 'bob', password: await broker.token('bob'), clean: true, keepaliveSeconds: 60, connectTimeoutMs: 5000 })
+    const connecting = transport.connect()
+    await transport.close(true)
+    release()
+    await expect(connecting).rejects.toThrow('transport closed while connecting')
+    expect(socket?.stream.destroyed).toBe(true)
+  })
+
+  it('leaves mqtts:// and ws:// to mqtt.js', async () => {
+    const { dial, dialed } = countingFastOpen()
+    for (const [kind, url] of urls().slice(1, 3)) {
+      const alice = await broker.connected('alice', `not-fast-open-${kind}`, { url, transportFactory: mqttTransportFactory({ ca }, dial) })
+      await alice.close()
+    }
+    expect(dialed).toHaveLength(0)
   })
 
   it.each(['TCP', 'TLS', 'WebSocket', 'WebSocket without a path'])('sends and receives over %s', async (kind) => {
