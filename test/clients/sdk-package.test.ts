@@ -70,9 +70,14 @@ describe('the SDK as a package, lowband/sdk', () => {
     await writeFile(join(project, 'package.json'), JSON.stringify({ type: 'module' }))
     await writeFile(join(project, 'node.mjs'), "const { LowbandClient, LowbandError } = await import('lowband/sdk'); console.log(typeof LowbandClient, typeof LowbandError)")
     expect(await run(process.execPath, ['node.mjs'], project)).toEqual({ code: 0, output: 'function function\n' })
+    // The Node-only TCP Fast Open transport has an entry of its own, out of the browser's path.
+    await writeFile(join(project, 'fast-open.mjs'), "const { fastOpenTransportFactory } = await import('lowband/sdk/fast-open'); console.log(typeof fastOpenTransportFactory())")
+    expect(await run(process.execPath, ['fast-open.mjs'], project)).toEqual({ code: 0, output: 'function\n' })
 
     await writeFile(join(project, 'app.ts'), [
       "import { LowbandClient, LowbandError, KIND, type ChatMessage, type SendResult, type ClientMsgId, type GroupInfo, type Status } from 'lowband/sdk'",
+      "import { fastOpenTransportFactory } from 'lowband/sdk/fast-open'",
+      "export const overFastOpen = new LowbandClient({ url: 'mqtt://chat.example', userId: 'alice', deviceId: 'cli', token: 'jwt', transportFactory: fastOpenTransportFactory() })",
       "const client = new LowbandClient({ url: 'wss://chat.example/mqtt', userId: 'alice', deviceId: 'web', token: async () => 'jwt' })",
       'client.onMessage((message: ChatMessage) => { const id: ClientMsgId | undefined = message.clientMsgId; console.log(message.text, id) })',
       'client.onStatus((status: Status) => console.log(status.type))',
