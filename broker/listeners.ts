@@ -79,11 +79,15 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
   const waited = new WeakMap<Socket, number>()
   const admit = (socket: Socket): boolean => gate.admit(socket, waited.get(socket))
   const servers = new Map<string, Server | HttpServer>()
+  /** Binds an MQTT listener's port, taking a reconnecting phone's CONNECT in its SYN (broker/fast-open.ts). */
+  const bind = async (server: Server | HttpServer, port: number, option: string): Promise<void> => {
+    await listen(server, config.host, port, option)
+    allowFastOpen(server)
+  }
   /** Accepting in this process, behind the gate. */
   const listenHere = async (server: Server | HttpServer, port: number, option: string): Promise<void> => {
     gate.guard(server)
-    await listen(server, config.host, port, option)
-    allowFastOpen(server)
+    await bind(server, port, option)
   }
   /** A socket accepted by another server than its listener's own (the accept process, or a door). */
   const arrive = (server: Server | HttpServer, socket: Socket, waitedMs: number): void => {
@@ -118,8 +122,7 @@ export async function startMqttListeners (broker: Aedes, config: Config, gate: C
     // Bound here, so a busy port is this process's ConfigError; then accepted on in the other.
     // A connection accepted here before the hand-over is this listener's like any other.
     const door = createNetServer((socket) => arrive(server, socket, 0))
-    await listen(door, config.host, port, option)
-    allowFastOpen(door)
+    await bind(door, port, option)
     const bound = (door.address() as AddressInfo).port
     await accept.take(name, door)
     listeners.push({ name, server, option, port: () => bound })

@@ -38,10 +38,10 @@ export function mqttTransportFactory (tls: MqttTlsOptions = {}, dial?: Dialer): 
   return (options) => new MqttTransport(options, tls, dial)
 }
 
-/** The host and port of an mqtt:// URL (1883 when it names none). */
+/** The host and port of an mqtt:// URL (1883 when it names none); undefined for other schemes. */
 function tcpAddress (url: string): { host: string, port: number } | undefined {
-  const parsed = /^mqtt:\/\/([^/:?#]+)(?::(\d+))?\/?$/i.exec(url)
-  return parsed === null ? undefined : { host: parsed[1]!, port: Number(parsed[2] ?? 1883) }
+  const parsed = new URL(url)
+  return parsed.protocol === 'mqtt:' ? { host: parsed.hostname, port: Number(parsed.port === '' ? 1883 : parsed.port) } : undefined
 }
 
 /** One mqtt.js client for exactly one network connection: its own reconnect is switched off. */
