@@ -114,9 +114,10 @@ describe.skipIf(skipReason !== null)(`chat scenarios over emulated links${skipRe
     const child = spawn(process.execPath, [CLI, 'netem', 'run', '--profile', '3g-good', '--scenario', 'flap'], { stdio: ['ignore', 'pipe', 'pipe'] })
     const exited = once(child, 'exit')
     const pid = child.pid ?? -1
-    expect(await eventually(() => namespacesOf(pid).length === 2 && processesMentioning('phones/main.js').length > 0, 15_000)).toBe(true)
-    const phones = processesMentioning('phones/main.js')
-    const brokers = processesMentioning('lowband-netem-')
+    expect(await eventually(() => namespacesOf(pid).length === 2 && processesMentioning('phones/main.js', pid).length > 0, 15_000)).toBe(true)
+    const phones = processesMentioning('phones/main.js', pid)
+    const brokers = processesMentioning('lowband-netem-', pid)
+    expect(brokers.length).toBeGreaterThan(0)
     child.kill('SIGKILL')
     await exited
     // No handler runs on SIGKILL: the phones see their pipe to the runner close, the broker gets
@@ -136,11 +137,12 @@ describe.skipIf(skipReason !== null)(`chat scenarios over emulated links${skipRe
       stderr += c.toString()
     })
     const pid = child.pid ?? -1
-    // Wait until the broker runs inside the link and the scenario is under way.
-    expect(await eventually(() => namespacesOf(pid).length === 2 && processesMentioning('phones/main.js').length > 0, 15_000)).toBe(true)
-    const brokers = processesMentioning('lowband-netem-')
+    // Wait until the broker runs inside the link and the scenario is under way (this run's, not
+    // the media test's that may run beside it).
+    expect(await eventually(() => namespacesOf(pid).length === 2 && processesMentioning('phones/main.js', pid).length > 0, 15_000)).toBe(true)
+    const brokers = processesMentioning('lowband-netem-', pid)
     expect(brokers.length).toBeGreaterThan(0)
-    const phones = processesMentioning('phones/main.js')
+    const phones = processesMentioning('phones/main.js', pid)
     child.kill('SIGINT')
     const [code, signal] = await exited
     expect(signal ?? code).toBe('SIGINT')
