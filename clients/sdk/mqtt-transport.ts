@@ -54,7 +54,7 @@ export class MqttTransport implements Transport {
   #onEstablished: () => void = () => {}
   #open = false
   #lastError: Error | undefined
-  readonly #pipelined: TransportPublish | undefined
+  readonly #pipelined: readonly TransportPublish[]
   readonly #noDelay: boolean
   readonly #dial: Dialer | undefined
   /** close() was called: a connection dialed after it is dropped at once. */
@@ -66,7 +66,7 @@ export class MqttTransport implements Transport {
     if (!/^(mqtts?|wss?):\/\//i.test(options.url)) throw new TypeError(`unsupported broker URL ${JSON.stringify(options.url)}: use mqtt://, mqtts://, ws:// or wss://`)
     // lowband serves MQTT over WebSocket at /mqtt; mqtt.js would ask for / when no path is given.
     this.#url = /^wss?:\/\/[^/?#]+$/i.test(options.url) ? `${options.url}/mqtt` : options.url
-    this.#pipelined = options.pipelined
+    this.#pipelined = options.pipelined ?? []
     this.#noDelay = options.noDelay ?? false
     this.#dial = dial
     this.#options = {
@@ -119,9 +119,10 @@ export class MqttTransport implements Transport {
       if (dialed !== undefined) dialed.onEstablished(() => this.#onEstablished())
       else if (socket.connecting === true) socket.once('connect', () => this.#onEstablished())
       else this.#onEstablished()
-      // mqtt.js holds every publish until the CONNACK; this one goes on the stream right behind the
-      // CONNECT it has just written there (a stream still opening buffers both, in order).
-      if (this.#pipelined !== undefined) client.stream.write(qos0Publish(this.#pipelined))
+      // mqtt.js holds every publish until the CONNACK; these go on the stream right behind the
+      // CONNECT it has just written there (a stream still opening buffers them all, in order), in
+      // one write: over TCP Fast Open they share the SYN as far as it holds.
+      if (this.#pipelined.length > 0) client.stream.write(concat(this.#pipelined.map(qos0Publish)))
       client.on('message', (topic, payload) => this.#onMessage(topic, payload))
       client.on('error', (error: Error & { code?: unknown }) => {
         this.#lastError = error
@@ -187,6 +188,9 @@ export class MqttTransport implements Transport {
   close (force = false): Promise<void> {
     this.#closed = true
     const client = this.#client
+    // A forced close gives up on the link: the kernel drops what the connection has not sent yet,
+    // which would otherwise still cross the link once it returns, beside the next connection.
+    if (force && client !== undefined) reset(client.stream)
     if (client === undefined || client.disconnected || !this.#open) {
       client?.end(true)
       return Promise.resolve()
@@ -212,6 +216,31 @@ export class MqttTransport implements Transport {
       })
     })
   }
+}
+
+/**
+ * Closes a TCP connection with a reset (RST) instead of a FIN: its unsent and unacknowledged bytes
+ * are discarded. Node's sockets only (a TLS socket's handle is not TCP, a WebSocket stream is no
+ * socket): the others are destroyed by mqtt.js as before, politely.
+ */
+function reset (stream: unknown): void {
+  const socket = stream as { resetAndDestroy?: () => unknown, connecting?: unknown, destroyed?: unknown }
+  if (typeof socket.resetAndDestroy !== 'function' || socket.connecting === true || socket.destroyed === true) return
+  try {
+    socket.resetAndDestroy()
+  } catch {
+    // ERR_INVALID_HANDLE_TYPE: not a TCP handle.
+  }
+}
+
+function concat (parts: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    bytes.set(part, offset)
+    offset += part.length
+  }
+  return bytes
 }
 
 /**

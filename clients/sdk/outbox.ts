@@ -22,13 +22,16 @@ export interface Confirmation {
   readonly ts?: number
 }
 
-/** A send not yet confirmed. `attempt` tells a stale PUBACK (of an earlier publish) from the current one. */
+/**
+ * A send not yet confirmed. `attempt` tells a stale PUBACK (of an earlier publish) from the current
+ * one. `early`: a QoS 0 copy went behind a CONNECT (see takeEarly); its stored-ack settles it.
+ */
 export interface OutboxEntry {
   readonly key: string
   readonly clientMsgId: Uint8Array
   readonly payload: Uint8Array
   readonly conversation: Conversation
-  state: 'queued' | 'published'
+  state: 'queued' | 'published' | 'early'
   attempt: number
   /** PUBACKs that came without a stored-ack or error. */
   unconfirmed: number
@@ -81,7 +84,7 @@ export class Outbox {
   /** The queued entries that fit in a window of `window` publishes, oldest first, now marked published. */
   takeReady (window: number): OutboxEntry[] {
     let inFlight = 0
-    for (const entry of this.#entries.values()) if (entry.state === 'published') inFlight++
+    for (const entry of this.#entries.values()) if (entry.state !== 'queued') inFlight++
     const ready: OutboxEntry[] = []
     for (const entry of this.#entries.values()) {
       if (inFlight + ready.length >= window) break
@@ -93,10 +96,45 @@ export class Outbox {
     return ready
   }
 
-  /** A stored-ack: the message is durable. The send settles on its PUBACK (or on a lost connection). */
+  /**
+   * Queued sends, oldest first, as many as fit in `bytes` of payload (at least one), now marked
+   * early: their QoS 0 copies go right behind the next CONNECT. With TCP Fast Open they ride the
+   * SYN, and the broker has them half a round trip after a link's return instead of one and a half
+   * (QoS 1 waits for the CONNACK). What a SYN cannot hold waits for the handshake either way.
+   */
+  takeEarly (bytes: number): OutboxEntry[] {
+    const early: OutboxEntry[] = []
+    let room = bytes
+    for (const entry of this.#entries.values()) {
+      if (entry.state !== 'queued') continue
+      if (early.length > 0 && entry.payload.length > room) break
+      room -= entry.payload.length
+      entry.state = 'early'
+      entry.attempt++
+      early.push(entry)
+    }
+    return early
+  }
+
+  get hasEarly (): boolean {
+    for (const entry of this.#entries.values()) if (entry.state === 'early') return true
+    return false
+  }
+
+  /** Early copies still without their stored-ack (lost with an attempt, or refused): queued again, for QoS 1. */
+  requeueEarly (): void {
+    for (const entry of this.#entries.values()) if (entry.state === 'early') entry.state = 'queued'
+  }
+
+  /**
+   * A stored-ack: the message is durable. The send settles on its PUBACK (or on a lost connection);
+   * an early copy has no PUBACK to wait for.
+   */
   stored (key: string, ack: Confirmation): void {
     const entry = this.#entries.get(key)
-    if (entry !== undefined) this.#acknowledged(entry, ack)
+    if (entry === undefined) return
+    this.#acknowledged(entry, ack)
+    if (entry.state === 'early') this.#settle(entry)
   }
 
   /** The PUBACK of publish number `attempt`: settles the send, or queues it again when unconfirmed. */

@@ -20,7 +20,7 @@ import { RecentIds } from './recent-ids.js'
 import { RttEstimator } from './rtt.js'
 import { SendWindow } from './send-window.js'
 import type { StatusStream } from './status.js'
-import type { Transport } from './transport.js'
+import type { Transport, TransportPublish } from './transport.js'
 
 /** What the session hands to the client above it. Inbox events come in inbox order, once each. */
 export interface SessionEvents {
@@ -58,6 +58,13 @@ const OFFLINE_WILL = Object.freeze({ topic: COMMAND.offline, payload: new Uint8A
  * requests) lives in the client's feature modules, which see the session only through its events
  * and its open transport.
  */
+/**
+ * Payload bytes of early sends behind a CONNECT: a TCP Fast Open SYN carries one segment less the
+ * option room (1420 bytes on a 1500-byte path); a CONNECT with its token takes ~200 of them, the
+ * resume ~20, and each PUBLISH's header and topic ~10 more than its payload.
+ */
+const EARLY_BYTES = 1000
+
 export class Session {
   readonly #options: ResolvedOptions
   readonly #events: SessionEvents
@@ -69,6 +76,10 @@ export class Session {
   readonly #window: SendWindow
   readonly #watchdog: LinkWatchdog
   #cancelRatePause: CancelTimer | undefined
+  /** reconnectNow() said the network is back, and no attempt has started since. */
+  #linkBack = false
+  /** Gives early copies (Outbox.takeEarly) still unconfirmed after the CONNACK back to QoS 1. */
+  #cancelEarlyWait: CancelTimer | undefined
 
   constructor (options: ResolvedOptions, status: StatusStream, events: SessionEvents) {
     this.#options = options
@@ -98,14 +109,14 @@ export class Session {
         connectTimeoutMs: o.connectTimeoutMs,
         noDelay: o.noDelay,
         will: OFFLINE_WILL,
-        // The resume goes right behind the CONNECT: for when this device holds more than the
-        // broker's record of it, whose own replay follows the CONNACK unasked (PROTOCOL.md).
-        ...(o.sendOnly ? {} : { pipelined: { topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: this.#sequencer.cursor }) } })
+        pipelined: this.#pipelined()
       }),
       message: (topic, payload) => this.#route(topic, payload),
       opened: (transport) => this.#opened(transport),
       handshakeTimeoutMs: () => this.#rtt.handshakeTimeoutMs(),
       lost: () => {
+        this.#cancelEarlyWait?.()
+        this.#cancelEarlyWait = undefined
         this.#watchdog.reset()
         this.#window.connectionLost()
         this.#outbox.connectionLost()
@@ -136,8 +147,12 @@ export class Session {
     return this.#connection.close()
   }
 
-  /** See Connection.reconnectNow. */
+  /**
+   * The app's connectivity event: see Connection.reconnectNow. The network is back, so the next
+   * attempt also carries the unconfirmed sends behind its CONNECT (#pipelined).
+   */
   reconnectNow (): void {
+    this.#linkBack = true
     this.#connection.reconnectNow()
   }
 
@@ -170,6 +185,7 @@ export class Session {
 
   async #opened (transport: Transport): Promise<void> {
     const self = this.#options.userId
+    if (this.#outbox.hasEarly) this.#awaitEarly()
     if (this.#options.sendOnly) {
       // Responses too: a send-only device (the CLI's `group` commands) may still make requests.
       const subscribed = Promise.all([ackTopic(self), errorTopic(self), responseTopic(self)].map((topic) => transport.subscribe(topic, 0)))
@@ -187,6 +203,34 @@ export class Session {
     this.#pump()
     this.#events.opened(transport)
     await subscribed
+  }
+
+  /**
+   * What goes right behind an attempt's CONNECT. The resume: for when this device holds more than
+   * the broker's record of it, whose own replay follows the CONNACK unasked (PROTOCOL.md). After
+   * the app said the network is back, the queued sends too, as QoS 0 copies, as many as a SYN
+   * holds beside the CONNECT (EARLY_BYTES); the broker stores and deduplicates them as any resend,
+   * and answers with stored-acks. Not on the attempts of a link not known to be back: those may be
+   * lost whole, a second apart.
+   */
+  #pipelined (): TransportPublish[] {
+    this.#outbox.requeueEarly()
+    const pipelined: TransportPublish[] = []
+    if (!this.#options.sendOnly) pipelined.push({ topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: this.#sequencer.cursor }) })
+    if (this.#linkBack) {
+      this.#linkBack = false
+      for (const entry of this.#outbox.takeEarly(EARLY_BYTES)) pipelined.push({ topic: sendTopicOf(entry.conversation), payload: entry.payload })
+    }
+    return pipelined
+  }
+
+  /** Early copies get until a send is overdue (the watchdog's bound) for their stored-acks; then QoS 1. */
+  #awaitEarly (): void {
+    this.#cancelEarlyWait = this.#options.clock.setTimer(this.#rtt.overdueMs(), () => {
+      this.#cancelEarlyWait = undefined
+      this.#outbox.requeueEarly()
+      this.#pump()
+    })
   }
 
   #requestReplay (transport: Transport | undefined, cursor: number): void {
@@ -281,6 +325,7 @@ export class Session {
   }
 
   #shutDown (error: Error | undefined): void {
+    this.#cancelEarlyWait?.()
     this.#cancelRatePause?.()
     this.#cancelRatePause = undefined
     this.#sequencer.pause()

@@ -66,12 +66,13 @@ export interface TransportOptions {
   /** The MQTT will: what the broker publishes for this device when its connection is lost. */
   readonly will?: TransportWill
   /**
-   * A QoS 0 PUBLISH written right behind the CONNECT, before the CONNACK: MQTT 3.1.1 lets a client
-   * send further packets without waiting (§3.1.4), and a server that refuses the CONNECT must not
-   * process them [MQTT-3.1.4-5]. It saves a round trip on every reconnect (the resume request). A
-   * transport that cannot write before the CONNACK publishes it first thing after.
+   * QoS 0 PUBLISHes written right behind the CONNECT, in order, before the CONNACK: MQTT 3.1.1 lets
+   * a client send further packets without waiting (§3.1.4), and a server that refuses the CONNECT
+   * must not process them [MQTT-3.1.4-5]. They save a round trip on a reconnect (the resume
+   * request; the sends a link's return found unconfirmed). A transport that cannot write before
+   * the CONNACK publishes them first thing after.
    */
-  readonly pipelined?: TransportPublish
+  readonly pipelined?: readonly TransportPublish[]
 }
 
 export interface TransportPublish {

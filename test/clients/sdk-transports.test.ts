@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fastOpenDialer } from '../../clients/sdk/fast-open-transport.js'
 import { mqttTransportFactory, type ChatMessage } from '../../clients/sdk/index.js'
 import type { DialedSocket, Dialer } from '../../clients/sdk/mqtt-transport.js'
-import { ResumeRequest, Synced } from '../../protocol/envelopes.js'
+import { encodeSend, ResumeRequest, StoredAck, Synced } from '../../protocol/envelopes.js'
 import { COMMAND } from '../../protocol/topics.js'
 import { TestBroker } from './helpers/broker.js'
 import { next } from './helpers/events.js'
@@ -17,6 +17,7 @@ describe('the mqtt.js transport over every kind of link', () => {
     broker = await TestBroker.start({ tls: true })
     ca = await readFile(join(broker.dataDir, 'cert.pem'), 'utf8')
     await (await broker.connected('bob', 'setup')).close()
+    await (await broker.connected('carol', 'setup')).close()
   })
   afterAll(async () => { await broker.stop() })
 
@@ -32,7 +33,7 @@ describe('the mqtt.js transport over every kind of link', () => {
     const url = urls().find(([name]) => name === kind)![1]
     const transport = mqttTransportFactory({ ca })({
       url, clientId: `bob/probe-${kind}`, username: 'bob', password: await broker.token('bob'), clean: true, keepaliveSeconds: 60, connectTimeoutMs: 5000,
-      pipelined: { topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: 0 }) }
+      pipelined: [{ topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: 0 }) }]
     })
     // No subscription: the Synced that answers the pipelined resume is published to this client only.
     const synced = new Promise<number>((resolve) => transport.onMessage((topic, payload) => { if (topic === 'u/bob/y') resolve(Synced.decode(payload).seq) }))
@@ -50,20 +51,27 @@ describe('the mqtt.js transport over every kind of link', () => {
     return { dialed, dial: async (host, port) => { const socket = await dialer!(host, port); dialed.push(socket); return socket } }
   }
 
-  it('opens mqtt:// over a TCP Fast Open socket: its handshake reported, the resume behind the CONNECT, a probe answered', async () => {
+  it('opens mqtt:// over a TCP Fast Open socket: its handshake reported, the resume and a send behind the CONNECT, a probe answered', async () => {
     const { dial, dialed } = countingFastOpen()
+    const send = encodeSend({ clientMsgId: new Uint8Array(8).fill(7), to: 'carol', body: 'early' })
     const transport = mqttTransportFactory({}, dial)({
       url: urls()[0]![1], clientId: 'bob/fast-open', username: 'bob', password: await broker.token('bob'), clean: true, keepaliveSeconds: 60, connectTimeoutMs: 5000,
-      pipelined: { topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: 0 }) }
+      pipelined: [{ topic: COMMAND.resume, payload: ResumeRequest.encode({ cursor: 0 }) }, send]
     })
     let established = 0
     transport.onEstablished!(() => established++)
-    const synced = new Promise<number>((resolve) => transport.onMessage((topic, payload) => { if (topic === 'u/bob/y') resolve(Synced.decode(payload).seq) }))
+    // Both answers come to this client alone, no subscription needed: the resume's Synced, the send's stored-ack.
+    const answers = new Map<string, Uint8Array>()
+    transport.onMessage((topic, payload) => answers.set(topic, payload))
+    const answer = async (topic: string): Promise<Uint8Array> => { while (!answers.has(topic)) await new Promise((resolve) => setTimeout(resolve, 5)); return answers.get(topic)! }
+    const synced = answer('u/bob/y').then((payload) => Synced.decode(payload).seq)
+    const stored = answer('u/bob/a').then((payload) => StoredAck.decode(payload).cseq)
     await transport.connect()
     expect(dialed).toHaveLength(1)
     expect(dialed[0]).toBeDefined()
     expect(established).toBe(1)
     expect(await synced).toBeGreaterThanOrEqual(0)
+    expect(await stored).toBeGreaterThan(0)
     await transport.ping!()
     await transport.close()
   })

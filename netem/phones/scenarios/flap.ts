@@ -10,7 +10,14 @@ export async function flap(ctx: ScenarioContext): Promise<void> {
   const plan = ctx.plan
   if (plan.scenario !== 'flap') throw new Error('flap scenario given another plan')
   const outage = plan.outage
-  const [sender] = await Promise.all([ctx.phone('p1'), ctx.phone('p2')])
+  const phones = await Promise.all([ctx.phone('p1'), ctx.phone('p2')])
+  const [sender] = phones
+  // The phone's OS tells every app that the network is back (Android's NetworkCallback, iOS's
+  // NWPathMonitor), and a chat app reconnects on it (clients/README.md).
+  const networkBack = (): void => {
+    for (const phone of phones) phone.client.reconnectNow()
+  }
+  let told = false
   await ctx.window('flap', async () => {
     const startMs = ctx.mark('sending')
     let keepSending: () => Promise<boolean>
@@ -21,6 +28,7 @@ export async function flap(ctx: ScenarioContext): Promise<void> {
         await ctx.control.setLinkUp(false)
         await sleep(outage.downMs)
         await ctx.control.setLinkUp(true)
+        networkBack()
       })()
       const stopMs = startMs + outage.atMs + outage.downMs + outage.tailMs
       keepSending = async () => ctx.recorder.nowMs() < stopMs
@@ -33,6 +41,11 @@ export async function flap(ctx: ScenarioContext): Promise<void> {
         const events = await ctx.control.linkEvents()
         const ups = events.filter((e) => e.state === 'up' && Number(BigInt(e.atNs) - t0Ns) / 1e6 > startMs)
         const firstUp = ups[0]
+        // The OS's connectivity event, as soon as the pacing of sends looks at the link again.
+        if (firstUp !== undefined && !told) {
+          told = true
+          networkBack()
+        }
         return firstUp === undefined || now < Number(BigInt(firstUp.atNs) - t0Ns) / 1e6 + outage.tailMs
       }
     }

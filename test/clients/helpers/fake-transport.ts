@@ -67,7 +67,7 @@ export class FakeTransport implements Transport {
   }
 
   /** The publishes to `topic`, in order. */
-  published (topic: string): Array<{ payload: Uint8Array } & Deferred> {
+  published (topic: string): Array<{ payload: Uint8Array, qos: 0 | 1 } & Deferred> {
     return this.publishes.filter((p) => p.topic === topic)
   }
 
@@ -102,8 +102,7 @@ export class FakeTransport implements Transport {
     if (outcome.error === undefined) {
       this.#onEstablished()
       // What the client wrote behind its CONNECT is seen first, as a QoS 0 publish.
-      const pipelined = this.options.pipelined
-      if (pipelined !== undefined) this.publishes.push({ ...pipelined, qos: 0, resolve: () => {}, reject: () => {} })
+      for (const pipelined of this.options.pipelined ?? []) this.publishes.push({ ...pipelined, qos: 0, resolve: () => {}, reject: () => {} })
       this.#connect.resolve()
       this.#changed()
     }
