@@ -151,6 +151,26 @@ describe('the mqtt.js transport over every kind of link', () => {
     silent.close()
   })
 
+  it.each([['a forced close resets the connection (RST)', true, 'ECONNRESET'], ['a polite close ends it (FIN)', false, 'end']] as const)('over mqtt://, %s', async (_name, force, seen) => {
+    // A server that accepts the CONNECT and says how the connection ended: with a reset, what the
+    // client's kernel still held for a dead link is dropped instead of crossing it later.
+    let ended!: (how: string) => void
+    const how = new Promise<string>((resolve) => { ended = resolve })
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])))
+      socket.on('end', () => ended('end'))
+      socket.on('error', (error: NodeJS.ErrnoException) => ended(error.code ?? error.message))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const transport = mqttTransportFactory()({
+      url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, clientId: 'bob/reset', username: 'bob', password: 'x', clean: true, keepaliveSeconds: 60, connectTimeoutMs: 5000
+    })
+    await transport.connect()
+    await transport.close(force)
+    expect(await how).toBe(seen)
+    server.close()
+  })
+
   it('refuses a TLS server it cannot verify', async () => {
     const client = await broker.client('alice', 'strict', { url: `mqtts://127.0.0.1:${broker.broker.ports.tls!}` })
     await expect(client.connect()).rejects.toThrow(/self[- ]signed/i)
