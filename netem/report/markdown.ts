@@ -116,7 +116,7 @@ function summarySection(records: readonly RunRecord[]): string[] {
   return [
     '## Summary',
     '',
-    'How far each weak-link flow is from the physical floor (columns as in [All runs](#all-runs); 1.00 is the floor). Goals (issue 17): a burst\'s last message ≤ 1.3× its drain floor; after a reconnect the last queued message ≤ drain floor + 1 round trip; messages sent through an outage delivered within 1.5 round trips + drain after the link returns.',
+    'How far each weak-link flow is from the physical floor (columns as in [All runs](#all-runs); 1.00 is the floor). Goals (issue 17): a burst\'s last message ≤ 1.3× its drain floor; after a reconnect the last queued message ≤ drain floor + 1 round trip; messages sent through an outage delivered within 1.5 round trips + drain after the link returns (the flap column: the last of them, for the outage that came off worst, and that goal in brackets; the phones are told when the link returns, as the OS tells an app).',
     '',
     ...table,
     ''

@@ -114,21 +114,23 @@ describe('netem report summary', () => {
   }
   const latency = (p50Ms: number, p99Ms: number) => ({ count: 50, minMs: p50Ms, p50Ms, p90Ms: p99Ms, p99Ms, maxMs: p99Ms })
 
-  it('has one row per profile: burst, resume and flap p50 ÷ floor, burst p99 ÷ drain floor, reconnect → synced in round trips', () => {
+  it('has one row per profile: burst, resume and flap p50 ÷ floor, burst p99 ÷ drain floor, the outage\'s messages after the return against the flap goal, reconnect → synced in round trips', () => {
     const records: RunRecord[] = [
       run('3g-good', 'burst', { latency: latency(390, 440), floorMs: 195, drainFloorMs: 343 }),
       // 3g-good's round trip is 90 + 100 ms: 475 ms from reconnect to synced is 2.5 of them.
       run('3g-good', 'resume', { latency: latency(300, 500), floorMs: 200 }, { offline: 1000, reconnect: 5000, synced: 5475 }),
-      run('3g-good', 'flap', { latency: latency(250, 6000), floorMs: 200 }),
+      // The message sent during the outage (4000–5000 ms) arrives 400 ms after the return; the goal for
+      // one message is 1.5 × 190 ms + its drain (160 B up at 420 kbit/s: 3.05 ms; 320 B down at 850: 3.01).
+      { ...flapRecord(), metrics: metrics({ latency: latency(250, 6000), floorMs: 200 }) },
       run('edge-lossy', 'burst', { latency: latency(1700, 2500), floorMs: 850, drainFloorMs: 1250 }),
       { profile: 'edge-lossy', scenario: 'resume', plan: planFor(getProfile('edge-lossy'), 'resume'), seed: 1, durationMs: 1, error: 'broker exited' },
       { ...flapRecord(), profile: '2g-rural', scenario: 'typing', plan: planFor(getProfile('2g-rural'), 'typing') }
     ]
     expect(summaryTable(records)).toEqual([
-      '| profile | burst p50 ÷ floor | burst p99 ÷ drain floor | resume p50 ÷ floor | flap p50 ÷ floor | reconnect → synced, round trips |',
-      '|---|---:|---:|---:|---:|---:|',
-      '| `3g-good` | 2.00 | 1.28 | 1.50 | 1.25 | 2.5 |',
-      '| `edge-lossy` | 2.00 | 2.00 | – | – | – |'
+      '| profile | burst p50 ÷ floor | burst p99 ÷ drain floor | resume p50 ÷ floor | flap p50 ÷ floor | flap: outage → last delivered after the return, ms (goal) | reconnect → synced, round trips |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      '| `3g-good` | 2.00 | 1.28 | 1.50 | 1.25 | 400 (288) | 2.5 |',
+      '| `edge-lossy` | 2.00 | 2.00 | – | – | – | – |'
     ])
   })
 
@@ -140,7 +142,7 @@ describe('netem report summary', () => {
       const summary = report.indexOf('## Summary')
       expect(summary).toBeGreaterThan(0)
       expect(summary).toBeLessThan(report.indexOf('## Profiles'))
-      expect(report).toContain('| `3g-good` | 2.00 | 1.28 | – | – | – |')
+      expect(report).toContain('| `3g-good` | 2.00 | 1.28 | – | – | – | – |')
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
