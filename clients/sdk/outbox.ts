@@ -128,13 +128,15 @@ export class Outbox {
 
   /**
    * A stored-ack: the message is durable. The send settles on its PUBACK (or on a lost connection);
-   * an early copy has no PUBACK to wait for.
+   * an early copy has no PUBACK to wait for. Returns whether that made room in the window.
    */
-  stored (key: string, ack: Confirmation): void {
+  stored (key: string, ack: Confirmation): boolean {
     const entry = this.#entries.get(key)
-    if (entry === undefined) return
+    if (entry === undefined) return false
     this.#acknowledged(entry, ack)
-    if (entry.state === 'early') this.#settle(entry)
+    if (entry.state !== 'early') return false
+    this.#settle(entry)
+    return true
   }
 
   /** The PUBACK of publish number `attempt`: settles the send, or queues it again when unconfirmed. */

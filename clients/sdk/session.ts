@@ -268,7 +268,8 @@ export class Session {
         }
         case 'ack': {
           const ack = StoredAck.decode(payload)
-          this.#outbox.stored(clientMsgIdKey(ack.clientMsgId), ack)
+          // An early copy's stored-ack frees its place in the window for what waits behind it.
+          if (this.#outbox.stored(clientMsgIdKey(ack.clientMsgId), ack)) this.#pump()
           if (!this.#options.sendOnly) this.#sequencer.accept(ack.seq, { type: 'sent' })
           return
         }

@@ -160,6 +160,27 @@ describe('SDK on weak links (fake transport, fake clock)', () => {
     await client.close()
   })
 
+  it('counts early copies in the send window, and publishes what waits behind them as soon as their stored-acks come', async () => {
+    const { client, transports, first } = await connectedClient({ maxInFlight: 2 })
+    const early = ['one', 'two'].map((body) => client.send('bob', body))
+    await first.until(() => first.published('s/bob').length === 2)
+    await statusAfter(client, 'reconnecting', () => client.reconnectNow())
+    const second = await transports.waitFor(2)
+    await open(second)
+    const later = client.send('bob', 'three')
+    await settle()
+    // The window (2) is taken by the copies still unconfirmed: 'three' waits.
+    expect(second.published('s/bob').map((p) => DirectSend.decode(p.payload).body)).toEqual(['one', 'two'])
+    for (const [i, copy] of second.published('s/bob').entries()) second.deliver('u/alice/a', storedAck(DirectSend.decode(copy.payload).clientMsgId as Uint8Array, i + 1))
+    await Promise.all(early)
+    // No timer ran: the stored-acks themselves let it go.
+    await second.until(() => second.published('s/bob').length === 3)
+    expect(DirectSend.decode(second.published('s/bob')[2]!.payload).body).toBe('three')
+    await acknowledge(second, 2, 3)
+    expect((await later).cseq).toBe(3)
+    await client.close()
+  })
+
   it('pipelines no sends on attempts it was not told the network is back for: a lost attempt would carry them for nothing', async () => {
     const { client, clock, transports, first } = await connectedClient()
     void client.send('bob', 'two').catch(() => {})
