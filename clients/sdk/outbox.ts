@@ -116,6 +116,7 @@ export class Outbox {
     return early
   }
 
+  /** Whether early copies await their stored-acks. */
   get hasEarly (): boolean {
     for (const entry of this.#entries.values()) if (entry.state === 'early') return true
     return false

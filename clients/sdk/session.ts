@@ -47,17 +47,11 @@ export interface SessionEvents {
   keysLow? (notice: PreKeysLow): void
 }
 
-/** The will lowband devices set: the broker marks this device offline when the link dies without a DISCONNECT. */
 /** Fresh client message ids one send tries before it fails: one collision is rare (PROTOCOL.md, "Client message ids"), three in a row mean a broken broker. */
 const ID_TRIES = 3
+/** The will lowband devices set: the broker marks this device offline when the link dies without a DISCONNECT. */
 const OFFLINE_WILL = Object.freeze({ topic: COMMAND.offline, payload: new Uint8Array(0), qos: 0 as const })
 
-/**
- * One device's link to its inbox: the reconnecting connection, the inbox put back in order, and
- * the outbox of sends. Everything chat-specific above plain messages (statuses, presence, typing,
- * requests) lives in the client's feature modules, which see the session only through its events
- * and its open transport.
- */
 /**
  * Payload bytes of early sends behind a CONNECT: a TCP Fast Open SYN carries one segment less the
  * option room (1420 bytes on a 1500-byte path); a CONNECT with its token takes ~200 of them, the
@@ -65,6 +59,12 @@ const OFFLINE_WILL = Object.freeze({ topic: COMMAND.offline, payload: new Uint8A
  */
 const EARLY_BYTES = 1000
 
+/**
+ * One device's link to its inbox: the reconnecting connection, the inbox put back in order, and
+ * the outbox of sends. Everything chat-specific above plain messages (statuses, presence, typing,
+ * requests) lives in the client's feature modules, which see the session only through its events
+ * and its open transport.
+ */
 export class Session {
   readonly #options: ResolvedOptions
   readonly #events: SessionEvents
