@@ -2,6 +2,7 @@
 // `browser` export condition) is one bundled object with no named exports.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { Duplex } from 'node:stream'
+import { concat } from './bytes.js'
 import { ConnectionRefusedError, SubscriptionRefusedError } from './errors.js'
 import type { Transport, TransportFactory, TransportOptions, TransportPublish } from './transport.js'
 
@@ -122,7 +123,7 @@ export class MqttTransport implements Transport {
       // mqtt.js holds every publish until the CONNACK; these go on the stream right behind the
       // CONNECT it has just written there (a stream still opening buffers them all, in order), in
       // one write: over TCP Fast Open they share the SYN as far as it holds.
-      if (this.#pipelined.length > 0) client.stream.write(concat(this.#pipelined.map(qos0Publish)))
+      if (this.#pipelined.length > 0) client.stream.write(concat(...this.#pipelined.map(qos0Publish)))
       client.on('message', (topic, payload) => this.#onMessage(topic, payload))
       client.on('error', (error: Error & { code?: unknown }) => {
         this.#lastError = error
@@ -231,16 +232,6 @@ function reset (stream: unknown): void {
   } catch {
     // ERR_INVALID_HANDLE_TYPE: not a TCP handle.
   }
-}
-
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    bytes.set(part, offset)
-    offset += part.length
-  }
-  return bytes
 }
 
 /**

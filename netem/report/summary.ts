@@ -1,5 +1,6 @@
 import { getProfile } from '../profiles/index.js'
 import type { RunRecord } from '../run/matrix.js'
+import { serialiseMs } from '../run/metrics.js'
 import type { ScenarioName } from '../run/types.js'
 
 /** From the resume scenario's reconnect to the recipient phone being connected and caught up, ms. */
@@ -18,7 +19,7 @@ export function outageAfterReturn(record: RunRecord): { count: number; maxMs: nu
   const bytes = record.metrics?.bytesPerMessage
   if (record.timeline === undefined || bytes === undefined || bytes === null) return null
   const profile = getProfile(record.profile)
-  const perMessageMs = Math.max((bytes.up * 8) / profile.up.rateKbit, (bytes.down * 8) / profile.down.rateKbit)
+  const perMessageMs = Math.max(serialiseMs(bytes.up, profile.up.rateKbit), serialiseMs(bytes.down, profile.down.rateKbit))
   let worst: { count: number; maxMs: number; goalMs: number } | null = null
   outages.forEach((down, i) => {
     const up = outages.slice(i + 1).find((o) => o.state === 'up')

@@ -93,7 +93,7 @@ function windowTotals(windows: readonly TrafficWindow[]): { messages: number; up
 }
 
 /** kbit/s are bits per ms: bytes × 8 / kbit/s is milliseconds. */
-function serialiseMs(bytes: number, rateKbit: number): number {
+export function serialiseMs(bytes: number, rateKbit: number): number {
   return (bytes * 8) / rateKbit
 }
 

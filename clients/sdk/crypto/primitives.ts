@@ -3,6 +3,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
+import { concat } from '../bytes.js'
 
 /**
  * The only door to the cryptographic primitives: audited @noble libraries (X25519, Ed25519,
@@ -95,17 +96,7 @@ export function utf8 (text: string): Uint8Array {
   return encoder.encode(text)
 }
 
-export function concat (...parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const part of parts) length += part.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
+export { concat }
 
 export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false

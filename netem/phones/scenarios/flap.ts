@@ -17,7 +17,6 @@ export async function flap(ctx: ScenarioContext): Promise<void> {
   const networkBack = (): void => {
     for (const phone of phones) phone.client.reconnectNow()
   }
-  let told = false
   await ctx.window('flap', async () => {
     const startMs = ctx.mark('sending')
     let keepSending: () => Promise<boolean>
@@ -35,6 +34,7 @@ export async function flap(ctx: ScenarioContext): Promise<void> {
     } else {
       // Keep going until one scheduled outage has come and gone, plus a tail.
       const t0Ns = ctx.recorder.t0Ns
+      let told = false
       keepSending = async () => {
         const now = ctx.recorder.nowMs()
         if (now - startMs > outage.maxMs) return false
