@@ -15,7 +15,7 @@ interface SendState {
   readonly client: Client
   readonly sender: Identity
   readonly request: SendRequest
-  readonly order?: SendOrder
+  readonly order: SendOrder | undefined
   draft?: NewDirectMessage
   stored?: { message: StoredMessage, seqs: Record<string, number>, duplicate: boolean }
 }
@@ -147,7 +147,7 @@ export const groupSendSteps: readonly Step[] = [checkKind, checkBody, checkMedia
 /** A send on `c/s` (SendRequest), or on `s/<to>` (DirectSend; `to` is the topic's, never the payload's). */
 export async function runSend (ctx: HookContext, client: Client, sender: Identity, payload: DevicePayload, to?: string, order?: SendOrder): Promise<void> {
   const request: SendRequest = to === undefined ? SendRequest.fromCbor(payload.item()) : Object.assign(DirectSend.fromCbor(payload.item()), { to })
-  const state: SendState = { ctx, client, sender, request, ...(order === undefined ? {} : { order }) }
+  const state: SendState = { ctx, client, sender, request, order }
   for (const step of request.group === undefined ? directSendSteps : groupSendSteps) {
     // Only the steps that wait are awaited: an await of a synchronous step's undefined still costs
     // a microtask turn and its promise, per step and message.

@@ -312,6 +312,7 @@ function isFor (record: StoredRecord, user: string): boolean {
 
 /** The other user of a 1:1 conversation `d:<a>:<b>` (user ids cannot contain `:`). */
 function otherUser (conversation: string, user: string): string {
-  const [, a, b] = conversation.split(':')
-  return a === user ? b! : a!
+  const second = conversation.indexOf(':', 2)
+  const a = conversation.slice(2, second)
+  return a === user ? conversation.slice(second + 1) : a
 }

@@ -64,8 +64,9 @@ export class EmbeddedMessageStore implements MessageStore {
     let placedEarly = false
     const place = (): void => { if (registered) placed?.(); else placedEarly = true }
     const work = (async () => {
-      const existingId = this.#core.db.getSync(keys.dedup(key), { valueEncoding: 'utf8' }) as string | undefined
-      const existing = existingId === undefined ? undefined : this.#core.record(existingId)
+      // Default options: getSync's fast path (an encoding option costs a lookup and a copy of the options per call).
+      const existingId = this.#core.db.getSync(keys.dedup(key))
+      const existing = existingId === undefined ? undefined : this.#core.record(Buffer.from(existingId).toString())
       if (existing !== undefined) {
         place()
         return { ...existing, duplicate: true }
@@ -88,9 +89,16 @@ export class EmbeddedMessageStore implements MessageStore {
     // member's inbox holds group messages in cseq order.
     const cseq = this.#core.sequences.take(counters[0]!)
     const seqs: Record<string, number> = {}
-    for (const [i, u] of users.entries()) seqs[u] = this.#core.sequences.take(counters[i + 1]!)
-    const message: StoredMessage = { ...draft, id: this.#newId(), conversation, cseq, ...(group ? { group: true } : {}) }
-    const record: StoredRecord = { message, seqs, ...(group ? { recipients: users.filter((u) => u !== draft.from) } : {}) }
+    for (let i = 0; i < users.length; i++) seqs[users[i]!] = this.#core.sequences.take(counters[i + 1]!)
+    // Field by field: spreading the draft and a conditional part took V8's slow generic copy
+    // (about 4 µs a message in the 3000 msg/s profile, docs/BENCH.md).
+    const message: StoredMessage = {
+      from: draft.from, fromDevice: draft.fromDevice, to: draft.to, body: draft.body, kind: draft.kind, ts: draft.ts, clientMsgId: draft.clientMsgId,
+      id: this.#newId(), conversation, cseq
+    }
+    if (group) message.group = true
+    const record: StoredRecord = { message, seqs }
+    if (group) record.recipients = users.filter((u) => u !== draft.from)
     const slot = encodeRecord({ m: message.id } satisfies InboxSlot)
     const ops: Op[] = [
       put(keys.message(message.id), record),
