@@ -4,9 +4,9 @@ import { cpus, loadavg } from 'node:os'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
 import { ClassicLevel } from 'classic-level'
 import { conversationOf, type NewDirectMessage, type StoredMessage } from '../storage/contracts.js'
-import { put, type InboxSlot, type Op, type StoredRecord } from '../storage/embedded/core.js'
+import type { Op, StoredRecord } from '../storage/embedded/core.js'
 import { keys } from '../storage/embedded/keys.js'
-import { encodeRecord } from '../storage/embedded/record-codec.js'
+import { appendOps } from '../storage/embedded/messages.js'
 import { createMessageIdGenerator, dedupKey } from '../storage/message-id.js'
 import { renderTable } from './table.js'
 
@@ -80,18 +80,6 @@ interface Result { name: string, messages: number, mainMs: number, workerMs: num
 /** What the main thread keeps either way: the sequence counters and the id generator. */
 interface Placer { counters: Map<string, number>, newId: () => string }
 
-/** The five puts #append writes for a 1:1 message, as it builds them. */
-function opsOf (record: StoredRecord, dedup: string): Op[] {
-  const { message, seqs } = record
-  const slot = encodeRecord({ m: message.id } satisfies InboxSlot)
-  return [
-    put(keys.message(message.id), record),
-    { type: 'put', key: dedup, value: Buffer.from(message.id) },
-    { type: 'put', key: keys.conversation(message.conversation, message.cseq), value: Buffer.from(message.id) },
-    ...Object.keys(seqs).map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
-  ]
-}
-
 function take (counters: Map<string, number>, name: string): number {
   const next = (counters.get(name) ?? 0) + 1
   counters.set(name, next)
@@ -162,7 +150,7 @@ function serveWorker (): void {
   let ops: Op[] = []
   let jobs = 0
   const add = (job: Job): void => {
-    for (const op of opsOf(job.record, job.dedup)) ops.push(op)
+    for (const op of appendOps(job.record, job.dedup, Object.keys(job.record.seqs))) ops.push(op)
     if (++jobs < TURN) return
     if (back === 'clone') {
       port.postMessage({ ops })
@@ -237,7 +225,7 @@ async function runTurn (c: Case, drafts: Draft[], placer: Placer, link: WorkerLi
     const ops: Op[] = []
     for (const draft of drafts) {
       const { record, dedup } = place(draft, placer, false)
-      for (const op of opsOf(record, dedup)) ops.push(op)
+      for (const op of appendOps(record, dedup, Object.keys(record.seqs))) ops.push(op)
     }
     if (c.write) await write(ops)
     return

@@ -327,6 +327,7 @@ export class Session {
 
   #shutDown (error: Error | undefined): void {
     this.#cancelEarlyWait?.()
+    this.#cancelEarlyWait = undefined
     this.#cancelRatePause?.()
     this.#cancelRatePause = undefined
     this.#sequencer.pause()

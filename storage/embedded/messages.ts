@@ -99,14 +99,7 @@ export class EmbeddedMessageStore implements MessageStore {
     if (group) message.group = true
     const record: StoredRecord = { message, seqs }
     if (group) record.recipients = users.filter((u) => u !== draft.from)
-    const slot = encodeRecord({ m: message.id } satisfies InboxSlot)
-    const ops: Op[] = [
-      put(keys.message(message.id), record),
-      { type: 'put', key: dedup, value: Buffer.from(message.id) },
-      { type: 'put', key: keys.conversation(conversation, cseq), value: Buffer.from(message.id) },
-      ...users.map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
-    ]
-    const written = this.#core.write(ops, counters)
+    const written = this.#core.write(appendOps(record, dedup, users), counters)
     placed?.()
     await written
     // Its recipient's PUBACK asks next for it: no need to ask LevelDB.
@@ -197,4 +190,19 @@ export class EmbeddedMessageStore implements MessageStore {
 function storedCursor (core: StoreCore, key: string): number | undefined {
   const stored = core.get(key)
   return stored === undefined ? undefined : Number(Buffer.from(stored).toString())
+}
+
+/**
+ * The puts of one append: the record, its dedup key, its conversation slot and a slot in each of
+ * `holders`' inboxes (bench/offload-cost.ts prices building them).
+ */
+export function appendOps (record: StoredRecord, dedup: string, holders: readonly string[]): Op[] {
+  const { message, seqs } = record
+  const slot = encodeRecord({ m: message.id } satisfies InboxSlot)
+  return [
+    put(keys.message(message.id), record),
+    { type: 'put', key: dedup, value: Buffer.from(message.id) },
+    { type: 'put', key: keys.conversation(message.conversation, message.cseq), value: Buffer.from(message.id) },
+    ...holders.map((u) => ({ type: 'put' as const, key: keys.inbox(u, seqs[u]!), value: slot }))
+  ]
 }
