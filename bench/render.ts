@@ -7,7 +7,7 @@ import type { MemoryReport, MemoryUsage } from './memory.js'
 import { BUSY_LOAD_AVERAGE } from './machine.js'
 import { describePacket, type WirePacket } from './packet-labels.js'
 import type { BenchReport } from './report.js'
-import { throughputLabel, type StepOutcome } from './throughput.js'
+import { throughputLabel, type BrokerThroughput, type StepOutcome } from './throughput.js'
 import { renderTable } from './table.js'
 
 /** The human-readable report: one heading and table per section, then the goals. */
@@ -46,6 +46,7 @@ function throughput (report: BenchReport): string[] {
         r.atHalf.latency.p50Ms, times(r.atHalf.latency.p50Ms, base?.atHalf.latency.p50Ms),
         r.atHalf.latency.p99Ms, times(r.atHalf.latency.p99Ms, base?.atHalf.latency.p99Ms), max === undefined ? '–' : `${max.brokerCpuPct} %`]
     }))
+  const sameRate = atLowbandHalf(t.results)
   const steps = renderTable(
     ['broker', 'offered/s', 'delivered/s', 'delivered %', 'p50 ms', 'p99 ms', 'CPU broker %', 'generator %', 'machine %', 'step'],
     t.results.flatMap((r) => r.steps.map((s) => [throughputLabel(r), s.offeredRate, Math.round(s.deliveredRate), (s.deliveredShare * 100).toFixed(1),
@@ -53,6 +54,8 @@ function throughput (report: BenchReport): string[] {
   return [
     `## 1. Durable 1:1 chat: throughput and latency (${t.pairs} pairs = ${t.clients} clients, QoS 1, ${t.generatorProcesses} generator processes${t.settings.encrypted === true ? '; end-to-end encrypted bodies' : ''})`,
     summary,
+    '(@50%: each broker at half of its own maximum.)',
+    ...sameRate,
     '',
     `Load steps (${t.settings.stepMs} ms each; sustained = offered rate sent, ≥ 99 % delivered within ${t.settings.graceMs} ms after the step, p99 ≤ ${t.p99LimitMs} ms;`,
     'CPU over the offering window: broker and busiest generator in % of one core, machine in % of all cores):',
@@ -256,4 +259,18 @@ function abuse (report: BenchReport): string[] {
     `acknowledged alice → bob messages: ${a.acknowledged}, lost ${a.lost.pairs}; the slow reader's acknowledged messages missing from its replay: ${a.lost.slowReader}`,
     `broker RSS: ${a.rss.quietMiB} MiB after the quiet phase, ${a.rss.peakMiB} MiB at most under attack (+${Math.round((a.rss.peakMiB - a.rss.quietMiB) * 10) / 10} MiB over the whole run)`
   ]
+}
+
+/** The tail at the same offered rate: lowband at half its maximum, each reference broker at that rate. */
+function atLowbandHalf (results: BrokerThroughput[]): string[] {
+  const lowband = results.find((r) => r.kind === 'lowband' && r.store === undefined && r.cluster === undefined)
+  const references = results.filter((r) => r.atLowbandHalf !== undefined)
+  if (lowband === undefined || references.length === 0) return []
+  const own = lowband.atHalf.latency
+  const rows = [[throughputLabel(lowband), own.p50Ms, own.p99Ms, '–'], ...references.map((r) => {
+    const { p50Ms, p99Ms } = r.atLowbandHalf!.latency
+    return [throughputLabel(r), p50Ms, p99Ms, p99Ms === 0 ? '–' : `${(own.p99Ms / p99Ms).toFixed(2)}×`]
+  })]
+  return ['', `At lowband's half rate (${Math.round(lowband.atHalf.offeredRate)} msg/s offered, ${lowband.atHalf.latency.count} messages, a fresh broker each): the tail at the same load`,
+    renderTable(['broker', 'p50 ms', 'p99 ms', "lowband's p99 ÷ this"], rows)]
 }

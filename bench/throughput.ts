@@ -57,6 +57,12 @@ export interface BrokerThroughput {
   limitedBy: string
   /** A longer run at 50 % of the maximum: the latency figures. */
   atHalf: StepMeasure
+  /**
+   * A reference broker's run at the rate of lowband's `atHalf` (its offered rate), the same length:
+   * issue 18's tail goal compares lowband's p99 at half its maximum with this broker's p99 at the
+   * same offered rate, not at half of the reference's own maximum.
+   */
+  atLowbandHalf?: StepMeasure
 }
 
 /** A broker and its load generators, started together and replaced together. */
@@ -81,7 +87,17 @@ async function closeRig (rig: Rig): Promise<void> {
   await rig.broker.kill()
 }
 
-export async function measureThroughput (kind: BrokerKind, settings: ThroughputSettings, log: (line: string) => void, store?: LowbandStore, cluster?: ClusterSetup): Promise<BrokerThroughput> {
+/** The latency run: a fresh broker, a warm-up at the rate, then `halfMs` at it. */
+async function latencyAt (rig: Rig, rate: number, settings: ThroughputSettings): Promise<StepMeasure> {
+  await rig.load.step(rate, settings.warmupMs, settings.graceMs)
+  return rig.load.step(rate, settings.halfMs, settings.graceMs)
+}
+
+/**
+ * The ladder, then the latency at half the maximum found; with `lowbandHalf` (a reference broker,
+ * lowband measured first) also the latency at lowband's half rate.
+ */
+export async function measureThroughput (kind: BrokerKind, settings: ThroughputSettings, log: (line: string) => void, store?: LowbandStore, cluster?: ClusterSetup, lowbandHalf?: number): Promise<BrokerThroughput> {
   const label = throughputLabel({ kind, store, cluster })
   let rig = await openRig(kind, settings, store, cluster)
   try {
@@ -129,12 +145,17 @@ export async function measureThroughput (kind: BrokerKind, settings: ThroughputS
     // Latency is taken on a fresh broker for every broker alike, after a warm-up at the same rate.
     await closeRig(rig)
     rig = await openRig(kind, settings, store, cluster)
-    const half = Math.max(1, max / 2)
-    await rig.load.step(half, settings.warmupMs, settings.graceMs)
-    const atHalf = await rig.load.step(half, settings.halfMs, settings.graceMs)
+    const atHalf = await latencyAt(rig, Math.max(1, max / 2), settings)
     log(`${label} at half (${Math.round(max / 2)}/s): p50 ${atHalf.latency.p50Ms} ms, p99 ${atHalf.latency.p99Ms} ms`)
+    let atLowbandHalf: StepMeasure | undefined
+    if (lowbandHalf !== undefined) {
+      await closeRig(rig)
+      rig = await openRig(kind, settings, store, cluster)
+      atLowbandHalf = await latencyAt(rig, lowbandHalf, settings)
+      log(`${label} at lowband's half (${lowbandHalf}/s): p50 ${atLowbandHalf.latency.p50Ms} ms, p99 ${atLowbandHalf.latency.p99Ms} ms`)
+    }
     steps.sort((a, b) => a.offeredRate - b.offeredRate)
-    return { kind, ...(store === undefined ? {} : { store }), ...(cluster === undefined ? {} : { cluster }), steps, maxSustained: Math.round(max), limitedBy: failed?.failure ?? `not reached below ${MAX_RATE}/s`, atHalf }
+    return { kind, ...(store === undefined ? {} : { store }), ...(cluster === undefined ? {} : { cluster }), steps, maxSustained: Math.round(max), limitedBy: failed?.failure ?? `not reached below ${MAX_RATE}/s`, atHalf, ...(atLowbandHalf === undefined ? {} : { atLowbandHalf }) }
   } finally {
     await closeRig(rig)
   }

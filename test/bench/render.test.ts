@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { renderReport, stepVerdict } from '../../bench/render.js'
 import { checkGoals, type BenchReport } from '../../bench/report.js'
+import type { CrossNodeLatency } from '../../bench/cross-node.js'
 import type { BrokerThroughput, StepOutcome } from '../../bench/throughput.js'
 
 const step = (sustained: boolean, failure?: string, firstTry?: StepOutcome): StepOutcome => ({
@@ -17,6 +18,19 @@ describe('bench step verdicts', () => {
     expect(stepVerdict(step(false, 'latency', step(false, 'backpressure')))).toBe('failed twice: backpressure, latency')
   })
 })
+
+/** A report of the throughput section alone, judged by the goals. */
+function throughputReport (command: string, results: BrokerThroughput[], crossNode?: CrossNodeLatency): BenchReport {
+  const base: Omit<BenchReport, 'goals'> = {
+    command, quick: false, durationSeconds: 1, errors: [],
+    machine: { cpuModel: 'cpu', cores: 2, memoryGiB: 24, freeMemoryGiB: 20, kernel: '6', node: 'v20', aedes: '1.2.0', mosquitto: 'not used', loadAverage1m: 0.1, date: '2026-11-30T00:00:00Z', commit: 'abc1234' },
+    throughput: {
+      pairs: 100, clients: 200, generatorProcesses: 2, p99LimitMs: 200, settings: { warmupMs: 1, stepMs: 1, graceMs: 1, halfMs: 1, growth: 2, bisections: 1 },
+      results, ...(crossNode === undefined ? {} : { crossNode })
+    }
+  }
+  return { ...base, goals: checkGoals(base) }
+}
 
 describe('bench report header', () => {
   const report = (loadAverage1m: number): BenchReport => ({
@@ -38,21 +52,12 @@ describe('the --cluster throughput figures', () => {
     kind: 'lowband', steps: [step(true)], maxSustained, limitedBy: 'latency', atHalf: { ...step(true), latency: latency(3) }, ...more
   })
   const report = (twoNodes: number, crossP50: number): BenchReport => {
-    const base: Omit<BenchReport, 'goals'> = {
-      command: 'npm run bench -- --only throughput --cluster', quick: true, durationSeconds: 1, errors: [],
-      machine: { cpuModel: 'cpu', cores: 2, memoryGiB: 24, freeMemoryGiB: 20, kernel: '6', node: 'v20', aedes: '1.2.0', mosquitto: 'not used', loadAverage1m: 0.1, date: '2026-11-30T00:00:00Z', commit: 'abc1234' },
-      throughput: {
-        pairs: 100, clients: 200, generatorProcesses: 2, p99LimitMs: 200, settings: { warmupMs: 1, stepMs: 1, graceMs: 1, halfMs: 1, growth: 2, bisections: 1 },
-        results: [
-          result(4000),
-          { ...result(1000), kind: 'aedes' },
-          result(3000, { store: 'postgres', cluster: { nodes: 1, placement: 'same-node' } }),
-          result(twoNodes, { store: 'postgres', cluster: { nodes: 2, placement: 'cross-node' }, atHalf: { ...step(true), latency: latency(4), cpuUsPerMessage: { nodes: 250, postgres: 125, redis: 20 } } })
-        ],
-        crossNode: { rate: 200, sameNode: latency(2), crossNode: latency(crossP50), addedP50Ms: crossP50 - 2 }
-      }
-    }
-    return { ...base, goals: checkGoals(base) }
+    return throughputReport('npm run bench -- --only throughput --cluster', [
+      result(4000),
+      { ...result(1000), kind: 'aedes' },
+      result(3000, { store: 'postgres', cluster: { nodes: 1, placement: 'same-node' } }),
+      result(twoNodes, { store: 'postgres', cluster: { nodes: 2, placement: 'cross-node' }, atHalf: { ...step(true), latency: latency(4), cpuUsPerMessage: { nodes: 250, postgres: 125, redis: 20 } } })
+    ], { rate: 200, sameNode: latency(2), crossNode: latency(crossP50), addedP50Ms: crossP50 - 2 })
   }
   const goal = (r: BenchReport, name: string) => r.goals.find((g) => g.name.includes(name))
 
@@ -109,5 +114,39 @@ describe('the --nodes memory figures', () => {
     expect(cells(rows[0]!).slice(4)).toEqual(['10.00', '5.00', '5.00', '0.00', '0.00'])
     expect(cells(rows[1]!).slice(1, 2)).toEqual(['settled'])
     expect(cells(rows[1]!).slice(4)).toEqual(['7.00', '5.00', '3.00', '0.00', '-1.00'])
+  })
+})
+
+describe('the throughput and tail goals against the protocol floor (issue 18)', () => {
+  const latency = (p99Ms: number) => ({ count: 10, p50Ms: 1, p99Ms, p999Ms: 1, maxMs: 1 })
+  const result = (kind: BrokerThroughput['kind'], maxSustained: number, more: Partial<BrokerThroughput> = {}): BrokerThroughput => ({
+    kind, steps: [step(true)], maxSustained, limitedBy: 'latency', atHalf: { ...step(true), offeredRate: maxSustained / 2, latency: latency(20) }, ...more
+  })
+  const report = (lowband: number, lowbandP99: number, aedesP99AtThatRate: number): BenchReport => {
+    return throughputReport('npm run bench -- --only throughput --with aedes-protocol', [
+      result('lowband', lowband, { atHalf: { ...step(true), offeredRate: lowband / 2, latency: latency(lowbandP99) } }),
+      // Aedes' own half (p99 20 ms) is not the comparison: its run at lowband's half rate is.
+      result('aedes', 10_000, { atLowbandHalf: { ...step(true), offeredRate: lowband / 2, latency: latency(aedesP99AtThatRate) } }),
+      result('aedes-protocol', 7500)
+    ])
+  }
+  const goal = (r: BenchReport, name: string) => r.goals.find((g) => g.name.startsWith(name))
+
+  it('judges lowband against the floor (≥ 0.8×), the floor against plain Aedes (≥ 0.7×), lowband against plain Aedes (≥ 0.55×) and the tail at the same rate (≤ 3×)', () => {
+    const met = report(6000, 30, 10)
+    expect(goal(met, 'durable 1:1 throughput vs the protocol floor')).toMatchObject({ value: '0.80× (6000 vs 7500 msg/s)', met: true })
+    expect(goal(met, 'the protocol floor vs plain Aedes')).toMatchObject({ value: '0.75× (7500 vs 10000 msg/s)', met: true })
+    expect(goal(met, 'durable 1:1 throughput vs plain Aedes')).toMatchObject({ value: '0.60× (6000 vs 10000 msg/s)', met: true })
+    expect(goal(met, 'p99 at half of lowband\'s maximum vs plain Aedes at that rate (3000 msg/s)')).toMatchObject({ value: '3.00× (30 vs 10 ms)', met: true })
+    const missed = report(5000, 31, 10)
+    expect(goal(missed, 'durable 1:1 throughput vs the protocol floor')?.met).toBe(false)
+    expect(goal(missed, 'durable 1:1 throughput vs plain Aedes')?.met).toBe(false)
+    expect(goal(missed, 'p99 at half')?.met).toBe(false)
+  })
+
+  it('prints the tail at lowband\'s half rate beside each reference broker measured there', () => {
+    const text = renderReport(report(6000, 30, 10))
+    expect(text).toContain('At lowband\'s half rate (3000 msg/s offered')
+    expect(text).toMatch(/\| aedes +\| +1 \| +10 \| +3\.00× \|/)
   })
 })
