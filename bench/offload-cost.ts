@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
 import { ClassicLevel } from 'classic-level'
@@ -9,6 +9,7 @@ import { keys } from '../storage/embedded/keys.js'
 import { appendOps } from '../storage/embedded/messages.js'
 import { createMessageIdGenerator, dedupKey } from '../storage/message-id.js'
 import { renderTable } from './table.js'
+import { threadsCpuMs } from './thread-cpu.js'
 
 /**
  * Issue 18, item 3: would moving a 1:1 message's record encoding and LevelDB op building
@@ -200,15 +201,10 @@ class WorkerLink {
 /** CPU ms so far of the main thread, the worker and every other thread of this process. */
 function threadCpu (workerTid: number): ThreadCpu {
   const cpu: ThreadCpu = { main: 0, worker: 0, others: 0 }
-  for (const tid of readdirSync('/proc/self/task')) {
-    let stat: string
-    try { stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8') } catch { continue }
-    // Fields after the command name, which may hold spaces: utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const ms = (Number(fields[11]) + Number(fields[12])) * 10
-    if (Number(tid) === process.pid) cpu.main += ms
-    else if (Number(tid) === workerTid) cpu.worker += ms
-    else cpu.others += ms
+  for (const { tid, user, system } of threadsCpuMs()) {
+    if (tid === process.pid) cpu.main += user + system
+    else if (tid === workerTid) cpu.worker += user + system
+    else cpu.others += user + system
   }
   return cpu
 }

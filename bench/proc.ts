@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
+import { statCpuMs } from './thread-cpu.js'
 
 /**
  * File descriptors for children that hold tens of thousands of sockets. Node cannot raise its own
@@ -11,9 +12,6 @@ export function fdHardLimit (): number {
   const match = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
   return match === null || match[1] === 'unlimited' ? 1_048_576 : Number(match[1])
 }
-
-/** Linux reports process CPU time in clock ticks of USER_HZ, 100 per second on every mainstream build. */
-const TICKS_PER_SECOND = 100
 
 /**
  * Every child still running. A broker has no IPC channel to notice the bench going away, so when the
@@ -96,10 +94,8 @@ export function rssBytes (pid: number): number {
  * helper threads).
  */
 export function cpuMs (pid: number, mainThread = false): number {
-  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
-  // The command name (field 2) may contain spaces; fields are counted after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 1000 / TICKS_PER_SECOND
+  const { user, system } = statCpuMs(readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8'))
+  return user + system
 }
 
 /** CPU time of a group of processes together, ms; one that ended since the pids were listed counts 0. */

@@ -7,7 +7,7 @@ import type { MemoryReport, MemoryUsage } from './memory.js'
 import { BUSY_LOAD_AVERAGE } from './machine.js'
 import { describePacket, type WirePacket } from './packet-labels.js'
 import type { BenchReport } from './report.js'
-import { throughputLabel, type BrokerThroughput, type StepOutcome } from './throughput.js'
+import { embeddedLowband, throughputLabel, type BrokerThroughput, type StepOutcome } from './throughput.js'
 import { renderTable } from './table.js'
 
 /** The human-readable report: one heading and table per section, then the goals. */
@@ -67,7 +67,7 @@ function throughput (report: BenchReport): string[] {
 /** `--cluster`: each setup beside the embedded single node, CPU per message of each part, and what crossing nodes adds. */
 function cluster (report: BenchReport): string[] {
   const t = report.throughput!
-  const embedded = t.results.find((r) => r.kind === 'lowband' && r.store === undefined && r.cluster === undefined)
+  const embedded = embeddedLowband(t.results)
   const nodes = t.results.filter((r) => r.cluster !== undefined)
   if (nodes.length === 0 && t.crossNode === undefined) return []
   const perCore = (us: number | undefined): string => us === undefined || us === 0 ? '–' : `${us} µs (${Math.round(1_000_000 / us)}/s)`
@@ -263,7 +263,7 @@ function abuse (report: BenchReport): string[] {
 
 /** The tail at the same offered rate: lowband at half its maximum, each reference broker at that rate. */
 function atLowbandHalf (results: BrokerThroughput[]): string[] {
-  const lowband = results.find((r) => r.kind === 'lowband' && r.store === undefined && r.cluster === undefined)
+  const lowband = embeddedLowband(results)
   const references = results.filter((r) => r.atLowbandHalf !== undefined)
   if (lowband === undefined || references.length === 0) return []
   const own = lowband.atHalf.latency

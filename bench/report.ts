@@ -8,7 +8,7 @@ import type { MemoryReport } from './memory.js'
 import type { ProfileReport } from './profile.js'
 import type { PushReport } from './push.js'
 import type { SoakReport } from './soak.js'
-import type { BrokerThroughput, ThroughputSettings } from './throughput.js'
+import { embeddedLowband, type BrokerThroughput, type ThroughputSettings } from './throughput.js'
 
 export interface ThroughputReport {
   pairs: number
@@ -60,7 +60,7 @@ const GOAL_MIN_CONNECTIONS = 10_000
 export function checkGoals (report: Omit<BenchReport, 'goals'>): Goal[] {
   const goals: Goal[] = []
   const throughput = report.throughput?.results
-  const embedded = throughput?.find((r) => r.kind === 'lowband' && r.store === undefined && r.cluster === undefined)
+  const embedded = throughput === undefined ? undefined : embeddedLowband(throughput)
   const aedes = throughput?.find((r) => r.kind === 'aedes')
   const floor = throughput?.find((r) => r.kind === 'aedes-protocol')
   const ratioGoal = (name: string, of: BrokerThroughput | undefined, to: BrokerThroughput | undefined, least: number): void => {

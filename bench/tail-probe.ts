@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
 import { monitorEventLoopDelay, PerformanceObserver, performance, constants } from 'node:perf_hooks'
 import { ClassicLevel } from 'classic-level'
 import type { Histogram } from 'hdr-histogram-js'
 import { Committer } from '../storage/embedded/committer.js'
 import { latencyHistogram as histogram } from './latency.js'
+import { threadsCpuMs } from './thread-cpu.js'
 
 /**
  * Loaded into a lowband broker (or the stored baselines, which use the same committer) with `--import` (bench/at-rate.ts `--probe FILE`): where a message's
@@ -31,13 +32,10 @@ loopThisSecond.enable()
  */
 function threadCpuMs (): { main: { user: number, system: number }, others: { user: number, system: number } } {
   const sum = { main: { user: 0, system: 0 }, others: { user: 0, system: 0 } }
-  for (const tid of readdirSync('/proc/self/task')) {
-    let stat: string
-    try { stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8') } catch { continue }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const into = Number(tid) === process.pid ? sum.main : sum.others
-    into.user += Number(fields[11]) * 10
-    into.system += Number(fields[12]) * 10
+  for (const { tid, user, system } of threadsCpuMs()) {
+    const into = tid === process.pid ? sum.main : sum.others
+    into.user += user
+    into.system += system
   }
   return sum
 }

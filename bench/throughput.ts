@@ -65,6 +65,11 @@ export interface BrokerThroughput {
   atLowbandHalf?: StepMeasure
 }
 
+/** lowband on its embedded store, one process: the row every goal and ratio is about. */
+export function embeddedLowband (results: readonly BrokerThroughput[]): BrokerThroughput | undefined {
+  return results.find((r) => r.kind === 'lowband' && r.store === undefined && r.cluster === undefined)
+}
+
 /** A broker and its load generators, started together and replaced together. */
 interface Rig { broker: BrokerHandle, load: ChatLoad }
 
